@@ -1,0 +1,1 @@
+# Hydra configs ship inside the package as regexp.conf (see pyproject.toml).

@@ -1,0 +1,1 @@
+# Hydra launcher plugin: batched training of sweep groups (hydra/launcher=batched).

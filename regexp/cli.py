@@ -1,0 +1,156 @@
+"""The `regexp` command: verbs, each imported only when used, so --help answers fast.
+
+run and sweep hand their overrides to Hydra after checking every job's config; bad input
+gets one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from pathlib import Path
+
+from regexp.errors import UsageError
+
+USAGE = """\
+usage: regexp VERB [ARGS...]
+
+verbs:
+  run [OVERRIDES...]        train one configured model   -> outputs/YYYY-MM-DD/HH-MM-SS/
+  sweep [OVERRIDES...]      a Hydra multirun, one job per combination, with a summary table
+                            -> outputs/multirun/YYYY-MM-DD/HH-MM-SS/{0,1,...}/
+  compare PATH...           one table of run, sweep or parent folders (--help for options)
+  fix RUN_DIR [KEY=VALUE]   shrink first-layer units whose change point lies in an interval
+  landscape [RUN_DIR]       loss surfaces (the blog's example, or a trained run's plane)
+  ewma                      the EWMA article's curves (beta = 0.5, 0.9, 0.98, bias correction)
+
+overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimizer=sgd
+  optimizer.lr=0.05 seed=3 data=classification device=cpu +experiment=model_somany
+  sweeps: hidden_units=[2],[8],[1024] seed=1,2,3
+  `regexp run --cfg job` prints the composed config; `regexp run --info` shows Hydra's view.
+"""
+
+# verb -> module whose `cli(argv) -> int` handles it
+VERBS = {
+    "compare": "regexp.compare",
+    "fix": "regexp.surgery",
+    "landscape": "regexp.landscape",
+    "ewma": "regexp.ewma",
+}
+
+
+def _fail(message: str) -> int:
+    print(f"regexp: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _hydra_flags(args: list[str]) -> tuple[list[str], list[str]]:
+    """(overrides, Hydra's own flags such as --cfg job, passed through untouched)."""
+    flags, overrides, i = [], [], 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("-"):
+            flags.append(a)
+            if a in ("--cfg", "-c", "--package", "-p", "--info", "-i") and i + 1 < len(args):
+                if not args[i + 1].startswith("-") and "=" not in args[i + 1]:
+                    flags.append(args[i + 1])
+                    i += 1
+        else:
+            overrides.append(a)
+        i += 1
+    return overrides, flags
+
+
+def _call_hydra(argv: list[str]) -> None:
+    import hydra
+
+    from regexp.experiment import run_job
+
+    main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")
+    saved = sys.argv
+    sys.argv = ["regexp", *argv]
+    try:
+        main(run_job)()
+    finally:
+        sys.argv = saved
+
+
+def _has_override(overrides: list[str], key: str) -> bool:
+    return any(o.split("=", 1)[0].lstrip("+") == key for o in overrides)
+
+
+def cmd_run(args: list[str]) -> int:
+    from regexp import configure, runs
+
+    overrides, flags = _hydra_flags(args)
+    if flags:  # --cfg, --info, --help ...: Hydra answers and no run starts
+        _call_hydra([*flags, *overrides])
+        return 0
+    settings = configure.check(overrides)
+    if _has_override(overrides, "hydra.run.dir"):
+        out = None
+    else:
+        out = runs.claim_dir(runs.OUTPUT_ROOT)
+        overrides = [*overrides, f"hydra.run.dir={out}"]
+    _call_hydra(overrides)
+    if out is None:
+        return 0
+    from regexp.report import print_run
+
+    return print_run(out, settings)
+
+
+def cmd_sweep(args: list[str]) -> int:
+    from regexp import configure, runs
+
+    overrides, flags = _hydra_flags(args)
+    jobs = configure.expand_sweep(overrides)
+    for i, job in enumerate(jobs):
+        try:
+            configure.check(job)
+        except UsageError as err:
+            where = f"job {i} ({' '.join(job)}): " if len(jobs) > 1 else ""
+            raise UsageError(f"{where}{err}") from None
+    if _has_override(overrides, "hydra.sweep.dir"):
+        given = next(o for o in overrides if o.startswith("hydra.sweep.dir="))
+        sweep_dir = Path(given.split("=", 1)[1])
+    else:
+        sweep_dir = runs.claim_dir(runs.OUTPUT_ROOT / "multirun")
+        overrides = [*overrides, f"hydra.sweep.dir={sweep_dir}"]
+    try:
+        _call_hydra(["--multirun", *flags, *overrides])
+    finally:
+        from regexp.report import print_sweep
+
+        code = print_sweep(sweep_dir, expected=len(jobs))
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    verb, rest = args[0], args[1:]
+    try:
+        if verb == "run":
+            if rest[:1] in (["-h"], ["--help"]):
+                print(USAGE, end="")
+                return 0
+            return cmd_run(rest)
+        if verb == "sweep":
+            if rest[:1] in (["-h"], ["--help"]):
+                print(USAGE, end="")
+                return 0
+            return cmd_sweep(rest)
+        if verb in VERBS:
+            return int(import_module(VERBS[verb]).cli(rest) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except UsageError as err:
+        return _fail(str(err))
+    return _fail(f"unknown verb {verb!r}; allowed: run, sweep, {', '.join(VERBS)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Overrides → composed config → validated settings, before any folder is made or work starts.
+
+Hydra reports bad overrides (unknown keys, unknown group options, malformed syntax) with
+long messages and exit code 1; here each becomes a UsageError of one line naming the key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from omegaconf import DictConfig
+
+from regexp.errors import ConfigError, UsageError
+from regexp.settings import Settings, validate
+
+CONFIG_MODULE = "regexp.conf"
+GROUPS = ("data", "penalty", "optimizer", "experiment")
+
+
+def _group_options(group: str) -> list[str]:
+    from importlib.resources import files
+
+    folder = files(CONFIG_MODULE).joinpath(group)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
+    """Turn one of Hydra's or OmegaConf's exceptions into a one-line UsageError."""
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else type(err).__name__
+    m = re.search(r"Could not override '([^']+)'", text) or re.search(
+        r"Key '([^']+)' is not in struct", text
+    )
+    if m:
+        key = m.group(1)
+        if "." not in key and key in GROUPS:
+            return UsageError(f"{key}: use {key}=OPTION to pick an option")
+        return ConfigError(key, "unknown key (add it with +KEY=VALUE only if you mean a new key)")
+    m = re.search(r"Could not find '([^'/]+)/([^']+)'", text)
+    if m:
+        group, option = m.groups()
+        allowed = ", ".join(_group_options(group)) if group in GROUPS else "see conf/"
+        return ConfigError(group, f"unknown option {option!r}; allowed: {allowed}")
+    m = re.search(r"In '[^']*': Could not find '([^']+)'", text)
+    if m:
+        return UsageError(first)
+    if "mismatched input" in text or "no viable alternative" in text or "extraneous" in text:
+        bad = next((o for o in overrides if o in text), None)
+        where = f" in {bad!r}" if bad else ""
+        return UsageError(f"malformed override{where}: write KEY=VALUE (lists as [1,2])")
+    if "Ambiguous value for argument" in text:
+        m = re.search(r"argument '([^']+)'", text)
+        arg = m.group(1) if m else "?"
+        return UsageError(
+            f"{arg.split('=')[0]}: a comma makes a sweep: use `regexp sweep {arg}` "
+            "(a list is written [2,8], several lists as [2],[8])"
+        )
+    if "Error parsing override" in text or "ParseError" in type(err).__name__:
+        return UsageError(f"malformed override: {first}")
+    return UsageError(first)
+
+
+def compose(overrides: Sequence[str]) -> DictConfig:
+    """Compose conf/config.yaml with the overrides, as Hydra would for one job."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+            return hydra_compose("config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException, ValueError) as err:
+        raise _explain(err, overrides) from None
+
+
+def check(overrides: Sequence[str]) -> Settings:
+    """Compose and validate one job's overrides; for a CSV data set also read the file."""
+    settings = validate(compose(overrides))
+    if settings.data.name == "csv":
+        from regexp.data import load_csv
+
+        load_csv(settings.data)
+    return settings
+
+
+def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
+    """The override list of every job a Hydra basic sweep would launch, in its order."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        batches = BasicSweeper.split_arguments(parsed, None)
+    except (HydraException, ValueError) as err:
+        raise _explain(err, overrides) from None
+    return [list(job) for batch in batches for job in batch]
+
+
+def split_hydra(overrides: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(job overrides, hydra.* overrides): Hydra's own keys are not part of a job's config."""
+    job, hydra = [], []
+    for o in overrides:
+        (hydra if o.lstrip("+~").startswith("hydra") else job).append(o)
+    return job, hydra

@@ -1,0 +1,121 @@
+"""Data sets: the notebook's 1-D regression, a 2-D classification, and a user's CSV file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from regexp.errors import ConfigError
+from regexp.settings import DataSettings
+
+
+@dataclass
+class Dataset:
+    task: str  # "regression" | "classification"
+    x_train: torch.Tensor  # [n_train, n_in], float32
+    y_train: torch.Tensor  # [n_train, 1], float32 (0/1 labels for classification)
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+
+    @property
+    def n_in(self) -> int:
+        return self.x_train.shape[1]
+
+    def to(self, device: torch.device | str) -> Dataset:
+        return Dataset(
+            self.task, *(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val))
+        )
+
+
+def regression_target(x: np.ndarray) -> np.ndarray:
+    """A smooth step plus a slow wave: two ReLUs get the trend, wider nets the detail."""
+    return 0.5 * np.tanh(6.0 * (x - 0.3)) + 0.4 * np.sin(2.0 * x)
+
+
+def classification_prob_boundary(x: np.ndarray) -> np.ndarray:
+    """True class: above a sine-shaped curve, or inside a disc."""
+    above = x[:, 1] > 0.5 * np.sin(2.5 * x[:, 0])
+    disc = (x[:, 0] - 0.9) ** 2 + (x[:, 1] + 0.9) ** 2 < 0.35**2
+    return (above ^ disc).astype(np.float64)
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float32))
+
+
+def make_regression(s: DataSettings) -> Dataset:
+    rng = np.random.default_rng(s.seed)
+    n = s.n_train + s.n_val
+    x = rng.uniform(s.x_min, s.x_max, size=n)
+    y = regression_target(x) + rng.normal(0.0, s.noise, size=n)
+    x_train, y_train = x[: s.n_train], y[: s.n_train]
+    x_val, y_val = x[s.n_train :], y[s.n_train :]
+    order = np.argsort(x_train)  # sorted inputs make plots and tables easier to read
+    return Dataset(
+        "regression",
+        _tensor(x_train[order, None]),
+        _tensor(y_train[order, None]),
+        _tensor(x_val[:, None]),
+        _tensor(y_val[:, None]),
+    )
+
+
+def make_classification(s: DataSettings) -> Dataset:
+    rng = np.random.default_rng(s.seed)
+    n = s.n_train + s.n_val
+    x = rng.uniform(-2.0, 2.0, size=(n, 2))
+    y = classification_prob_boundary(x)
+    flip = rng.random(n) < s.label_noise
+    y = np.where(flip, 1.0 - y, y)
+    return Dataset(
+        "classification",
+        _tensor(x[: s.n_train]),
+        _tensor(y[: s.n_train, None]),
+        _tensor(x[s.n_train :]),
+        _tensor(y[s.n_train :, None]),
+    )
+
+
+def load_csv(s: DataSettings) -> Dataset:
+    import pandas as pd
+
+    path = Path(s.path or "")
+    if not path.is_file():
+        raise ConfigError("data.path", f"no such file: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as err:  # pandas raises several types for unreadable files
+        raise ConfigError("data.path", f"could not read {path} as CSV ({err})") from err
+    columns = [*s.features, s.target]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        key = "data.target" if missing == [s.target] else "data.features"
+        raise ConfigError(
+            key, f"column {missing[0]!r} not in {path}; columns: {', '.join(map(str, frame))}"
+        )
+    numeric = frame[columns].apply(pd.to_numeric, errors="coerce")
+    if numeric.isna().any().any():
+        bad = numeric.columns[numeric.isna().any()][0]
+        raise ConfigError("data.path", f"column {bad!r} has missing or non-numeric values")
+    if s.task == "classification" and not numeric[s.target].isin([0, 1]).all():
+        raise ConfigError("data.target", "must hold 0/1 labels when data.task=classification")
+    n = len(numeric)
+    n_val = int(round(n * s.val_fraction))
+    if n_val < 1 or n - n_val < 2:
+        raise ConfigError("data.val_fraction", f"leaves no validation or training rows ({n} rows)")
+    order = np.random.default_rng(s.seed).permutation(n)
+    x = numeric[list(s.features)].to_numpy()[order]
+    y = numeric[[s.target]].to_numpy()[order]
+    return Dataset(
+        s.task, _tensor(x[n_val:]), _tensor(y[n_val:]), _tensor(x[:n_val]), _tensor(y[:n_val])
+    )
+
+
+def make_data(s: DataSettings) -> Dataset:
+    """Build the data set named by data.name (on the CPU)."""
+    return {"regression": make_regression, "classification": make_classification, "csv": load_csv}[
+        s.name
+    ](s)

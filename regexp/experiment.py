@@ -1,0 +1,164 @@
+"""One run: wires data → model → train → evaluate and writes the run folder.
+
+metrics.json is written last, so a folder without it reads as incomplete (killed or running).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from regexp import runs
+from regexp.data import Dataset, make_data
+from regexp.evaluate import evaluate
+from regexp.model import MLP, n_params
+from regexp.penalty import Penalty
+from regexp.settings import Settings, validate
+from regexp.train import train
+
+log = logging.getLogger("regexp")
+
+
+def pick_device(setting: str) -> torch.device:
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def build_model(settings: Settings, n_in: int) -> MLP:
+    model = MLP(n_in, settings.hidden_units, 1, settings.activation)
+    return model.init_seeded(settings.seed, settings.init.mean, settings.init.stddev)
+
+
+def save_weights(path: Path, model: torch.nn.Module) -> None:
+    from safetensors.torch import save
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    runs.write_atomic(path, save(state))
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def load_run(run_dir: Path | str) -> tuple[Settings, MLP, Dataset]:
+    """Rebuild a finished run's settings, trained model (CPU) and data from its folder."""
+    run_dir = Path(run_dir)
+    settings = validate(OmegaConf.load(run_dir / ".hydra" / "config.yaml"))
+    data = make_data(settings.data)
+    model = build_model(settings, data.n_in)
+    model.load_state_dict(load_weights(run_dir / runs.WEIGHTS))
+    return settings, model.eval(), data
+
+
+def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, history: Any) -> None:
+    from regexp import plots
+
+    pdir = out / "plots"
+    pdir.mkdir(exist_ok=True)
+    plots.plot_history(pdir / "history.png", history, smoothing=settings.plots.smoothing)
+    x_train = data.x_train.cpu().numpy()
+    y_train = data.y_train.cpu().numpy()[:, 0]
+    with torch.no_grad():
+        if data.n_in == 1:
+            lo = min(data.x_train.min().item(), data.x_val.min().item())
+            hi = max(data.x_train.max().item(), data.x_val.max().item())
+            grid = torch.linspace(lo, hi, 400).unsqueeze(1)
+            y_grid = model(grid)
+            if data.task == "classification":
+                y_grid = torch.sigmoid(y_grid)
+            hidden = [h.numpy() for h in model.hidden_outputs(grid)]
+            plots.plot_layers(
+                pdir / "layers.png",
+                x_train[:, 0],
+                y_train,
+                grid[:, 0].numpy(),
+                y_grid[:, 0].numpy(),
+                hidden=hidden[0] if hidden and settings.plots.hidden else None,
+                hidden_legend=bool(hidden) and hidden[0].shape[1] <= 16,
+                title=f"{settings.name}: hidden_units={list(settings.hidden_units)}",
+            )
+            for k, acts in enumerate(hidden):
+                plots.plot_activations(
+                    pdir / f"activations_layer{k}.png",
+                    grid[:, 0].numpy(),
+                    acts,
+                    layer=k,
+                    max_units=settings.plots.max_units,
+                )
+        elif data.n_in == 2 and data.task == "classification":
+            g1 = torch.linspace(data.x_val[:, 0].min().item(), data.x_val[:, 0].max().item(), 200)
+            g2 = torch.linspace(data.x_val[:, 1].min().item(), data.x_val[:, 1].max().item(), 200)
+            mesh = torch.cartesian_prod(g1, g2)
+            prob = torch.sigmoid(model(mesh))[:, 0].reshape(len(g1), len(g2)).T
+            plots.plot_decision_boundary(
+                pdir / "decision_boundary.png",
+                x_train,
+                y_train,
+                g1.numpy(),
+                g2.numpy(),
+                prob.numpy(),
+                title=f"{settings.name}: hidden_units={list(settings.hidden_units)}",
+            )
+
+
+def _write_history(out: Path, history: Any) -> None:
+    buf = io.StringIO()
+    history.to_csv(buf, index=False)
+    runs.write_atomic(out / runs.HISTORY, buf.getvalue())
+
+
+def run_in(out: Path | str, cfg: DictConfig | dict) -> dict[str, Any]:
+    """Train the configured model and write its run folder into `out`; return the metrics.
+
+    Any error is caught and recorded as status "failed" (with its one-line text) so a sweep's
+    other jobs and its summary are never lost to one bad job.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    metrics: dict[str, Any] = {"status": "failed"}
+    try:
+        settings = validate(cfg)
+        device = pick_device(settings.device)
+        metrics.update(name=settings.name, seed=settings.seed, device=str(device))
+        data = make_data(settings.data).to(device)
+        model = build_model(settings, data.n_in).to(device)
+        penalty = Penalty(settings.penalty, model, device)
+        result = train(model, data, settings, penalty, label=settings.name)
+        pen = penalty().item() if penalty.active else 0.0
+        metrics.update(
+            status=result.status,
+            **evaluate(model, data, pen),
+            n_params=n_params(model),
+            epochs=result.epochs,
+            train_seconds=result.seconds,
+        )
+        save_weights(out / runs.WEIGHTS, model)
+        _write_history(out, result.history)
+        if settings.plots.enabled:
+            write_plots(out, model.cpu(), data.to("cpu"), settings, result.history)
+    except Exception as err:  # recorded in metrics.json; the job itself does not raise
+        metrics["status"] = "failed"
+        metrics["error"] = f"{type(err).__name__}: {err}".splitlines()[0]
+        log.error("run failed: %s", metrics["error"])
+        log.debug("%s", traceback.format_exc())
+    metrics["seconds"] = time.perf_counter() - t0
+    runs.write_json(out / runs.METRICS, metrics)
+    return metrics
+
+
+def run_job(cfg: DictConfig) -> None:
+    """Hydra's task function: the job's folder is Hydra's output_dir."""
+    from hydra.core.hydra_config import HydraConfig
+
+    run_in(Path(HydraConfig.get().runtime.output_dir), cfg)

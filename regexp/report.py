@@ -1,0 +1,77 @@
+"""What run and sweep print at the end: the folder and a small rich table of its metrics."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from regexp import runs
+from regexp.settings import Settings
+
+SHOWN = (
+    "train_mse",
+    "val_mse",
+    "train_loss",
+    "val_loss",
+    "penalty",
+    "train_accuracy",
+    "val_accuracy",
+    "n_params",
+    "epochs",
+    "seconds",
+    "device",
+)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else str(value)
+    return "—" if value is None else str(value)
+
+
+def print_run(out: Path, settings: Settings) -> int:
+    """Print the run folder and its metrics; exit code 0 only for status ok."""
+    console = Console()
+    try:
+        metrics = runs.read_metrics(out)
+    except (OSError, ValueError) as err:
+        print(f"regexp: run folder {out} has no readable metrics.json ({err})", file=sys.stderr)
+        return 1
+    status = metrics.get("status", "?")
+    table = Table(title=f"{settings.name}: hidden_units={list(settings.hidden_units)}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("status", status)
+    for key in SHOWN:
+        if key in metrics:
+            table.add_row(key, _fmt(metrics[key]))
+    console.print(table)
+    if "error" in metrics:
+        console.print(f"[red]error:[/red] {metrics['error']}")
+    console.print(f"run folder: {out}")
+    return 0 if status == "ok" else 1
+
+
+def print_sweep(sweep_dir: Path, expected: int) -> int:
+    """Write summary.csv/.md from the job folders, print it; 0 only if every job is ok."""
+    from regexp.compare import write_summary
+
+    console = Console()
+    table = write_summary(sweep_dir)
+    shown = Table(title=f"sweep {sweep_dir} ({len(table)} of {expected} jobs)")
+    for col in table.columns:
+        shown.add_column(str(col), justify="right" if table[col].dtype.kind in "if" else "left")
+    for row in table.itertuples(index=False):
+        shown.add_row(*(_fmt(v) for v in row))
+    console.print(shown)
+    console.print(f"summary: {sweep_dir / 'summary.csv'} and summary.md")
+    bad = int((table["status"] != "ok").sum()) if "status" in table else len(table)
+    missing = expected - len(table)
+    if bad or missing:
+        console.print(f"[red]{bad} job(s) not ok, {max(missing, 0)} missing[/red]")
+        return 1
+    return 0

@@ -1,0 +1,343 @@
+"""Validated settings: the composed Hydra config checked key by key before any work starts.
+
+Each check raises ConfigError naming the key and what is allowed, so the CLI can answer
+bad input with one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from regexp.errors import ConfigError
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+DEVICES = ("auto", "cpu", "cuda")
+DATA = ("regression", "classification", "csv")
+TASKS = ("regression", "classification")
+PENALTIES = ("none", "l1", "l2", "l1_l2")
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+INIT_STRATEGIES = ("default", "search", "grid")
+LOGGERS = ("none", "tensorboard")
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    name: str
+    task: str
+    seed: int
+    n_train: int = 50
+    n_val: int = 1000
+    noise: float = 0.15
+    x_min: float = -1.0
+    x_max: float = 1.0
+    label_noise: float = 0.1
+    path: str | None = None
+    features: tuple[str, ...] = ()
+    target: str | None = None
+    val_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class PenaltySettings:
+    name: str
+    lam: tuple[float, ...] = ()  # L2 weight per weight layer (L1 for "l1")
+    l1_lam: tuple[float, ...] = ()  # L1 weight per weight layer, "l1_l2" only
+    biases: bool = False
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    name: str
+    lr: float
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-7
+    bias_correction: bool | None = None
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int
+    batch_size: int | None
+    eval_every: int
+    compile: bool
+
+
+@dataclass(frozen=True)
+class InitSettings:
+    mean: float
+    stddev: float
+    strategy: str
+    candidates: int
+    batch_size: int | None
+
+
+@dataclass(frozen=True)
+class PlotSettings:
+    enabled: bool
+    hidden: bool
+    max_units: int
+    smoothing: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    hidden_units: tuple[int, ...]
+    activation: str
+    seed: int
+    device: str
+    name: str
+    data: DataSettings
+    penalty: PenaltySettings
+    optimizer: OptimizerSettings
+    train: TrainSettings
+    init: InitSettings
+    plots: PlotSettings
+    logger: str
+
+    @property
+    def n_weight_layers(self) -> int:
+        return len(self.hidden_units) + 1
+
+
+def _get(node: Mapping, key: str, path: str) -> Any:
+    if key not in node:
+        raise ConfigError(path, "is missing")
+    return node[key]
+
+
+def _int(node: Mapping, key: str, path: str, minimum: int | None = None) -> int:
+    value = _get(node, key, path)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(path, f"must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(path, f"must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def _float(
+    node: Mapping, key: str, path: str, minimum: float | None = None, positive: bool = False
+) -> float:
+    value = _get(node, key, path)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(path, f"must be a number, got {value!r}")
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(path, f"must be a finite number, got {value}")
+    if positive and value <= 0:
+        raise ConfigError(path, f"must be a number > 0, got {value:g}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(path, f"must be a number >= {minimum:g}, got {value:g}")
+    return value
+
+
+def _bool(node: Mapping, key: str, path: str) -> bool:
+    value = _get(node, key, path)
+    if not isinstance(value, bool):
+        raise ConfigError(path, f"must be true or false, got {value!r}")
+    return value
+
+
+def _choice(node: Mapping, key: str, path: str, allowed: Sequence[str]) -> str:
+    value = _get(node, key, path)
+    if value not in allowed:
+        raise ConfigError(path, f"must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _optional_int(node: Mapping, key: str, path: str) -> int | None:
+    if node.get(key) is None:
+        return None
+    return _int(node, key, path, minimum=1)
+
+
+def _hidden_units(value: Any) -> tuple[int, ...]:
+    allowed = "a list of positive integers such as [16] or [16,16] ([] for a linear model)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError(
+            "hidden_units",
+            f"must be {allowed}, got {value}; to sweep over widths write hidden_units=[2],[8]",
+        )
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ConfigError("hidden_units", f"must be {allowed}, got {value!r}")
+    units = list(value)
+    if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
+        raise ConfigError("hidden_units", f"must be {allowed}, got {units}")
+    return tuple(units)
+
+
+def _lams(value: Any, path: str, n_layers: int) -> tuple[float, ...]:
+    """A number (every weight layer) or a list with one lambda per weight layer."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        lams = list(value)
+        if len(lams) != n_layers:
+            raise ConfigError(
+                path,
+                f"a list needs one value per weight layer ({n_layers}: hidden layers + output), "
+                f"got {len(lams)}",
+            )
+    else:
+        lams = [value] * n_layers
+    out = []
+    for lam in lams:
+        if isinstance(lam, bool) or not isinstance(lam, int | float) or not lam >= 0:
+            raise ConfigError(path, f"must be a number >= 0 or a list of them, got {value!r}")
+        out.append(float(lam))
+    return tuple(out)
+
+
+def _data(node: Mapping) -> DataSettings:
+    name = _choice(node, "name", "data", DATA)
+    common = dict(
+        name=name,
+        task=_choice(node, "task", "data.task", TASKS),
+        seed=_int(node, "seed", "data.seed", minimum=0),
+    )
+    if name == "csv":
+        features = _get(node, "features", "data.features")
+        if isinstance(features, str):
+            features = [features]
+        if not isinstance(features, Sequence) or not features:
+            raise ConfigError("data.features", f"must be a list of column names, got {features!r}")
+        path = _get(node, "path", "data.path")
+        if not isinstance(path, str) or not path:
+            raise ConfigError("data.path", "must be the path of a CSV file")
+        target = _get(node, "target", "data.target")
+        if not isinstance(target, str):
+            raise ConfigError("data.target", f"must be a column name, got {target!r}")
+        frac = _float(node, "val_fraction", "data.val_fraction", positive=True)
+        if frac >= 1:
+            raise ConfigError("data.val_fraction", f"must be between 0 and 1, got {frac:g}")
+        return DataSettings(
+            **common,
+            path=path,
+            features=tuple(str(f) for f in features),
+            target=target,
+            val_fraction=frac,
+        )
+    extra: dict[str, Any] = dict(
+        n_train=_int(node, "n_train", "data.n_train", minimum=2),
+        n_val=_int(node, "n_val", "data.n_val", minimum=1),
+    )
+    if name == "regression":
+        extra["noise"] = _float(node, "noise", "data.noise", minimum=0)
+        extra["x_min"] = _float(node, "x_min", "data.x_min")
+        extra["x_max"] = _float(node, "x_max", "data.x_max")
+        if extra["x_max"] <= extra["x_min"]:
+            raise ConfigError("data.x_max", "must be greater than data.x_min")
+    else:
+        noise = _float(node, "label_noise", "data.label_noise", minimum=0)
+        if noise >= 0.5:
+            raise ConfigError("data.label_noise", f"must be in [0, 0.5), got {noise:g}")
+        extra["label_noise"] = noise
+    return DataSettings(**common, **extra)
+
+
+def _penalty(node: Mapping, n_layers: int) -> PenaltySettings:
+    name = _choice(node, "name", "penalty", PENALTIES)
+    if name == "none":
+        return PenaltySettings(name="none", lam=(0.0,) * n_layers)
+    lam = _lams(_get(node, "lam", "penalty.lam"), "penalty.lam", n_layers)
+    l1_lam: tuple[float, ...] = ()
+    if name == "l1_l2":
+        l1_lam = _lams(_get(node, "l1_lam", "penalty.l1_lam"), "penalty.l1_lam", n_layers)
+    return PenaltySettings(
+        name=name, lam=lam, l1_lam=l1_lam, biases=_bool(node, "biases", "penalty.biases")
+    )
+
+
+def _optimizer(node: Mapping) -> OptimizerSettings:
+    name = _choice(node, "name", "optimizer", OPTIMIZERS)
+    kw: dict[str, Any] = {"lr": _float(node, "lr", "optimizer.lr", positive=True)}
+    for key in ("beta1", "beta2"):
+        if key in node:
+            beta = _float(node, key, f"optimizer.{key}", minimum=0)
+            if beta >= 1:
+                raise ConfigError(f"optimizer.{key}", f"must be in [0, 1), got {beta:g}")
+            kw[key] = beta
+    if "eps" in node:
+        kw["eps"] = _float(node, "eps", "optimizer.eps", positive=True)
+    if "bias_correction" in node:
+        kw["bias_correction"] = _bool(node, "bias_correction", "optimizer.bias_correction")
+    return OptimizerSettings(name=name, **kw)
+
+
+def _train(node: Mapping) -> TrainSettings:
+    return TrainSettings(
+        epochs=_int(node, "epochs", "train.epochs", minimum=1),
+        batch_size=_optional_int(node, "batch_size", "train.batch_size"),
+        eval_every=_int(node, "eval_every", "train.eval_every", minimum=1),
+        compile=_bool(node, "compile", "train.compile"),
+    )
+
+
+def _init(node: Mapping) -> InitSettings:
+    return InitSettings(
+        mean=_float(node, "mean", "init.mean"),
+        stddev=_float(node, "stddev", "init.stddev", positive=True),
+        strategy=_choice(node, "strategy", "init.strategy", INIT_STRATEGIES),
+        candidates=_int(node, "candidates", "init.candidates", minimum=1),
+        batch_size=_optional_int(node, "batch_size", "init.batch_size"),
+    )
+
+
+def _plots(node: Mapping) -> PlotSettings:
+    smoothing = _float(node, "smoothing", "plots.smoothing", minimum=0)
+    if smoothing >= 1:
+        raise ConfigError("plots.smoothing", f"must be in [0, 1), got {smoothing:g}")
+    return PlotSettings(
+        enabled=_bool(node, "enabled", "plots.enabled"),
+        hidden=_bool(node, "hidden", "plots.hidden"),
+        max_units=_int(node, "max_units", "plots.max_units", minimum=1),
+        smoothing=smoothing,
+    )
+
+
+def _check_device(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "device", "cuda was asked for but CUDA is not available; use auto or cpu"
+            )
+
+
+def to_container(cfg: DictConfig | Mapping) -> dict:
+    """A plain dict of the config (interpolations resolved, no Hydra node)."""
+    if isinstance(cfg, DictConfig | ListConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    cfg = dict(cfg)
+    cfg.pop("hydra", None)
+    return cfg
+
+
+def validate(cfg: DictConfig | Mapping) -> Settings:
+    """Check every key of a composed config; return frozen settings or raise ConfigError."""
+    node = to_container(cfg)
+    hidden = _hidden_units(_get(node, "hidden_units", "hidden_units"))
+    n_layers = len(hidden) + 1
+    seed = _int(node, "seed", "seed", minimum=0)
+    if seed >= 2**32:
+        raise ConfigError("seed", f"must be an integer in [0, 2**32), got {seed}")
+    device = _choice(node, "device", "device", DEVICES)
+    _check_device(device)
+    name = _get(node, "name", "name")
+    return Settings(
+        hidden_units=hidden,
+        activation=_choice(node, "activation", "activation", ACTIVATIONS),
+        seed=seed,
+        device=device,
+        name=str(name),
+        data=_data(_get(node, "data", "data")),
+        penalty=_penalty(_get(node, "penalty", "penalty"), n_layers),
+        optimizer=_optimizer(_get(node, "optimizer", "optimizer")),
+        train=_train(_get(node, "train", "train")),
+        init=_init(_get(node, "init", "init")),
+        plots=_plots(_get(node, "plots", "plots")),
+        logger=_choice(node, "logger", "logger", LOGGERS),
+    )

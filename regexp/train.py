@@ -1,0 +1,134 @@
+"""The training loop for one model: batches, penalty, optimizer, periodic evaluation, divergence."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+
+from regexp.data import Dataset
+from regexp.evaluate import data_loss, split_metrics
+from regexp.optim import build_optimizer
+from regexp.penalty import Penalty
+from regexp.settings import Settings
+
+log = logging.getLogger("regexp")
+
+
+@dataclass
+class TrainResult:
+    history: pd.DataFrame  # one row per epoch
+    status: str  # "ok" | "diverged"
+    epochs: int  # epochs actually run
+    seconds: float
+
+
+def make_optimizer(model: nn.Module, settings: Settings) -> torch.optim.Optimizer:
+    o = settings.optimizer
+    return build_optimizer(
+        model.parameters(),
+        name=o.name,
+        lr=o.lr,
+        beta1=o.beta1,
+        beta2=o.beta2,
+        eps=o.eps,
+        bias_correction=o.bias_correction,
+    )
+
+
+def batches(
+    x: torch.Tensor, y: torch.Tensor, batch_size: int | None, gen: torch.Generator
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Full batch, or shuffled mini-batches (the order depends only on the data seed)."""
+    n = x.shape[0]
+    if batch_size is None or batch_size >= n:
+        yield x, y
+        return
+    perm = torch.randperm(n, generator=gen).to(x.device)
+    for start in range(0, n, batch_size):
+        idx = perm[start : start + batch_size]
+        yield x[idx], y[idx]
+
+
+@contextmanager
+def progress_reporter(epochs: int, label: str) -> Iterator[Callable[[int, float], None]]:
+    """A rich progress bar on a terminal; plain log lines (every 10 %) otherwise."""
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} epochs"),
+            TextColumn("loss {task.fields[loss]:.4g}"),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task(label, total=epochs, loss=float("nan"))
+            yield lambda epoch, loss: bar.update(task, completed=epoch, loss=loss)
+        return
+    step = max(1, epochs // 10)
+
+    def report(epoch: int, loss: float) -> None:
+        if epoch % step == 0 or epoch == epochs:
+            log.info("%s: epoch %d/%d, loss %.5g", label, epoch, epochs, loss)
+
+    yield report
+
+
+def train(
+    model: nn.Module,
+    data: Dataset,
+    settings: Settings,
+    penalty: Penalty,
+    label: str = "train",
+) -> TrainResult:
+    """Fit the model in place; stop early with status "diverged" on a non-finite loss."""
+    t0 = time.perf_counter()
+    opt = make_optimizer(model, settings)
+    epochs, eval_every = settings.train.epochs, settings.train.eval_every
+    gen = torch.Generator().manual_seed(settings.data.seed)
+    task = data.task
+    rows: list[dict[str, float]] = []
+    status = "ok"
+    model.train()
+    with progress_reporter(epochs, label) as report:
+        for epoch in range(1, epochs + 1):
+            total, mse_total, seen = 0.0, 0.0, 0
+            for xb, yb in batches(data.x_train, data.y_train, settings.train.batch_size, gen):
+                fit = data_loss(task, model(xb), yb)
+                loss = fit + penalty() if penalty.active else fit
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                # Keras's epoch `loss` is the mean over batches of the pre-update objective.
+                total += loss.item() * xb.shape[0]
+                mse_total += fit.item() * xb.shape[0]
+                seen += xb.shape[0]
+            row = {"epoch": epoch, "train_loss": total / seen}
+            row["train_mse" if task == "regression" else "train_bce"] = mse_total / seen
+            if not math.isfinite(row["train_loss"]):
+                status = "diverged"
+                rows.append(row)
+                log.warning("%s: loss is %s at epoch %d, stopping", label, row["train_loss"], epoch)
+                break
+            if epoch % eval_every == 0 or epoch == epochs:
+                pen = penalty().item() if penalty.active else 0.0
+                model.eval()
+                for key, value in split_metrics(model, task, data.x_val, data.y_val, pen).items():
+                    row[f"val_{key}"] = value
+                if task == "classification":
+                    train_m = split_metrics(model, task, data.x_train, data.y_train, pen)
+                    row["train_accuracy"] = train_m["accuracy"]
+                model.train()
+            rows.append(row)
+            report(epoch, row["train_loss"])
+    return TrainResult(pd.DataFrame(rows), status, len(rows), time.perf_counter() - t0)

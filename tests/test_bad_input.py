@@ -1,0 +1,62 @@
+"""Every bad input gets one line naming the key, exit code 2, no traceback, no folder."""
+
+import pytest
+
+from regexp.cli import main
+
+CASES = [
+    (["hidden_units=abc"], "hidden_units: must be a list of positive integers"),
+    (["hidden_units=[0]"], "hidden_units: must be a list of positive integers"),
+    (["hidden_units=[-3]"], "hidden_units: must be a list of positive integers"),
+    (["hidden_units=[2.5]"], "hidden_units: must be a list of positive integers"),
+    (["penalty=l2", "penalty.lam=[0.1,0.2,0.3]"], "penalty.lam: a list needs one value per weight"),
+    (["penalty=l2", "penalty.lam=-0.1"], "penalty.lam: must be a number >= 0"),
+    (["penalty=l3"], "penalty: unknown option 'l3'; allowed: l1, l1_l2, l2, none"),
+    (["optimizer=adamw"], "optimizer: unknown option 'adamw'; allowed: adam, momentum"),
+    (["data=mnist"], "data: unknown option 'mnist'; allowed: classification, csv, regression"),
+    (["train.epochs=0"], "train.epochs: must be an integer >= 1"),
+    (["train.epochs=-5"], "train.epochs: must be an integer >= 1"),
+    (["optimizer.lr=0"], "optimizer.lr: must be a number > 0"),
+    (["optimizer.lr=-1"], "optimizer.lr: must be a number > 0"),
+    (["optimizer.lr=fast"], "optimizer.lr: must be a number"),
+    (["foo=1"], "foo: unknown key"),
+    (["train.epoch=3"], "train.epoch: unknown key"),
+    (["activation=gelu"], "activation: must be one of relu, tanh, sigmoid"),
+    (["device=tpu"], "device: must be one of auto, cpu, cuda"),
+    (["device=cuda"], "device: cuda was asked for but CUDA is not available"),
+    (["hidden_units=[2"], "malformed override"),
+    (["hidden_units=2,8"], "hidden_units: a comma makes a sweep"),
+    (["seed=-1"], "seed: must be an integer >= 0"),
+    (["data=csv", "data.path=/nonexistent.csv", "data.features=[x]", "data.target=y"],
+     "data.path: no such file: /nonexistent.csv"),
+    (["optimizer=adam", "optimizer.beta1=1.5"], "optimizer.beta1: must be in [0, 1)"),
+    (["train.batch_size=0"], "train.batch_size: must be an integer >= 1"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), CASES)
+def test_bad_run_input(overrides, message, tmp_path, monkeypatch, capsys):
+    import torch
+
+    if overrides == ["device=cuda"] and torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", *overrides]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("regexp: error: "), err
+    assert message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_csv_missing_column(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{i * 2}\n" for i in range(20)))
+    assert main(["run", "data=csv", "data.path=d.csv", "data.features=[x,z]", "data.target=y"]) == 2
+    err = capsys.readouterr().err
+    assert "data.features: column 'z' not in d.csv; columns: x, y" in err
+
+
+def test_unknown_verb(capsys):
+    assert main(["train"]) == 2
+    assert "unknown verb 'train'" in capsys.readouterr().err
