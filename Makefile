@@ -15,7 +15,8 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[dev]"
+	# compat mode puts the repo on sys.path, so Hydra's plugin scan sees hydra_plugins/
+	$(PY) -m pip install -q -e ".[dev]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install regexp with its dev tools
@@ -40,3 +41,38 @@ format: $(STAMP)  ## ruff format and autofix
 clean:  ## remove outputs and caches (keeps .venv)
 	rm -rf outputs multirun .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---- The notebook, reproduced: one sweep over experiment configs per section of it, each
+# into a fixed folder (cleared first, so a re-run never mixes with an old one), then the table.
+REPRO        := outputs/reproduce
+NB_UNITS     := model_2units_a model_2units_b model_2units_c model_8units model_128units \
+                model_1024units model_8192units
+NB_LAYERS    := model_1layer model_2layers model_3layers model_4layers
+NB_PENALTIES := model_somany model_somany_l2_0p01 model_somany_l2_0p001 model_somany_l1_0p001
+NB_CLASSIF   := model_classification model_classification_l2_0p001 model_classification_l2_0p01
+nb_empty     :=
+nb_space     := $(nb_empty) $(nb_empty)
+nb_comma     := ,
+# $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over the named experiment configs
+define nb_sweep
+	rm -rf $(REPRO)/$(1)
+	$(BIN)/regexp sweep +experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) \
+		hydra.sweep.dir=$(REPRO)/$(1)
+endef
+
+.PHONY: units layers penalties classification reproduce
+
+units: $(STAMP)  ## notebook: one hidden layer of 2 (three seeds), 8, 128, 1024, 8192 units
+	$(call nb_sweep,units,$(NB_UNITS))
+
+layers: $(STAMP)  ## notebook: 1 to 4 hidden layers of 16 units
+	$(call nb_sweep,layers,$(NB_LAYERS))
+
+penalties: $(STAMP)  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0.01, 0.001, L1 0.001
+	$(call nb_sweep,penalties,$(NB_PENALTIES))
+
+classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
+	$(call nb_sweep,classification,$(NB_CLASSIF))
+
+reproduce: units layers penalties classification  ## the whole notebook, its table at the end
+	$(PY) -m regexp.notebook $(REPRO)

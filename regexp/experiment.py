@@ -9,6 +9,7 @@ import io
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,16 @@ from regexp.evaluate import evaluate
 from regexp.model import MLP, n_params
 from regexp.penalty import Penalty
 from regexp.settings import Settings, validate
-from regexp.train import train
+from regexp.train import TrainResult, train
 
 log = logging.getLogger("regexp")
+
+# (model, data, settings, penalty) -> TrainResult; fits the model in place
+Trainer = Callable[[MLP, Dataset, Settings, Penalty], TrainResult]
+
+
+def train_one(model: MLP, data: Dataset, settings: Settings, penalty: Penalty) -> TrainResult:
+    return train(model, data, settings, penalty, label=settings.name)
 
 
 def pick_device(setting: str) -> torch.device:
@@ -117,11 +125,17 @@ def _write_history(out: Path, history: Any) -> None:
     runs.write_atomic(out / runs.HISTORY, buf.getvalue())
 
 
-def run_in(out: Path | str, cfg: DictConfig | dict) -> dict[str, Any]:
+def run_in(
+    out: Path | str,
+    cfg: DictConfig | dict,
+    trainer: Trainer = train_one,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Train the configured model and write its run folder into `out`; return the metrics.
 
     Any error is caught and recorded as status "failed" (with its one-line text) so a sweep's
-    other jobs and its summary are never lost to one bad job.
+    other jobs and its summary are never lost to one bad job. `trainer` lets the batched
+    launcher hand in weights it trained with other jobs; `extra` adds keys to metrics.json.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +148,7 @@ def run_in(out: Path | str, cfg: DictConfig | dict) -> dict[str, Any]:
         data = make_data(settings.data).to(device)
         model = build_model(settings, data.n_in).to(device)
         penalty = Penalty(settings.penalty, model, device)
-        result = train(model, data, settings, penalty, label=settings.name)
+        result = trainer(model, data, settings, penalty)
         pen = penalty().item() if penalty.active else 0.0
         metrics.update(
             status=result.status,
@@ -142,6 +156,7 @@ def run_in(out: Path | str, cfg: DictConfig | dict) -> dict[str, Any]:
             n_params=n_params(model),
             epochs=result.epochs,
             train_seconds=result.seconds,
+            **(extra or {}),
         )
         save_weights(out / runs.WEIGHTS, model)
         _write_history(out, result.history)

@@ -310,6 +310,8 @@ def _check_device(device: str) -> None:
 def to_container(cfg: DictConfig | Mapping) -> dict:
     """A plain dict of the config (interpolations resolved, no Hydra node)."""
     if isinstance(cfg, DictConfig | ListConfig):
+        if "hydra" in cfg:  # Hydra's own node holds interpolations that only resolve in a job
+            cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
         cfg = OmegaConf.to_container(cfg, resolve=True)
     cfg = dict(cfg)
     cfg.pop("hydra", None)

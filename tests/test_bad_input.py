@@ -27,8 +27,10 @@ CASES = [
     (["hidden_units=[2"], "malformed override"),
     (["hidden_units=2,8"], "hidden_units: a comma makes a sweep"),
     (["seed=-1"], "seed: must be an integer >= 0"),
-    (["data=csv", "data.path=/nonexistent.csv", "data.features=[x]", "data.target=y"],
-     "data.path: no such file: /nonexistent.csv"),
+    (
+        ["data=csv", "data.path=/nonexistent.csv", "data.features=[x]", "data.target=y"],
+        "data.path: no such file: /nonexistent.csv",
+    ),
     (["optimizer=adam", "optimizer.beta1=1.5"], "optimizer.beta1: must be in [0, 1)"),
     (["train.batch_size=0"], "train.batch_size: must be an integer >= 1"),
 ]

@@ -32,8 +32,9 @@ def test_l1_l2_adds_both_terms_and_gradient_matches_formula():
     s = PenaltySettings("l1_l2", lam=(0.2,) * 3, l1_lam=(0.3,) * 3)
     pen = Penalty(s, model, torch.device("cpu"))
     w = model.layers[1].weight
-    expected = sum((0.2 * (m.weight**2).sum() + 0.3 * m.weight.abs().sum()).item()
-                   for m in model.layers)
+    expected = sum(
+        (0.2 * (m.weight**2).sum() + 0.3 * m.weight.abs().sum()).item() for m in model.layers
+    )
     value = pen()
     assert value.item() == pytest.approx(expected, rel=1e-6)
     value.backward()

@@ -16,8 +16,9 @@ def test_run_folder_numbers_recompute_from_saved_weights(tmp_path, cfg_of):
     m = run_in(tmp_path, cfg_of("hidden_units=[8,4]", "penalty=l2", f"penalty.lam={lams}"))
     assert m["status"] == "ok"
     weights = load_file(tmp_path / "weights.safetensors")
-    expected = sum(lam * (weights[f"layers.{i}.weight"] ** 2).sum().item()
-                   for i, lam in enumerate(lams))
+    expected = sum(
+        lam * (weights[f"layers.{i}.weight"] ** 2).sum().item() for i, lam in enumerate(lams)
+    )
     assert m["penalty"] == pytest.approx(expected, rel=1e-5)
     assert m["train_loss"] - m["train_mse"] == pytest.approx(m["penalty"], rel=1e-4)
     assert m["val_loss"] - m["val_mse"] == pytest.approx(m["penalty"], rel=1e-4)
@@ -53,8 +54,14 @@ def test_same_config_and_seed_give_identical_metrics(tmp_path, cfg_of):
 def test_minibatch_and_classification(tmp_path, cfg_of):
     m = run_in(
         tmp_path,
-        cfg_of("data=classification", "data.n_val=500", "hidden_units=[16]", "train.batch_size=64",
-               "optimizer.lr=0.01", epochs=30),
+        cfg_of(
+            "data=classification",
+            "data.n_val=500",
+            "hidden_units=[16]",
+            "train.batch_size=64",
+            "optimizer.lr=0.01",
+            epochs=30,
+        ),
     )
     assert m["status"] == "ok"
     assert 0.5 < m["val_accuracy"] <= 1.0 and 0.5 < m["train_accuracy"] <= 1.0
@@ -62,8 +69,9 @@ def test_minibatch_and_classification(tmp_path, cfg_of):
 
 
 def test_absurd_learning_rate_diverges_and_stops_early(tmp_path, cfg_of):
-    m = run_in(tmp_path, cfg_of("optimizer=sgd", "optimizer.lr=1e6", "hidden_units=[64,64]",
-                                epochs=200))
+    m = run_in(
+        tmp_path, cfg_of("optimizer=sgd", "optimizer.lr=1e6", "hidden_units=[64,64]", epochs=200)
+    )
     assert m["status"] == "diverged"
     assert m["epochs"] < 200
     saved = json.loads((tmp_path / "metrics.json").read_text())
@@ -75,14 +83,30 @@ def test_cli_run_writes_the_contract_folder(tmp_path, monkeypatch, capsys):
     code = main(["run", "train.epochs=20", "hidden_units=[4]", "name=tiny"])
     assert code == 0
     (run_dir,) = list((tmp_path / "outputs").glob("*/*"))
-    for name in ("metrics.json", "history.csv", "weights.safetensors", ".hydra/config.yaml",
-                 ".hydra/overrides.yaml", "plots/layers.png", "plots/history.png",
-                 "plots/activations_layer0.png"):
+    for name in (
+        "metrics.json",
+        "history.csv",
+        "weights.safetensors",
+        ".hydra/config.yaml",
+        ".hydra/overrides.yaml",
+        "plots/layers.png",
+        "plots/history.png",
+        "plots/activations_layer0.png",
+    ):
         assert (run_dir / name).is_file(), name
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "ok" and metrics["name"] == "tiny" and metrics["epochs"] == 20
-    for key in ("train_mse", "val_mse", "train_loss", "val_loss", "penalty", "n_params",
-                "seconds", "device", "seed"):
+    for key in (
+        "train_mse",
+        "val_mse",
+        "train_loss",
+        "val_loss",
+        "penalty",
+        "n_params",
+        "seconds",
+        "device",
+        "seed",
+    ):
         assert key in metrics
     assert f"run folder: {run_dir.relative_to(tmp_path)}" in capsys.readouterr().out
 
@@ -95,5 +119,10 @@ def test_runs_in_the_same_second_get_distinct_folders(tmp_path):
     now = datetime(2026, 1, 2, 3, 4, 5)
     folders = {claim_dir(tmp_path, now) for _ in range(5)}
     assert len(folders) == 5
-    assert sorted(p.name for p in folders) == ["03-04-05", "03-04-05-1", "03-04-05-2",
-                                               "03-04-05-3", "03-04-05-4"]
+    assert sorted(p.name for p in folders) == [
+        "03-04-05",
+        "03-04-05-1",
+        "03-04-05-2",
+        "03-04-05-3",
+        "03-04-05-4",
+    ]

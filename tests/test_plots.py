@@ -1,0 +1,126 @@
+"""regexp.plots: valid, non-blank PNGs written atomically, with honest subset titles."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from regexp import plots
+
+rng = np.random.default_rng(0)
+X_TRAIN = rng.uniform(-1, 1, size=(50, 1))
+Y_TRAIN = np.sin(3 * X_TRAIN) + 0.1 * rng.standard_normal((50, 1))
+X_GRID = np.linspace(-1, 1, 200)
+Y_GRID = np.sin(3 * X_GRID)
+
+
+def _relu_units(n: int) -> np.ndarray:
+    w, b = rng.standard_normal(n), rng.standard_normal(n)
+    return np.maximum(0.0, np.outer(X_GRID, w) + b)
+
+
+def _png(path: Path, min_px: int = 300) -> str:
+    """Assert a readable, non-blank PNG of sensible size; return its title metadata."""
+    assert path.is_file()
+    img = matplotlib.image.imread(path)
+    assert img.ndim == 3 and img.shape[0] >= min_px and img.shape[1] >= min_px
+    assert img[..., :3].std() > 0.01  # not blank
+    assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file
+    return Image.open(path).text.get("Title", "")
+
+
+def test_layers_fit_only(tmp_path):
+    plots.plot_layers(tmp_path / "fit.png", X_TRAIN, Y_TRAIN, X_GRID, Y_GRID, title="no hidden")
+    assert _png(tmp_path / "fit.png") == "no hidden"
+
+
+def test_layers_with_hidden_legend(tmp_path):
+    path = tmp_path / "two.png"
+    plots.plot_layers(path, X_TRAIN, Y_TRAIN, X_GRID, Y_GRID, _relu_units(2), hidden_legend=True)
+    assert _png(path) == ""  # no subset: nothing to say
+
+
+def test_layers_wide_layer_draws_a_subset(tmp_path):
+    path = tmp_path / "wide.png"
+    plots.plot_layers(path, X_TRAIN, Y_TRAIN, X_GRID, Y_GRID, _relu_units(8192), title="8192")
+    assert _png(path) == "8192 (128 of 8192 units shown)"
+
+
+def test_activations_subset_title(tmp_path):
+    plots.plot_activations(tmp_path / "a.png", X_GRID, _relu_units(1024), layer=2)
+    assert "layer 2 activations: 64 of 1024 units" in _png(tmp_path / "a.png")
+    plots.plot_activations(tmp_path / "b.png", X_GRID, _relu_units(5), layer=0)
+    assert "layer 0 activations: 5 units" in _png(tmp_path / "b.png", min_px=200)
+
+
+def test_subset_indices_are_even_and_keep_the_ends():
+    idx = plots.subset_indices(1024, 64)
+    assert len(idx) == 64 and idx[0] == 0 and idx[-1] == 1023
+    assert np.ptp(np.diff(idx)) <= 1
+    assert plots.subset_indices(10, 64).tolist() == list(range(10))
+
+
+def _history(epochs: int = 60, eval_every: int = 5) -> pd.DataFrame:
+    e = np.arange(1, epochs + 1)
+    loss = np.exp(-e / 20) + 0.01 * rng.random(epochs)
+    val = np.where(e % eval_every == 0, loss + 0.05, np.nan)  # evaluated every 5 epochs
+    return pd.DataFrame(
+        {"epoch": e, "train_loss": loss, "val_loss": val, "train_mse": loss, "val_mse": val}
+    )
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.6])
+def test_history_with_nan_validation_rows(tmp_path, smoothing):
+    path = tmp_path / "history.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN or log-of-zero points would warn
+        plots.plot_history(path, _history(), smoothing=smoothing)
+    assert "training history" in _png(path)
+
+
+def test_history_with_accuracy_and_bad_values(tmp_path):
+    hist = _history()
+    hist["train_accuracy"] = np.linspace(0.5, 0.9, len(hist))
+    hist["val_accuracy"] = np.nan  # never evaluated
+    hist.loc[3, "train_loss"] = np.inf  # a diverging step
+    hist.loc[4, "train_mse"] = 0.0  # not drawable on a log axis
+    plots.plot_history(tmp_path / "h.png", hist)
+    wide = matplotlib.image.imread(tmp_path / "h.png").shape[1]
+    plots.plot_history(tmp_path / "h2.png", _history())
+    assert wide > matplotlib.image.imread(tmp_path / "h2.png").shape[1]  # a third panel
+
+
+def test_history_of_one_row_and_of_nothing(tmp_path):
+    plots.plot_history(tmp_path / "one.png", _history(1, 1))
+    _png(tmp_path / "one.png")
+    plots.plot_history(tmp_path / "none.png", _history().iloc[:0])
+    _png(tmp_path / "none.png")
+
+
+def test_decision_boundary(tmp_path):
+    g1, g2 = np.linspace(-2, 2, 60), np.linspace(-2, 2, 40)
+    prob = 1 / (1 + np.exp(-4 * np.outer(g2, g1)))  # [len(g2), len(g1)]
+    x = rng.normal(size=(100, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    plots.plot_decision_boundary(tmp_path / "db.png", x, y, g1, g2, prob, title="xor")
+    assert _png(tmp_path / "db.png") == "xor"
+    m1, m2 = np.meshgrid(g1, g2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a constant P(y=1) has no 0.5 line: no warning
+        plots.plot_decision_boundary(tmp_path / "c.png", x, y, m1, m2, np.full(m1.size, 0.2))
+    _png(tmp_path / "c.png")
+
+
+def test_no_figures_left_open(tmp_path):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    plots.plot_activations(tmp_path / "a.png", X_GRID, _relu_units(8), layer=0)
+    plots.plot_history(tmp_path / "h.png", _history())
+    assert plt.get_fignums() == before
