@@ -7,7 +7,7 @@ TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: help install run test test-fast lint format clean
+.PHONY: help install run test test-fast lint format clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -37,6 +37,10 @@ lint: $(STAMP)  ## ruff lint and format check
 format: $(STAMP)  ## ruff format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)  ## speed ratios side by side (BENCH_ARGS="--no-keras --reproduce ...")
+	$(PY) -m pip install -q -e ".[bench]" --config-settings editable_mode=compat
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 clean:  ## remove outputs and caches (keeps .venv)
 	rm -rf outputs multirun .pytest_cache .ruff_cache build *.egg-info

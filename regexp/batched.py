@@ -22,7 +22,7 @@ from regexp.data import Dataset
 from regexp.model import ACTIVATIONS, MLP
 from regexp.optim import FAMILY
 from regexp.settings import Settings
-from regexp.train import TrainResult, batches, progress_reporter
+from regexp.train import TrainResult, batches, progress_reporter, threads_for
 
 
 def group_key(s: Settings) -> tuple:
@@ -248,7 +248,8 @@ def train_group(
     stopped = [0] * k  # the epoch at which a model diverged
     rows: list[list[dict[str, float]]] = [[] for _ in range(k)]
     data_key = "train_mse" if task == "regression" else "train_bce"
-    with progress_reporter(epochs, f"{label} ({k} models)") as report:
+    n_params = sum(p.numel() for p in stacked.params)
+    with threads_for(n_params), progress_reporter(epochs, f"{label} ({k} models)") as report:
         for epoch in range(1, epochs + 1):
             total = torch.zeros(k, device=device)
             fit_total = torch.zeros(k, device=device)

@@ -27,15 +27,23 @@ SHOWN = (
 )
 
 
+ALWAYS = ("job", "status", "train_mse", "val_mse", "val_accuracy", "seconds")
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else str(value)
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
     return "—" if value is None else str(value)
+
+
+def _console() -> Console:
+    # Off a terminal (logs, CI) rich would wrap tables at 80 columns.
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def print_run(out: Path, settings: Settings) -> int:
     """Print the run folder and its metrics; exit code 0 only for status ok."""
-    console = Console()
+    console = _console()
     try:
         metrics = runs.read_metrics(out)
     except (OSError, ValueError) as err:
@@ -60,9 +68,16 @@ def print_sweep(sweep_dir: Path, expected: int) -> int:
     """Write summary.csv/.md from the job folders, print it; 0 only if every job is ok."""
     from regexp.compare import write_summary
 
-    console = Console()
+    console = _console()
     table = write_summary(sweep_dir)
     shown = Table(title=f"sweep {sweep_dir} ({len(table)} of {expected} jobs)")
+    # The terminal gets what tells the jobs apart; summary.csv/.md keep every column.
+    keep = [
+        c for c in table.columns if c in ALWAYS or table[c].astype(str).nunique(dropna=False) > 1
+    ]
+    if "penalty" in table and not table["penalty"].fillna(0).astype(float).any():
+        keep = [c for c in keep if c not in ("train_loss", "val_loss", "penalty")]
+    table = table[keep]
     for col in table.columns:
         shown.add_column(str(col), justify="right" if table[col].dtype.kind in "if" else "left")
     for row in table.itertuples(index=False):

@@ -1,0 +1,66 @@
+"""`regexp sweep` end to end in a subprocess, as a user runs it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REGEXP = [sys.executable, "-m", "regexp.cli"]
+FAST = ["train.epochs=30", "plots.enabled=false"]
+
+
+def sweep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*REGEXP, "sweep", *args], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+
+
+def the_sweep(tmp_path: Path) -> Path:
+    (folder,) = list((tmp_path / "outputs" / "multirun").glob("*/*"))
+    return folder
+
+
+@pytest.mark.slow
+def test_three_widths_give_three_folders_and_a_three_row_summary(tmp_path):
+    done = sweep(tmp_path, "hidden_units=[2],[8],[1024]", *FAST)
+    assert done.returncode == 0, done.stderr
+    folder = the_sweep(tmp_path)
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["0", "1", "2"]
+    for job in ("0", "1", "2"):
+        assert (folder / job / "metrics.json").is_file()
+        assert (folder / job / "weights.safetensors").is_file()
+        assert (folder / job / ".hydra" / "overrides.yaml").is_file()
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary["job"]) == [0, 1, 2]
+    assert list(summary["hidden_units"]) == ["[2]", "[8]", "[1024]"]
+    assert list(summary["status"]) == ["ok"] * 3
+    assert list(summary["n_params"]) == [3 * 2 + 1, 3 * 8 + 1, 3 * 1024 + 1]
+    assert (summary["val_mse"] > 0).all()
+    md = (folder / "summary.md").read_text()
+    assert md.count("\n| ") >= 3 and "[1024]" in md
+    assert "3 of 3 jobs" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_diverging_job_keeps_every_other_row_and_fails_the_sweep(tmp_path):
+    done = sweep(
+        tmp_path, "optimizer=sgd", "optimizer.lr=0.05,1e6,0.01", "hidden_units=[32,32]", *FAST
+    )
+    assert done.returncode == 1
+    summary = pd.read_csv(the_sweep(tmp_path) / "summary.csv")
+    assert list(summary["status"]) == ["ok", "diverged", "ok"]
+    assert summary.loc[[0, 2], "val_mse"].notna().all()
+    assert "1 job(s) not ok" in done.stdout
+
+
+def test_unbracketed_widths_get_a_clear_error(tmp_path):
+    done = sweep(tmp_path, "hidden_units=2,8")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "regexp: error: job 0 (hidden_units=2): hidden_units: must be a list of positive "
+        "integers such as [16] or [16,16] ([] for a linear model), got 2; to sweep over "
+        "widths write hidden_units=[2],[8]"
+    ]
+    assert not (tmp_path / "outputs").exists()
