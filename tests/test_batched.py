@@ -144,8 +144,8 @@ def test_classification_group_reports_accuracy():
     ]
     data = make_data(jobs[0].data)
     results = train_group(jobs, [build_model(s, 2) for s in jobs], data, CPU)
-    for s, (state, result) in zip(jobs, results):
-        ref_model, ref, _ = _one_by_one(s, data)
+    for s, (_, result) in zip(jobs, results):
+        _, ref, _ = _one_by_one(s, data)
         last, ref_last = result.history.iloc[-1], ref.history.iloc[-1]
         assert last["val_accuracy"] == pytest.approx(ref_last["val_accuracy"], abs=1e-9)
         assert last["val_bce"] == pytest.approx(ref_last["val_bce"], rel=1e-5)
