@@ -119,6 +119,18 @@ def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, histor
             )
 
 
+def write_tensorboard(out: Path, history: Any) -> None:
+    """logger=tensorboard: the history's curves as TensorBoard scalars under out/tensorboard."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(log_dir=str(out / "tensorboard")) as writer:
+        for row in history.to_dict("records"):
+            for key, value in row.items():
+                if key != "epoch" and value == value:  # skip NaN: not evaluated that epoch
+                    split, _, metric = key.partition("_")
+                    writer.add_scalar(f"{metric}/{split}", value, int(row["epoch"]))
+
+
 def _write_history(out: Path, history: Any) -> None:
     buf = io.StringIO()
     history.to_csv(buf, index=False)
@@ -160,6 +172,8 @@ def run_in(
         )
         save_weights(out / runs.WEIGHTS, model)
         _write_history(out, result.history)
+        if settings.logger == "tensorboard":
+            write_tensorboard(out, result.history)
         if settings.plots.enabled:
             write_plots(out, model.cpu(), data.to("cpu"), settings, result.history)
     except Exception as err:  # recorded in metrics.json; the job itself does not raise

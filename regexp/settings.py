@@ -341,5 +341,17 @@ def validate(cfg: DictConfig | Mapping) -> Settings:
         train=_train(_get(node, "train", "train")),
         init=_init(_get(node, "init", "init")),
         plots=_plots(_get(node, "plots", "plots")),
-        logger=_choice(node, "logger", "logger", LOGGERS),
+        logger=_logger(node),
     )
+
+
+def _logger(node: Mapping) -> str:
+    logger = _choice(node, "logger", "logger", LOGGERS)
+    if logger == "tensorboard":
+        from importlib.util import find_spec
+
+        if find_spec("tensorboard") is None:
+            raise ConfigError(
+                "logger", "tensorboard needs its package: pip install 'regexp[tensorboard]'"
+            )
+    return logger

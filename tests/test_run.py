@@ -126,3 +126,16 @@ def test_runs_in_the_same_second_get_distinct_folders(tmp_path):
         "03-04-05-3",
         "03-04-05-4",
     ]
+
+
+def test_tensorboard_logger_writes_scalars(tmp_path, cfg_of):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    m = run_in(tmp_path, cfg_of("logger=tensorboard", epochs=20))
+    assert m["status"] == "ok"
+    events = EventAccumulator(str(tmp_path / "tensorboard")).Reload()
+    assert {"loss/train", "mse/train", "mse/val"} <= set(events.Tags()["scalars"])
+    train_mse = [e.value for e in events.Scalars("mse/train")]
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert train_mse == pytest.approx(list(history["train_mse"]), rel=1e-6)
+    assert [e.step for e in events.Scalars("mse/val")] == [10, 20]
