@@ -64,3 +64,22 @@ def test_unbracketed_widths_get_a_clear_error(tmp_path):
         "widths write hidden_units=[2],[8]"
     ]
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow
+def test_batched_default_matches_hydras_basic_launcher(tmp_path):
+    args = ["seed=1,2,3", "hidden_units=[4]", "penalty=l2", "penalty.lam=0.01,0.001", *FAST]
+    for launcher in ("batched", "basic"):
+        done = sweep(
+            tmp_path, *args, f"hydra/launcher={launcher}", f"hydra.sweep.dir=outputs/{launcher}"
+        )
+        assert done.returncode == 0, done.stderr
+    batched = pd.read_csv(tmp_path / "outputs" / "batched" / "summary.csv")
+    basic = pd.read_csv(tmp_path / "outputs" / "basic" / "summary.csv")
+    assert len(batched) == len(basic) == 6
+    for col in ("train_mse", "val_mse", "train_loss", "penalty"):
+        assert batched[col].to_numpy() == pytest.approx(basic[col].to_numpy(), rel=1e-4)
+    import json
+
+    jobs = sorted((tmp_path / "outputs" / "batched").glob("*/metrics.json"))
+    assert [json.loads(p.read_text()).get("batched") for p in jobs] == [6] * 6
