@@ -57,12 +57,16 @@ NB_CLASSIF   := model_classification model_classification_l2_0p001 model_classif
 nb_empty     :=
 nb_space     := $(nb_empty) $(nb_empty)
 nb_comma     := ,
-# $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over the named experiment configs
+# $(call nb_sweep,TARGET,EXPERIMENTS[,OVERRIDES]): a Hydra multirun over experiment configs
 define nb_sweep
 	rm -rf $(REPRO)/$(1)
-	$(BIN)/regexp sweep +experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) \
-		hydra.sweep.dir=$(REPRO)/$(1)
+	OMP_NUM_THREADS=$(NB_THREADS) $(BIN)/regexp sweep \
+		+experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) hydra.sweep.dir=$(REPRO)/$(1) $(3)
 endef
+# One torch thread: on a shared 2-core machine a second thread made a 5 x 1024 step up to
+# 18x slower (it waits at every barrier for a descheduled twin); alone, 1 thread is as fast
+# or ~1.3x slower. `make reproduce NB_THREADS=2` on a machine of your own.
+NB_THREADS ?= 1
 
 .PHONY: units layers penalties classification reproduce
 

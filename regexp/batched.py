@@ -36,6 +36,7 @@ def group_key(s: Settings) -> tuple:
         s.train.epochs,
         s.train.batch_size,
         s.train.eval_every,
+        s.train.threads,
         s.init.strategy == "default",  # searched inits are picked one run at a time
     )
 
@@ -249,7 +250,11 @@ def train_group(
     rows: list[list[dict[str, float]]] = [[] for _ in range(k)]
     data_key = "train_mse" if task == "regression" else "train_bce"
     n_params = sum(p.numel() for p in stacked.params)
-    with threads_for(n_params), progress_reporter(epochs, f"{label} ({k} models)") as report:
+    threads = first.train.threads
+    with (
+        threads_for(n_params, threads),
+        progress_reporter(epochs, f"{label} ({k} models)") as report,
+    ):
         for epoch in range(1, epochs + 1):
             total = torch.zeros(k, device=device)
             fit_total = torch.zeros(k, device=device)

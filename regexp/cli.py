@@ -19,14 +19,18 @@ verbs:
   run [OVERRIDES...]        train one configured model   -> outputs/YYYY-MM-DD/HH-MM-SS/
   sweep [OVERRIDES...]      a Hydra multirun, one job per combination, with a summary table
                             -> outputs/multirun/YYYY-MM-DD/HH-MM-SS/{0,1,...}/
+  sweep --resume SWEEP_DIR  run a sweep's failed, unfinished and missing jobs again
   compare PATH...           one table of run, sweep or parent folders (--help for options)
   fix RUN_DIR [KEY=VALUE]   shrink first-layer units whose change point lies in an interval
   landscape [RUN_DIR]       loss surfaces (the blog's example, or a trained run's plane)
   ewma                      the EWMA article's curves (beta = 0.5, 0.9, 0.98, bias correction)
+  notebook [FOLDER]         the reproduced notebook table beside the published figures
+                            (make reproduce runs the models into outputs/reproduce first)
 
 overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimizer=sgd
   optimizer.lr=0.05 seed=3 data=classification device=cpu +experiment=model_somany
   sweeps: hidden_units=[2],[8],[1024] seed=1,2,3
+  launchers: hydra/launcher=joblib (local processes), submitit_local, submitit_slurm, ray
   `regexp run --cfg job` prints the composed config; `regexp run --info` shows Hydra's view.
 """
 
@@ -36,6 +40,7 @@ VERBS = {
     "fix": "regexp.surgery",
     "landscape": "regexp.landscape",
     "ewma": "regexp.ewma",
+    "notebook": "regexp.notebook",
 }
 
 
@@ -100,10 +105,53 @@ def cmd_run(args: list[str]) -> int:
     return print_run(out, settings)
 
 
+# launcher preset -> the Hydra plugin that runs it (pip package = module with - for _)
+LAUNCHER_PLUGINS = {
+    "joblib": "hydra_joblib_launcher",
+    "submitit_local": "hydra_submitit_launcher",
+    "submitit_slurm": "hydra_submitit_launcher",
+    "ray": "hydra_ray_launcher",
+}
+
+
+def _resume_args(args: list[str]) -> tuple[Path | None, list[str]]:
+    """(SWEEP_DIR of --resume SWEEP_DIR or --resume=SWEEP_DIR, the other args)."""
+    for i, a in enumerate(args):
+        if a == "--resume":
+            if i + 1 == len(args) or args[i + 1].startswith("-") or "=" in args[i + 1]:
+                raise UsageError(
+                    "--resume: give the sweep folder, e.g. --resume outputs/multirun/…"
+                )
+            return Path(args[i + 1]), args[:i] + args[i + 2 :]
+        if a.startswith("--resume="):
+            return Path(a.split("=", 1)[1]), args[:i] + args[i + 1 :]
+    return None, args
+
+
+def _check_launcher(overrides: list[str]) -> None:
+    from importlib.util import find_spec
+
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key.lstrip("+") == "hydra/launcher" and value in LAUNCHER_PLUGINS:
+            module = LAUNCHER_PLUGINS[value]
+            if find_spec(f"hydra_plugins.{module}") is None:
+                package = module.replace("_", "-")
+                raise UsageError(
+                    f"hydra/launcher={value} needs the {package} package: pip install {package}"
+                )
+
+
 def cmd_sweep(args: list[str]) -> int:
     from regexp import configure, runs
 
+    resume_dir, args = _resume_args(args)
     overrides, flags = _hydra_flags(args)
+    if resume_dir is not None:
+        from regexp.resume import relaunch_overrides
+
+        overrides = relaunch_overrides(resume_dir, overrides)
+    _check_launcher(overrides)
     jobs = configure.expand_sweep(overrides)
     for i, job in enumerate(jobs):
         try:

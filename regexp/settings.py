@@ -65,6 +65,7 @@ class TrainSettings:
     batch_size: int | None
     eval_every: int
     compile: bool
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,7 @@ def _train(node: Mapping) -> TrainSettings:
         batch_size=_optional_int(node, "batch_size", "train.batch_size"),
         eval_every=_int(node, "eval_every", "train.eval_every", minimum=1),
         compile=_bool(node, "compile", "train.compile"),
+        threads=_optional_int(node, "threads", "train.threads"),
     )
 
 

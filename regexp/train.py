@@ -88,12 +88,14 @@ SMALL_MODEL = 200_000  # parameters; below this a step is per-op overhead, not a
 
 
 @contextmanager
-def threads_for(n_params: int) -> Iterator[None]:
-    """One intra-op thread for small models: extra threads only add barrier waits, and on a
-    busy machine (parallel jobs) they made a [16,16] step 100x slower. Large models keep all."""
+def threads_for(n_params: int, threads: int | None = None) -> Iterator[None]:
+    """train.threads, or by default one intra-op thread for small models: extra threads only
+    add barrier waits, and on a busy machine they made a [16,16] step 100x slower."""
     before = torch.get_num_threads()
-    if n_params < SMALL_MODEL and before > 1:
-        torch.set_num_threads(1)
+    if threads is None and n_params < SMALL_MODEL:
+        threads = 1
+    if threads is not None and threads != before:
+        torch.set_num_threads(threads)
     try:
         yield
     finally:
@@ -132,7 +134,7 @@ def train(
     objective = make_objective(model, task, penalty, settings.train.compile)
     n = data.x_train.shape[0]
     n_params = sum(p.numel() for p in model.parameters())
-    with threads_for(n_params), progress_reporter(epochs, label) as report:
+    with threads_for(n_params, settings.train.threads), progress_reporter(epochs, label) as report:
         for epoch in range(1, epochs + 1):
             sums = torch.zeros(2, device=data.x_train.device)  # objective, data loss
             for xb, yb in batches(data.x_train, data.y_train, settings.train.batch_size, gen):

@@ -1,0 +1,299 @@
+"""`regexp notebook [FOLDER]`: the reproduced notebook table beside its published figures.
+
+Reads every run's metrics.json under FOLDER (default outputs/reproduce, where `make
+reproduce` puts its sweeps), matches runs to the notebook's models by `name`, prints one
+table with our numbers next to the notebook's (regexp/notebook_figures.csv, with the cell
+each figure comes from) and one line per published ordering: PASS or FAIL with the numbers.
+A failed ordering is a finding, not an error: the exit code is 0. Missing runs exit with 2.
+No torch here, so the report starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+FIGURES = Path(__file__).with_name("notebook_figures.csv")
+DEFAULT_ROOT = Path("outputs/reproduce")
+METRICS = ("train_mse", "val_mse", "val_accuracy")
+
+# Every model of `make reproduce`, by Makefile target, in the notebook's order.
+TARGETS: dict[str, tuple[str, ...]] = {
+    "units": (
+        "model_2units_a",
+        "model_2units_b",
+        "model_2units_c",
+        "model_8units",
+        "model_128units",
+        "model_1024units",
+        "model_8192units",
+    ),
+    "layers": ("model_1layer", "model_2layers", "model_3layers", "model_4layers"),
+    "penalties": (
+        "model_somany",
+        "model_somany_l2_0p01",
+        "model_somany_l2_0p001",
+        "model_somany_l1_0p001",
+    ),
+    "classification": (
+        "model_classification",
+        "model_classification_l2_0p001",
+        "model_classification_l2_0p01",
+    ),
+}
+MODELS: tuple[str, ...] = tuple(m for models in TARGETS.values() for m in models)
+
+# The published orderings. The width chain starts at model_2units_c: the table in cell [310]
+# lists that seed only (the notebook shows the other two seeds to make the point that a
+# 2-unit fit depends on its initial values).
+WIDER = ("model_2units_c", "model_8units", "model_128units", "model_1024units", "model_8192units")
+DEEPER = ("model_1layer", "model_2layers", "model_3layers", "model_4layers", "model_somany")
+OVERFIT_RATIO = 2.0  # "well above": the notebook's somany has val/train = 4.8
+
+
+@dataclass(frozen=True)
+class Check:
+    """One published ordering evaluated on one set of numbers; passed is None if it lacks any."""
+
+    label: str
+    passed: bool | None
+    detail: str
+
+
+Metrics = Mapping[str, Mapping[str, float]]  # model name -> {"train_mse": ..., ...}
+
+
+def _value(metrics: Metrics, model: str, key: str) -> float | None:
+    value = metrics.get(model, {}).get(key)
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _short(model: str) -> str:
+    return model.removeprefix("model_")
+
+
+def _decreasing(metrics: Metrics, models: Sequence[str], key: str) -> tuple[bool | None, str]:
+    values = [_value(metrics, m, key) for m in models]
+    if any(v is None for v in values):
+        missing = [_short(m) for m, v in zip(models, values) if v is None]
+        return None, f"no {key} for {', '.join(missing)}"
+    # Strict: each model must beat the one before it, as in the published table.
+    ok = all(b < a for a, b in zip(values, values[1:]))
+    parts = [f"{_short(models[0])} {values[0]:.4g}"]
+    for m, a, b in zip(models[1:], values, values[1:]):
+        parts.append(f"{'>' if b < a else '<='} {_short(m)} {b:.4g}")
+    return ok, " ".join(parts)
+
+
+def _wider(metrics: Metrics) -> tuple[bool | None, str]:
+    return _decreasing(metrics, WIDER, "train_mse")
+
+
+def _deeper(metrics: Metrics) -> tuple[bool | None, str]:
+    return _decreasing(metrics, DEEPER, "train_mse")
+
+
+def _overfits(metrics: Metrics) -> tuple[bool | None, str]:
+    train = _value(metrics, "model_somany", "train_mse")
+    val = _value(metrics, "model_somany", "val_mse")
+    if train is None or val is None:
+        return None, "no train/val MSE for somany"
+    ratio = val / train
+    return ratio >= OVERFIT_RATIO, f"val {val:.4g} / train {train:.4g} = {ratio:.2f}x"
+
+
+def _lowers_val(model: str) -> Callable[[Metrics], tuple[bool | None, str]]:
+    def check(metrics: Metrics) -> tuple[bool | None, str]:
+        base = _value(metrics, "model_somany", "val_mse")
+        pen = _value(metrics, model, "val_mse")
+        if base is None or pen is None:
+            return None, f"no val MSE for {'somany' if base is None else _short(model)}"
+        sign = "<" if pen < base else ">="
+        return pen < base, f"{_short(model)} {pen:.4g} {sign} somany {base:.4g}"
+
+    return check
+
+
+def _accuracy_at_least(model: str) -> Callable[[Metrics], tuple[bool | None, str]]:
+    def check(metrics: Metrics) -> tuple[bool | None, str]:
+        base = _value(metrics, "model_classification", "val_accuracy")
+        pen = _value(metrics, model, "val_accuracy")
+        if base is None or pen is None:
+            which = "classification" if base is None else _short(model)
+            return None, f"no val accuracy for {which}"
+        sign = ">=" if pen >= base else "<"
+        return pen >= base, f"{_short(model)} {pen:.4f} {sign} unpenalized {base:.4f}"
+
+    return check
+
+
+CHECKS: tuple[tuple[str, Callable[[Metrics], tuple[bool | None, str]]], ...] = (
+    ("wider models reach lower training MSE", _wider),
+    ("deeper models reach lower training MSE", _deeper),
+    (f"somany overfits (val MSE >= {OVERFIT_RATIO:g} x train MSE)", _overfits),
+    ("L2 0.01 lowers somany's validation MSE", _lowers_val("model_somany_l2_0p01")),
+    ("L2 0.001 lowers somany's validation MSE", _lowers_val("model_somany_l2_0p001")),
+    (
+        "classification: L2 0.001 reaches at least the unpenalized accuracy",
+        _accuracy_at_least("model_classification_l2_0p001"),
+    ),
+    (
+        "classification: L2 0.01 reaches at least the unpenalized accuracy",
+        _accuracy_at_least("model_classification_l2_0p01"),
+    ),
+)
+
+
+def run_checks(metrics: Metrics) -> list[Check]:
+    """Every published ordering on these numbers (ours or the notebook's)."""
+    return [Check(label, *fn(metrics)) for label, fn in CHECKS]
+
+
+def load_figures(path: Path | str = FIGURES) -> pd.DataFrame:
+    """The notebook's published figures, indexed by model (empty cells are NaN)."""
+    frame = pd.read_csv(path, dtype={"source_cell": str})
+    return frame.set_index("model")
+
+
+def _run_name(metrics_file: Path, metrics: dict) -> str | None:
+    if isinstance(metrics.get("name"), str):
+        return metrics["name"]
+    # A run that failed before its settings were read has no name in metrics.json.
+    config = metrics_file.parent / ".hydra" / "config.yaml"
+    if config.is_file():
+        import yaml
+
+        tree = yaml.safe_load(config.read_text()) or {}
+        name = tree.get("name") if isinstance(tree, dict) else None
+        return name if isinstance(name, str) else None
+    return None
+
+
+def load_runs(root: Path | str) -> pd.DataFrame:
+    """One row per run folder under root: name, status, path and the metrics we compare.
+
+    Where one name has several runs (a re-run into the same tree), the newest one counts.
+    """
+    rows = []
+    for file in sorted(Path(root).rglob("metrics.json")):
+        try:
+            metrics = json.loads(file.read_text())
+        except (OSError, ValueError):
+            continue  # a corrupt file reads as a missing run
+        if not isinstance(metrics, dict):
+            continue
+        name = _run_name(file, metrics)
+        if name is None:
+            continue
+        row = {"model": name, "status": metrics.get("status"), "path": str(file.parent)}
+        row.update({k: metrics.get(k) for k in METRICS})
+        row["mtime"] = file.stat().st_mtime
+        rows.append(row)
+    columns = ["model", "status", "path", *METRICS, "mtime"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame[list(METRICS)] = frame[list(METRICS)].apply(pd.to_numeric, errors="coerce")
+    frame = frame.sort_values("mtime").drop_duplicates("model", keep="last")
+    return frame.drop(columns="mtime").set_index("model")
+
+
+def _as_metrics(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    return {
+        str(model): {k: row[k] for k in METRICS if k in row and pd.notna(row[k])}
+        for model, row in frame.iterrows()
+    }
+
+
+def _fmt(value: object, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def _print_report(ours: pd.DataFrame, published: pd.DataFrame, root: Path) -> list[Check]:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:  # piped or under make: do not squeeze the table into 80 columns
+        console = Console(width=150)
+    table = Table(title=f"The notebook reproduced ({root}) beside its published figures")
+    table.add_column("target")
+    table.add_column("model")
+    table.add_column("status")
+    for key in METRICS:
+        table.add_column(f"{key}\nours", justify="right")
+        table.add_column(f"{key}\nnotebook", justify="right", style="dim")
+    table.add_column("cell", style="dim")
+    for target, models in TARGETS.items():
+        for i, model in enumerate(models):
+            mine = ours.loc[model] if model in ours.index else None
+            pub = published.loc[model] if model in published.index else None
+            cells = [target if i == 0 else "", _short(model)]
+            cells.append("missing" if mine is None else str(mine["status"]))
+            for key in METRICS:
+                cells.append("" if mine is None else _fmt(mine[key]))
+                cells.append("" if pub is None else _fmt(pub[key]))
+            cells.append("" if pub is None else _fmt(pub["source_cell"]))
+            table.add_row(*cells, end_section=i == len(models) - 1)
+    console.print(table)
+
+    ours_checks = run_checks(_as_metrics(ours))
+    published_checks = run_checks(_as_metrics(published))
+    console.print("Published orderings, on our runs (and on the notebook's own figures):")
+    for mine, pub in zip(ours_checks, published_checks):
+        verdict = {True: "[green]PASS[/green]", False: "[red]FAIL[/red]", None: "[yellow]n/a [/]"}
+        note = {True: "holds", False: "fails", None: "not printed"}[pub.passed]
+        console.print(
+            f"{verdict[mine.passed]}  {mine.label}: {mine.detail}  [dim](notebook: {note})[/dim]",
+            highlight=False,
+        )
+    return ours_checks
+
+
+def cli(argv: list[str]) -> int:
+    """`regexp notebook [FOLDER]`: 0 when the report is complete, 2 when runs are missing."""
+    if argv[:1] in (["-h"], ["--help"]):
+        print("usage: regexp notebook [FOLDER]  (default: outputs/reproduce, see `make reproduce`)")
+        return 0
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print("regexp notebook: error: give at most one FOLDER (no options)", file=sys.stderr)
+        return 2
+    root = Path(argv[0]) if argv else DEFAULT_ROOT
+    if not root.is_dir():
+        print(
+            f"regexp notebook: error: no folder {root}; run `make reproduce` first",
+            file=sys.stderr,
+        )
+        return 2
+    ours = load_runs(root)
+    published = load_figures()
+    _print_report(ours, published, root)
+    missing = [m for m in MODELS if m not in ours.index]
+    not_ok = [
+        f"{m} ({ours.loc[m, 'status']})"
+        for m in MODELS
+        if m in ours.index and ours.loc[m, "status"] != "ok"
+    ]
+    if missing or not_ok:
+        if missing:
+            print(
+                f"regexp notebook: error: {len(missing)} of {len(MODELS)} runs missing under "
+                f"{root}: {', '.join(missing)} (run `make reproduce`)",
+                file=sys.stderr,
+            )
+        if not_ok:
+            print(f"regexp notebook: error: runs not ok: {', '.join(not_ok)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))
