@@ -25,6 +25,19 @@ def _group_options(group: str) -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def _unparsable(overrides: Sequence[str]) -> str | None:
+    """The first override Hydra's grammar rejects on its own (its errors may not quote it)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for o in overrides:
+        try:
+            parser.parse_override(o)
+        except Exception:
+            return o
+    return None
+
+
 def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
     """Turn one of Hydra's or OmegaConf's exceptions into a one-line UsageError."""
     text = str(err).strip()
@@ -37,7 +50,10 @@ def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
         if "." not in key and key in GROUPS:
             return UsageError(f"{key}: use {key}=OPTION to pick an option")
         return ConfigError(key, "unknown key (add it with +KEY=VALUE only if you mean a new key)")
-    m = re.search(r"Could not find '([^'/]+)/([^']+)'", text)
+    m = re.search(r"Could not append to config. An item is already at '([^']+)'", text)
+    if m:
+        return ConfigError(m.group(1), f"already set: write {m.group(1)}=VALUE (without +)")
+    m = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
     if m:
         group, option = m.groups()
         allowed = ", ".join(_group_options(group)) if group in GROUPS else "see conf/"
@@ -46,7 +62,7 @@ def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
     if m:
         return UsageError(first)
     if "mismatched input" in text or "no viable alternative" in text or "extraneous" in text:
-        bad = next((o for o in overrides if o in text), None)
+        bad = next((o for o in overrides if o in text), None) or _unparsable(overrides)
         where = f" in {bad!r}" if bad else ""
         return UsageError(f"malformed override{where}: write KEY=VALUE (lists as [1,2])")
     if "Ambiguous value for argument" in text:
@@ -56,6 +72,25 @@ def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
             f"{arg.split('=')[0]}: a comma makes a sweep: use `regexp sweep {arg}` "
             "(a list is written [2,8], several lists as [2],[8])"
         )
+    if "Config group override must be" in text or isinstance(err, TypeError):
+        # data=[1], optimizer=5: a group takes an option's name
+        picks = [o.split("=", 1) for o in overrides if "=" in o]
+        bad = next(
+            (
+                f"{k}={v}"
+                for k, v in picks
+                if k.lstrip("+~") in GROUPS and v not in _group_options(k.lstrip("+~"))
+            ),
+            None,
+        )
+        if bad is not None:
+            group = bad.split("=", 1)[0].lstrip("+~")
+            allowed = ", ".join(_group_options(group))
+            return ConfigError(group, f"must name one option ({allowed}), got {bad!r}")
+        return UsageError(f"malformed override: write KEY=VALUE (got {' '.join(overrides)!r})")
+    if "LexerNoViableAlt" in text:  # a character Hydra's grammar does not know (ŕ, ?, ...)
+        bad = next((o for o in overrides if o in text), text)
+        return UsageError(f"malformed override {bad!r}: quote unusual characters ('a b')")
     if "Error parsing override" in text or "ParseError" in type(err).__name__:
         return UsageError(f"malformed override: {first}")
     return UsageError(first)
@@ -71,13 +106,20 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     try:
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
             return hydra_compose("config", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException, ValueError) as err:
+    except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
         raise _explain(err, overrides) from None
 
 
 def check(overrides: Sequence[str]) -> Settings:
     """Compose and validate one job's overrides; for a CSV data set also read the file."""
-    settings = validate(compose(overrides))
+    from omegaconf.errors import OmegaConfBaseException
+
+    cfg = compose(overrides)
+    try:
+        settings = validate(cfg)
+    except OmegaConfBaseException as err:  # ${...} that does not resolve (a loop, no env var)
+        key = getattr(err, "full_key", None) or "config"
+        raise ConfigError(key, f"cannot be resolved: {str(err).splitlines()[0]}") from None
     if settings.data.name == "csv":
         from regexp.data import load_csv
 

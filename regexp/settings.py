@@ -111,6 +111,13 @@ def _get(node: Mapping, key: str, path: str) -> Any:
     return node[key]
 
 
+def _block(node: Mapping, key: str) -> Mapping:
+    value = _get(node, key, key)
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"is a block of keys: set them as {key}.KEY=VALUE, got {value!r}")
+    return value
+
+
 def _int(node: Mapping, key: str, path: str, minimum: int | None = None) -> int:
     value = _get(node, key, path)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -337,12 +344,12 @@ def validate(cfg: DictConfig | Mapping) -> Settings:
         seed=seed,
         device=device,
         name=str(name),
-        data=_data(_get(node, "data", "data")),
-        penalty=_penalty(_get(node, "penalty", "penalty"), n_layers),
-        optimizer=_optimizer(_get(node, "optimizer", "optimizer")),
-        train=_train(_get(node, "train", "train")),
-        init=_init(_get(node, "init", "init")),
-        plots=_plots(_get(node, "plots", "plots")),
+        data=_data(_block(node, "data")),
+        penalty=_penalty(_block(node, "penalty"), n_layers),
+        optimizer=_optimizer(_block(node, "optimizer")),
+        train=_train(_block(node, "train")),
+        init=_init(_block(node, "init")),
+        plots=_plots(_block(node, "plots")),
         logger=_logger(node),
     )
 

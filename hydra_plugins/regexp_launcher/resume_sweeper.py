@@ -1,0 +1,36 @@
+"""Hydra sweeper `hydra/sweeper=resume`: Hydra's basic sweep that skips jobs already done.
+
+Used by `regexp sweep --resume SWEEP_DIR` (regexp.resume). It wraps whichever launcher the
+sweep uses, so resume works the same with batched, joblib, submitit and Ray. Hydra refuses
+sweepers outside the hydra_plugins namespace, hence this module.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+
+@dataclass
+class ResumeSweeperConf:
+    _target_: str = "hydra_plugins.regexp_launcher.resume_sweeper.ResumeSweeper"
+    max_batch_size: Any = None
+    params: Any = None
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="resume", node=ResumeSweeperConf, provider="regexp"
+)
+
+
+class ResumeSweeper(BasicSweeper):
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        from regexp.resume import ResumingLauncher
+
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        self.launcher = ResumingLauncher(self.launcher, config, hydra_context)

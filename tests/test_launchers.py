@@ -1,0 +1,225 @@
+"""Launcher presets (joblib, submitit_local, submitit_slurm, ray) and per-job threads / GPU."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_module
+
+from regexp import threads
+from regexp.cli import main
+
+TINY = ["seed=1,2,3", "hidden_units=[4]", "train.epochs=5", "plots.enabled=false", "device=cpu"]
+
+
+def _launcher(name: str, *overrides: str) -> dict:
+    from omegaconf import OmegaConf
+
+    with initialize_config_module("regexp.conf", version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=[f"hydra/launcher={name}", "hydra.sweep.dir=s", *overrides],
+            return_hydra_config=True,
+        )
+    return OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
+
+
+@pytest.mark.filterwarnings("ignore:(?s).*validated against ConfigStore schema")
+def test_presets_are_ours_and_expose_the_cluster_knobs():
+    # Our conf/hydra/launcher files share the plugins' names: Hydra must pick them up.
+    joblib = _launcher("joblib")
+    assert joblib["_target_"].endswith("JoblibLauncher")
+    assert (joblib["n_jobs"], str(joblib["batch_size"]), joblib["pre_dispatch"]) == (
+        -1,
+        "1",
+        "n_jobs",
+    )
+    local = _launcher("submitit_local")
+    assert local["_target_"].endswith("submitit_launcher.LocalLauncher")
+    assert (local["cpus_per_task"], local["gpus_per_node"], local["timeout_min"]) == (1, 0, 60)
+    slurm = _launcher(
+        "submitit_slurm", "hydra.launcher.partition=gpu", "hydra.launcher.gpus_per_node=1"
+    )
+    assert slurm["_target_"].endswith("submitit_launcher.SlurmLauncher")
+    assert (slurm["partition"], slurm["gpus_per_node"], slurm["cpus_per_task"]) == ("gpu", 1, 2)
+    assert slurm["timeout_min"] == 60 and slurm["array_parallelism"] == 64
+    assert slurm["submitit_folder"] == "${hydra.sweep.dir}/.submitit/%j"
+    ray = _launcher("ray", "hydra.launcher.ray.init.address=auto")
+    assert ray["_target_"] == "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+    assert ray["ray"]["init"] == {"address": "auto"}
+    assert ray["ray"]["remote"] == {"num_cpus": 1, "num_gpus": 0, "max_calls": 1}
+
+
+@pytest.mark.parametrize(
+    ("launcher", "cores", "expected"),
+    [
+        (
+            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": -1},
+            8,
+            (1, True),
+        ),
+        (
+            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 2},
+            8,
+            (4, True),
+        ),
+        (
+            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": -2},
+            8,
+            (1, True),
+        ),
+        (
+            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 1},
+            8,
+            (8, False),
+        ),
+        (
+            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 16},
+            2,
+            (1, True),
+        ),
+        (
+            {
+                "_target_": "hydra_plugins.hydra_submitit_launcher.x.SlurmLauncher",
+                "cpus_per_task": 4,
+            },
+            64,
+            (4, False),
+        ),
+        (
+            {
+                "_target_": "hydra_plugins.hydra_submitit_launcher.x.LocalLauncher",
+                "cpus_per_task": None,
+            },
+            8,
+            (None, False),
+        ),
+        (
+            {
+                "_target_": "hydra_plugins.hydra_ray_launcher.x.RayLauncher",
+                "ray": {"remote": {"num_cpus": 2}},
+            },
+            8,
+            (2, False),
+        ),
+        (
+            {"_target_": "hydra_plugins.regexp_launcher.batched_launcher.BatchedLauncher"},
+            8,
+            (None, False),
+        ),
+    ],
+)
+def test_threads_per_job_never_oversubscribe(launcher, cores, expected):
+    assert threads.plan(launcher, cores) == expected
+    n, _ = expected
+    workers = threads._joblib_workers(launcher.get("n_jobs"), cores)
+    if "joblib" in launcher["_target_"]:
+        assert min(workers, cores) * n <= cores  # jobs x threads fits the cores
+
+
+def test_parallel_jobs_take_gpus_in_turn(monkeypatch):
+    chosen: list[int] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 3}
+    for job in range(7):
+        threads.configure_job(joblib, job)
+    assert chosen == [0, 1, 2, 0, 1, 2, 0]
+    threads.configure_job({"_target_": "...BatchedLauncher"}, 5)  # one job at a time: GPU 0
+    assert chosen == [0, 1, 2, 0, 1, 2, 0]
+
+
+@pytest.mark.skipif(find_spec("hydra_plugins.hydra_ray_launcher") is not None, reason="installed")
+def test_a_launcher_without_its_plugin_gets_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "seed=1,2", "hydra/launcher=ray"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "regexp: error: hydra/launcher=ray needs the hydra-ray-launcher package: "
+        "pip install hydra-ray-launcher\n"
+    )
+    assert not (tmp_path / "outputs").exists()
+
+
+# ---------------------------------------------------------------- end to end (slow)
+
+
+def _sweep(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "regexp.cli", "sweep", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def default_summary(tmp_path_factory) -> pd.DataFrame:
+    """The same 3-job sweep through the default (batched) launcher, in process."""
+    sweep_dir = tmp_path_factory.mktemp("default") / "sweep"
+    assert main(["sweep", *TINY, f"hydra.sweep.dir={sweep_dir}"]) == 0
+    return pd.read_csv(sweep_dir / "summary.csv")
+
+
+def _assert_same_summary(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns)
+    for col in ("job", "name", "seed", "status", "n_params"):
+        assert list(got[col]) == list(want[col]), col
+    for col in ("train_mse", "val_mse", "train_loss", "val_loss"):
+        # batched (stacked) vs one-by-one training: rounding only (see test_batched)
+        assert got[col].to_numpy() == pytest.approx(want[col].to_numpy(), rel=1e-4), col
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+        ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"],
+    ],
+    ids=["joblib", "submitit_local"],
+)
+def test_parallel_launchers_give_the_default_summary(tmp_path, default_summary, launcher):
+    sweep_dir = tmp_path / "sweep"
+    proc = _sweep(tmp_path, *TINY, *launcher, f"hydra.sweep.dir={sweep_dir}")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "validated against" not in proc.stderr
+    _assert_same_summary(pd.read_csv(sweep_dir / "summary.csv"), default_summary)
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.name.isdigit()) == ["0", "1", "2"]
+
+
+@pytest.mark.slow
+def test_resume_through_joblib_leaves_ok_folders_intact(tmp_path, default_summary):
+    sweep_dir = tmp_path / "sweep"
+    assert main(["sweep", *TINY, f"hydra.sweep.dir={sweep_dir}"]) == 0
+    (sweep_dir / "1" / "metrics.json").unlink()  # job 1 killed before its last write
+    digest = {
+        k: {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (sweep_dir / k).rglob("*")
+            if p.is_file()
+        }
+        for k in "02"
+    }
+    proc = _sweep(
+        tmp_path, "--resume", str(sweep_dir), "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for k in "02":
+        files = {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (sweep_dir / k).rglob("*")
+            if p.is_file()
+        }
+        assert files == digest[k]
+    _assert_same_summary(pd.read_csv(sweep_dir / "summary.csv"), default_summary)
