@@ -92,8 +92,9 @@ def cmd_run(args: list[str]) -> int:
         _call_hydra([*flags, *overrides])
         return 0
     settings = configure.check(overrides)
-    if _has_override(overrides, "hydra.run.dir"):
-        out = None
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")]
+    if given:  # the user's folder; with interpolations in it only Hydra knows the name
+        out = Path(given[-1]) if "${" not in given[-1] else None
     else:
         out = runs.claim_dir(runs.OUTPUT_ROOT)
         overrides = [*overrides, f"hydra.run.dir={out}"]

@@ -139,3 +139,10 @@ def test_tensorboard_logger_writes_scalars(tmp_path, cfg_of):
     history = pd.read_csv(tmp_path / "history.csv")
     assert train_mse == pytest.approx(list(history["train_mse"]), rel=1e-6)
     assert [e.step for e in events.Scalars("mse/val")] == [10, 20]
+
+
+def test_cli_run_into_a_given_folder_reports_divergence(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "optimizer=sgd", "optimizer.lr=1e30", "train.epochs=20", "plots.enabled=false"]
+    assert main([*args, "hydra.run.dir=mine"]) == 1
+    assert json.loads((tmp_path / "mine" / "metrics.json").read_text())["status"] == "diverged"
