@@ -22,22 +22,9 @@ import pandas as pd
 import yaml
 
 from regexp.errors import UsageError
-from regexp.runs import METRICS, write_atomic
+from regexp.runs import METRIC_COLUMNS, METRICS, write_atomic
 
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
-# Metrics in display order; other numeric keys of metrics.json follow them.
-METRIC_COLUMNS = (
-    "train_mse",
-    "val_mse",
-    "train_loss",
-    "val_loss",
-    "penalty",
-    "train_accuracy",
-    "val_accuracy",
-    "n_params",
-    "epochs",
-    "seconds",
-)
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")
 SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")

@@ -12,19 +12,7 @@ from rich.table import Table
 from regexp import runs
 from regexp.settings import Settings
 
-SHOWN = (
-    "train_mse",
-    "val_mse",
-    "train_loss",
-    "val_loss",
-    "penalty",
-    "train_accuracy",
-    "val_accuracy",
-    "n_params",
-    "epochs",
-    "seconds",
-    "device",
-)
+SHOWN = (*runs.METRIC_COLUMNS, "device")
 
 
 ALWAYS = ("job", "status", "train_mse", "val_mse", "val_accuracy", "seconds")

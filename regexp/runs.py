@@ -11,6 +11,19 @@ from pathlib import Path
 from typing import Any
 
 OUTPUT_ROOT = Path("outputs")
+# metrics.json's numbers in display order (the contract's keys; classification adds accuracy)
+METRIC_COLUMNS = (
+    "train_mse",
+    "val_mse",
+    "train_loss",
+    "val_loss",
+    "penalty",
+    "train_accuracy",
+    "val_accuracy",
+    "n_params",
+    "epochs",
+    "seconds",
+)
 METRICS = "metrics.json"
 HISTORY = "history.csv"
 WEIGHTS = "weights.safetensors"
