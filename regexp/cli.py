@@ -154,12 +154,7 @@ def cmd_sweep(args: list[str]) -> int:
         overrides = relaunch_overrides(resume_dir, overrides)
     _check_launcher(overrides)
     jobs = configure.expand_sweep(overrides)
-    for i, job in enumerate(jobs):
-        try:
-            configure.check(job)
-        except UsageError as err:
-            where = f"job {i} ({' '.join(job)}): " if len(jobs) > 1 else ""
-            raise UsageError(f"{where}{err}") from None
+    configure.check_jobs(jobs)
     if _has_override(overrides, "hydra.sweep.dir"):
         given = next(o for o in overrides if o.startswith("hydra.sweep.dir="))
         sweep_dir = Path(given.split("=", 1)[1])

@@ -83,3 +83,27 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
 
     jobs = sorted((tmp_path / "outputs" / "batched").glob("*/metrics.json"))
     assert [json.loads(p.read_text()).get("batched") for p in jobs] == [6] * 6
+
+
+def test_fast_sweep_check_equals_a_full_compose_per_job():
+    from regexp.configure import check, check_jobs, expand_sweep
+
+    jobs = expand_sweep(
+        [
+            "seed=1,2",
+            "penalty=l2,l1",
+            "penalty.lam=0.1,[0.1,0.2]",
+            "hidden_units=[3],[4,5]",
+            "optimizer.lr=0.5",
+            "+experiment=model_8units",
+        ]
+    )
+    ok = [j for j in jobs if not ("hidden_units=[4,5]" in j and "penalty.lam=[0.1,0.2]" in j)]
+    assert len(ok) == 12
+    assert check_jobs(ok) == [check(j) for j in ok]
+    from regexp.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"^job 1 \(.*\): penalty.lam: a list needs one value"):
+        check_jobs([["penalty=l2", "hidden_units=[3]"], ["penalty=l2", "penalty.lam=[1,2,3]"]])
+    with pytest.raises(UsageError, match=r"^job 0 \(nope=1\): nope: unknown key"):
+        check_jobs([["nope=1"], ["seed=2"]])
