@@ -133,11 +133,13 @@ def _settings_of(cfg: DictConfig) -> Settings:
 
 def _is_value(override) -> bool:
     """A plain KEY=VALUE on a config key (not a group choice, not Hydra's own, no +/~)."""
-    from hydra.core.override_parser.types import OverrideType
+    from hydra.core.override_parser.types import OverrideType, ValueType
 
     key = override.key_or_group
     return (
-        override.override_type == OverrideType.CHANGE
+        override.type == OverrideType.CHANGE
+        and override.value_type == ValueType.ELEMENT
+        and override.package is None
         and key not in GROUPS
         and "/" not in key
         and not key.startswith("hydra")

@@ -4,7 +4,8 @@
    vs a plain torch loop vs Keras 3 (JAX and torch backends, if the `bench` extra is in);
 2. the 5x1024 step's GFLOP/s as a share of the peak fp32 matmul measured here;
 3. seed sweeps of [16,16] and [128] at K = 8, 32, 128: models/s of the batched launcher vs
-   the same jobs launched one by one (Hydra's basic launcher), the same files written;
+   the same jobs launched one by one (Hydra's basic launcher), the same files written; and
+   the engine alone (train_group vs train() in a loop, no files, no Hydra);
 4. `regexp --help` start time; the wall time of `make reproduce` (--reproduce).
 
 Absolute times on shared machines vary up to 4x; ratios taken in one run are what to compare.
@@ -28,6 +29,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from regexp.batched import train_group
 from regexp.configure import compose
 from regexp.data import make_data
 from regexp.experiment import build_model
@@ -148,6 +150,33 @@ def sweep_rate(hidden: str, k: int, launcher: str, epochs: int) -> float:
     return k / seconds
 
 
+def engine_rates(hidden: list[int], k: int, epochs: int, one_max: int) -> tuple[float, float]:
+    """(models/s trained one after another, models/s stacked): training alone, no files."""
+    jobs = [
+        validate(
+            compose(
+                [
+                    f"hidden_units={hidden}",
+                    f"seed={i}",
+                    f"train.epochs={epochs}",
+                    f"train.eval_every={epochs}",
+                ]
+            )
+        )
+        for i in range(1, k + 1)
+    ]
+    data = make_data(jobs[0].data)
+    t0 = time.perf_counter()
+    for s in jobs[:one_max]:
+        model = build_model(s, 1)
+        train(model, data, s, Penalty(s.penalty, model, torch.device("cpu")))
+    one = min(k, one_max) / (time.perf_counter() - t0)
+    models = [build_model(s, 1) for s in jobs]
+    t0 = time.perf_counter()
+    train_group(jobs, models, data, torch.device("cpu"))
+    return one, k / (time.perf_counter() - t0)
+
+
 def help_seconds(repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
@@ -213,6 +242,18 @@ def main() -> int:
                 achieved,
                 "GFLOP/s",
                 f"share of peak = {statistics.median(achieved) / statistics.median(peak):.0%}",
+            )
+
+    for hidden in ([16, 16], [128]):
+        for k in (int(v) for v in args.ks.split(",")):
+            one, stacked = engine_rates(hidden, k, args.sweep_epochs, args.one_by_one_max)
+            add("engine", f"{hidden} K={k} train() one by one", [one], "models/s")
+            add(
+                "engine",
+                f"{hidden} K={k} train_group",
+                [stacked],
+                "models/s",
+                f"stacked/one-by-one = {stacked / one:.1f}",
             )
 
     for hidden in ("[16,16]", "[128]"):

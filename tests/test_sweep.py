@@ -85,8 +85,13 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
     assert [json.loads(p.read_text()).get("batched") for p in jobs] == [6] * 6
 
 
-def test_fast_sweep_check_equals_a_full_compose_per_job():
+def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
+    from regexp import configure
     from regexp.configure import check, check_jobs, expand_sweep
+
+    composed = []
+    real_compose = configure.compose
+    monkeypatch.setattr(configure, "compose", lambda o: composed.append(o) or real_compose(o))
 
     jobs = expand_sweep(
         [
@@ -101,6 +106,8 @@ def test_fast_sweep_check_equals_a_full_compose_per_job():
     ok = [j for j in jobs if not ("hidden_units=[4,5]" in j and "penalty.lam=[0.1,0.2]" in j)]
     assert len(ok) == 12
     assert check_jobs(ok) == [check(j) for j in ok]
+    # 2 penalty choices composed once each for check_jobs, then once per job for check
+    assert len(composed) == 2 + len(ok)
     from regexp.errors import UsageError
 
     with pytest.raises(UsageError, match=r"^job 1 \(.*\): penalty.lam: a list needs one value"):

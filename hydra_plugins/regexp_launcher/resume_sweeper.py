@@ -8,10 +8,11 @@ sweepers outside the hydra_plugins namespace, hence this module.
 from dataclasses import dataclass
 from typing import Any
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
+
+from hydra_plugins.regexp_launcher.checked_sweeper import CheckedSweeper
 
 
 @dataclass
@@ -26,7 +27,7 @@ ConfigStore.instance().store(
 )
 
 
-class ResumeSweeper(BasicSweeper):
+class ResumeSweeper(CheckedSweeper):
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
