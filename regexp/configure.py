@@ -125,10 +125,22 @@ def _settings_of(cfg: DictConfig) -> Settings:
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        return validate(cfg)
+        settings = validate(cfg)
     except OmegaConfBaseException as err:  # ${...} that does not resolve (a loop, no env var)
         key = getattr(err, "full_key", None) or "config"
         raise ConfigError(key, f"cannot be resolved: {str(err).splitlines()[0]}") from None
+    if settings.init.strategy == "grid":  # the blog's grid covers 2 parameters at most
+        from regexp.data import input_dim
+
+        widths = [input_dim(settings.data), *settings.hidden_units, 1]
+        n = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+        if n > 2:
+            raise ConfigError(
+                "init.strategy",
+                f"grid needs a model of at most 2 parameters (hidden_units=[] on 1-D data), "
+                f"this one has {n}; use init.strategy=search",
+            )
+    return settings
 
 
 def _is_value(override) -> bool:

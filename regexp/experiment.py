@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from regexp import runs
 from regexp.data import Dataset, make_data
 from regexp.evaluate import evaluate
+from regexp.initsearch import init_model
 from regexp.model import MLP, n_params
 from regexp.penalty import Penalty
 from regexp.settings import Settings, validate
@@ -159,7 +160,9 @@ def run_in(
         device = pick_device(settings.device)
         metrics.update(name=settings.name, seed=settings.seed, device=str(device))
         data = make_data(settings.data).to(device)
-        model = build_model(settings, data.n_in).to(device)
+        model, init_info = init_model(settings, data, build_model)
+        if init_info is not None:  # init.strategy search or grid: the chosen start and scores
+            metrics["init"] = init_info
         penalty = Penalty(settings.penalty, model, device)
         t_train = time.perf_counter()
         result = trainer(model, data, settings, penalty)

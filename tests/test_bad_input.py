@@ -33,6 +33,8 @@ CASES = [
     ),
     (["optimizer=adam", "optimizer.beta1=1.5"], "optimizer.beta1: must be in [0, 1)"),
     (["train.batch_size=0"], "train.batch_size: must be an integer >= 1"),
+    (["init.strategy=grid"], "init.strategy: grid needs a model of at most 2 parameters"),
+    (["init.strategy=best"], "init.strategy: must be one of default, search, grid"),
 ]
 
 

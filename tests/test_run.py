@@ -146,3 +146,10 @@ def test_cli_run_into_a_given_folder_reports_divergence(tmp_path, monkeypatch):
     args = ["run", "optimizer=sgd", "optimizer.lr=1e30", "train.epochs=20", "plots.enabled=false"]
     assert main([*args, "hydra.run.dir=mine"]) == 1
     assert json.loads((tmp_path / "mine" / "metrics.json").read_text())["status"] == "diverged"
+
+
+def test_search_init_records_its_choice_and_never_scores_worse(tmp_path, cfg_of):
+    m = run_in(tmp_path, cfg_of("init.strategy=search", "init.candidates=16", epochs=5))
+    info = m["init"]
+    assert info["strategy"] == "search" and 0 <= info["chosen"] < 16
+    assert info["score"] <= info["default_score"]
