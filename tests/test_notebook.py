@@ -51,8 +51,13 @@ CONF = Path(__file__).resolve().parents[1] / "conf" / "experiment"
 
 def test_every_notebook_model_has_a_config_and_a_report_row():
     names = [m[0] for m in NOTEBOOK_MODELS]
-    assert sorted(p.stem for p in CONF.glob("*.yaml")) == sorted(names)
+    aliases = ["somany"]  # design.md's short name for model_somany
+    assert sorted(p.stem for p in CONF.glob("*.yaml")) == sorted(names + aliases)
     assert list(notebook.MODELS) == names
+
+
+def test_somany_alias_is_model_somany():
+    assert compose(["+experiment=somany"]) == compose(["+experiment=model_somany"])
 
 
 @pytest.mark.parametrize("name,units,seed,penalty,lam,data", NOTEBOOK_MODELS)
