@@ -69,6 +69,13 @@ def load_run(run_dir: Path | str) -> tuple[Settings, MLP, Dataset]:
     return settings, model.eval(), data
 
 
+def architecture(hidden_units: tuple[int, ...]) -> str:
+    """A short label: "5 x 1024" for repeated widths, else the list (titles must fit)."""
+    if len(hidden_units) > 2 and len(set(hidden_units)) == 1:
+        return f"{len(hidden_units)} x {hidden_units[0]} units"
+    return f"hidden_units={list(hidden_units)}"
+
+
 def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, history: Any) -> None:
     from regexp import plots
 
@@ -94,7 +101,7 @@ def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, histor
                 y_grid[:, 0].numpy(),
                 hidden=hidden[0] if hidden and settings.plots.hidden else None,
                 hidden_legend=bool(hidden) and hidden[0].shape[1] <= 16,
-                title=f"{settings.name}: hidden_units={list(settings.hidden_units)}",
+                title=f"{settings.name}: {architecture(settings.hidden_units)}",
             )
             for k, acts in enumerate(hidden):
                 plots.plot_activations(
@@ -117,7 +124,7 @@ def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, histor
                 g1.numpy(),
                 g2.numpy(),
                 prob.numpy(),
-                title=f"{settings.name}: hidden_units={list(settings.hidden_units)}",
+                title=f"{settings.name}: {architecture(settings.hidden_units)}",
             )
 
 
