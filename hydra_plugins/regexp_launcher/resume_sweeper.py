@@ -6,20 +6,17 @@ sweepers outside the hydra_plugins namespace, hence this module.
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from hydra_plugins.regexp_launcher.checked_sweeper import CheckedSweeper
+from hydra_plugins.regexp_launcher.checked_sweeper import CheckedSweeper, CheckedSweeperConf
 
 
 @dataclass
-class ResumeSweeperConf:
+class ResumeSweeperConf(CheckedSweeperConf):
     _target_: str = "hydra_plugins.regexp_launcher.resume_sweeper.ResumeSweeper"
-    max_batch_size: Any = None
-    params: Any = None
 
 
 ConfigStore.instance().store(
