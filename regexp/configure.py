@@ -143,7 +143,7 @@ def _settings_of(cfg: DictConfig) -> Settings:
     return settings
 
 
-def _is_value(override) -> bool:
+def is_value_override(override) -> bool:
     """A plain KEY=VALUE on a config key (not a group choice, not Hydra's own, no +/~)."""
     from hydra.core.override_parser.types import OverrideType, ValueType
 
@@ -175,7 +175,7 @@ def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
     for i, job in enumerate(jobs):
         try:
             parsed = parser.parse_overrides(list(job))
-            values = [o for o in parsed if _is_value(o)]
+            values = [o for o in parsed if is_value_override(o)]
             base_key = tuple(o.input_line for o in parsed if o not in values)
             if base_key not in bases:
                 bases[base_key] = compose(base_key)

@@ -83,6 +83,19 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
 
     jobs = sorted((tmp_path / "outputs" / "batched").glob("*/metrics.json"))
     assert [json.loads(p.read_text()).get("batched") for p in jobs] == [6] * 6
+    # the launcher's fast job configs equal Hydra's own, file for file
+    import yaml
+
+    for job in range(6):
+        ours = tmp_path / "outputs" / "batched" / str(job) / ".hydra"
+        hydra = tmp_path / "outputs" / "basic" / str(job) / ".hydra"
+        for name in ("config.yaml", "overrides.yaml"):
+            assert (ours / name).read_text() == (hydra / name).read_text(), (job, name)
+        a = yaml.safe_load((ours / "hydra.yaml").read_text())["hydra"]
+        b = yaml.safe_load((hydra / "hydra.yaml").read_text())["hydra"]
+        assert a["overrides"]["task"] == b["overrides"]["task"]
+        assert a["job"]["override_dirname"] == b["job"]["override_dirname"]
+        assert a["job"]["num"] == b["job"]["num"] == job
 
 
 def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
