@@ -210,11 +210,3 @@ def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
     except (HydraException, ValueError) as err:
         raise _explain(err, overrides) from None
     return [list(job) for batch in batches for job in batch]
-
-
-def split_hydra(overrides: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(job overrides, hydra.* overrides): Hydra's own keys are not part of a job's config."""
-    job, hydra = [], []
-    for o in overrides:
-        (hydra if o.lstrip("+~").startswith("hydra") else job).append(o)
-    return job, hydra
