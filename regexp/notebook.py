@@ -10,7 +10,6 @@ No torch here, so the report starts fast.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -163,45 +162,24 @@ def load_figures(path: Path | str = FIGURES) -> pd.DataFrame:
     return frame.set_index("model")
 
 
-def _run_name(metrics_file: Path, metrics: dict) -> str | None:
-    if isinstance(metrics.get("name"), str):
-        return metrics["name"]
-    # A run that failed before its settings were read has no name in metrics.json.
-    config = metrics_file.parent / ".hydra" / "config.yaml"
-    if config.is_file():
-        import yaml
-
-        tree = yaml.safe_load(config.read_text()) or {}
-        name = tree.get("name") if isinstance(tree, dict) else None
-        return name if isinstance(name, str) else None
-    return None
-
-
 def load_runs(root: Path | str) -> pd.DataFrame:
-    """One row per run folder under root: name, status, path and the metrics we compare.
+    """One row per run under root (compare.collect): name, status, path and our metrics.
 
-    Where one name has several runs (a re-run into the same tree), the newest one counts.
+    Where one name has several runs (a re-run into the same tree), the newest one counts;
+    folders that are not runs, or have no name, are left out.
     """
-    rows = []
-    for file in sorted(Path(root).rglob("metrics.json")):
-        try:
-            metrics = json.loads(file.read_text())
-        except (OSError, ValueError):
-            continue  # a corrupt file reads as a missing run
-        if not isinstance(metrics, dict):
-            continue
-        name = _run_name(file, metrics)
-        if name is None:
-            continue
-        row = {"model": name, "status": metrics.get("status"), "path": str(file.parent)}
-        row.update({k: metrics.get(k) for k in METRICS})
-        row["mtime"] = file.stat().st_mtime
-        rows.append(row)
-    columns = ["model", "status", "path", *METRICS, "mtime"]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame[list(METRICS)] = frame[list(METRICS)].apply(pd.to_numeric, errors="coerce")
-    frame = frame.sort_values("mtime").drop_duplicates("model", keep="last")
-    return frame.drop(columns="mtime").set_index("model")
+    from regexp.compare import collect
+
+    table = collect([Path(root)])
+    table = table[table["name"].notna() & (table["status"] != "unknown")].copy()
+    for key in METRICS:
+        if key not in table:
+            table[key] = float("nan")
+    table[list(METRICS)] = table[list(METRICS)].apply(pd.to_numeric, errors="coerce")
+    table["mtime"] = [Path(p).stat().st_mtime for p in table["path"]]
+    table = table.sort_values("mtime").drop_duplicates("name", keep="last")
+    table = table.rename(columns={"name": "model"})[["model", "status", "path", *METRICS]]
+    return table.set_index("model")
 
 
 def _as_metrics(frame: pd.DataFrame) -> dict[str, dict[str, float]]:

@@ -11,7 +11,6 @@ runs again with its old number.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from regexp.errors import UsageError
-from regexp.runs import METRICS, WEIGHTS
+from regexp.runs import WEIGHTS, read_metrics
 
 log = logging.getLogger("regexp")
 
@@ -32,14 +31,10 @@ def is_done(job_dir: Path | str) -> bool:
     """A job folder that a resume leaves alone: metrics.json says ok and the weights exist."""
     job_dir = Path(job_dir)
     try:
-        metrics = json.loads((job_dir / METRICS).read_text())
+        metrics = read_metrics(job_dir)
     except (OSError, ValueError):
         return False
-    return (
-        isinstance(metrics, dict)
-        and metrics.get("status") == "ok"
-        and (job_dir / WEIGHTS).is_file()
-    )
+    return metrics.get("status") == "ok" and (job_dir / WEIGHTS).is_file()
 
 
 def clean(job_dir: Path, sweep_dir: Path) -> None:
