@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from regexp.errors import UsageError
+from regexp.errors import ArgumentParser, UsageError
 from regexp.runs import METRIC_COLUMNS, METRICS, write_atomic
 
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
@@ -486,13 +486,8 @@ def _print(shown: pd.DataFrame, caption: str) -> None:
     console.print(table)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"compare: {message}")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = ArgumentParser(
         prog="regexp compare",
         description="Compare run and sweep folders side by side.",
     )

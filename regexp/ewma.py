@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from regexp.errors import UsageError
+from regexp.errors import ArgumentParser, UsageError
 
 ARTICLE_BETAS = (0.5, 0.9, 0.98)
 
@@ -120,7 +120,7 @@ def cli(argv: list[str]) -> int:
     """`regexp ewma`: reproduce the article's figure; PNG + CSV in a timestamped folder."""
     from regexp.runs import OUTPUT_ROOT, claim_dir
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="regexp ewma",
         description="Exponentially weighted averages of a noisy year of daily values.",
     )

@@ -13,7 +13,6 @@ vmap'd call, never one Python iteration per point.
 
 from __future__ import annotations
 
-import argparse
 import io
 import re
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regexp.errors import UsageError
+from regexp.errors import ArgumentParser, UsageError
 
 W_TRUE = (3.5, 7.0)
 BLOG_POINTS, BLOG_BATCH, BLOG_STEP = 45, 5, 0.2
@@ -330,7 +329,7 @@ def cli(argv: list[str]) -> int:
     """`regexp landscape [RUN_DIR] [...]`; without RUN_DIR, the blog's example."""
     from regexp.runs import OUTPUT_ROOT
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="regexp landscape",
         description="Loss surfaces. Without RUN_DIR: the blog's linear-regression grid "
         "(outputs/landscape/DATE/TIME/). With RUN_DIR: the run's loss on a plane through its "

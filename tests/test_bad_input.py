@@ -64,3 +64,21 @@ def test_csv_missing_column(tmp_path, monkeypatch, capsys):
 def test_unknown_verb(capsys):
     assert main(["train"]) == 2
     assert "unknown verb 'train'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ewma", "--betas", "1.5"], "ewma: argument --betas: beta must lie in [0, 1), got 1.5"),
+        (["landscape", "--steps", "x"], "landscape: argument --steps: invalid int value: 'x'"),
+        (["compare", "--sort"], "compare: argument --sort: expected one argument"),
+        (["compare", "/nope"], "no such file or folder: /nope"),
+        (["fix"], "fix needs a run folder first"),
+        (["sweep", "--resume", "/nope"], "--resume: no sweep in /nope (no multirun.yaml)"),
+    ],
+)
+def test_bad_verb_arguments_get_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"regexp: error: {err.removeprefix('regexp: error: ')}"
+    assert message in err and err.count("\n") == 1, err

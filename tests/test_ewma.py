@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from regexp.errors import UsageError
 from regexp.ewma import ARTICLE_BETAS, cli, ewma, noisy_year, window
 
 
@@ -117,6 +118,7 @@ def test_cli_writes_the_article_figure_and_table(tmp_path, capsys):
         )
 
 
-def test_cli_rejects_bad_beta(capsys):
-    assert cli(["--betas", "1.5"]) == 2
-    assert "beta must lie in [0, 1)" in capsys.readouterr().err
+def test_cli_rejects_bad_beta():
+    # a UsageError: the CLI prints it as one line with exit code 2 (tests/test_bad_input.py)
+    with pytest.raises(UsageError, match=r"beta must lie in \[0, 1\), got 1.5"):
+        cli(["--betas", "1.5"])
