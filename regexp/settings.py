@@ -100,10 +100,6 @@ class Settings:
     plots: PlotSettings
     logger: str
 
-    @property
-    def n_weight_layers(self) -> int:
-        return len(self.hidden_units) + 1
-
 
 def _get(node: Mapping, key: str, path: str) -> Any:
     if key not in node:
