@@ -7,8 +7,10 @@ long messages and exit code 1; here each becomes a UsageError of one line naming
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -143,6 +145,20 @@ def _settings_of(cfg: DictConfig) -> Settings:
     return settings
 
 
+@functools.cache
+def _parser() -> Any:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
+
+
+@functools.lru_cache(maxsize=65_536)
+def parse_override(line: str) -> Any:
+    """Hydra's parse of one override; a sweep's jobs repeat most of theirs, and a parse costs
+    ~1 ms."""
+    return _parser().parse_override(line)
+
+
 def is_value_override(override) -> bool:
     """A plain KEY=VALUE on a config key (not a group choice, not Hydra's own, no +/~)."""
     from hydra.core.override_parser.types import OverrideType, ValueType
@@ -158,31 +174,39 @@ def is_value_override(override) -> bool:
     )
 
 
-def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
-    """check() every job of a sweep, composing once per distinct choice of config groups.
+def split_values(job: Sequence[str]) -> tuple[tuple[str, ...], list[Any]]:
+    """(the overrides to compose a base config from, the plain KEY=VALUE overrides to apply).
 
-    A full compose costs ~0.2 s; a sweep's jobs mostly differ in plain KEY=VALUE overrides,
-    which are applied to a copy of their base config as Hydra applies them (OmegaConf.update
-    with merge). A job that fails this way is checked again in full, for Hydra's own message.
-    Raises UsageError naming the first bad job.
+    Composing costs ~0.2 s; a sweep's jobs mostly differ in plain KEY=VALUE overrides only, so
+    they can share a base config composed once.
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    parsed = [parse_override(line) for line in job]
+    values = [o for o in parsed if is_value_override(o)]
+    return tuple(o.input_line for o in parsed if not is_value_override(o)), values
 
-    parser = OverridesParser.create()
+
+def with_values(base: DictConfig, values: Sequence[Any]) -> DictConfig:
+    """A copy of base with KEY=VALUE overrides applied as Hydra applies them."""
+    cfg = copy.deepcopy(base)
+    for o in values:
+        OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
+    return cfg
+
+
+def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
+    """check() every job of a sweep, composing once per distinct choice of config groups
+    (split_values). A job that fails this way is checked again in full, for Hydra's own
+    message. Raises UsageError naming the first bad job.
+    """
     bases: dict[tuple[str, ...], DictConfig] = {}
     checked: list[Settings] = []
     csv_checked: set = set()
     for i, job in enumerate(jobs):
         try:
-            parsed = parser.parse_overrides(list(job))
-            values = [o for o in parsed if is_value_override(o)]
-            base_key = tuple(o.input_line for o in parsed if o not in values)
+            base_key, values = split_values(job)
             if base_key not in bases:
                 bases[base_key] = compose(base_key)
-            cfg = copy.deepcopy(bases[base_key])
-            for o in values:
-                OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
-            settings = _settings_of(cfg)
+            settings = _settings_of(with_values(bases[base_key], values))
         except Exception:
             try:
                 settings = check(job)

@@ -23,7 +23,7 @@ from regexp.initsearch import init_model
 from regexp.model import MLP, n_params
 from regexp.penalty import Penalty
 from regexp.settings import Settings, validate
-from regexp.train import TrainResult, train
+from regexp.train import TrainResult, threads_for, train
 
 log = logging.getLogger("regexp")
 
@@ -151,19 +151,21 @@ def run_in(
     cfg: DictConfig | dict,
     trainer: Trainer = train_one,
     extra: dict[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Train the configured model and write its run folder into `out`; return the metrics.
 
     Any error is caught and recorded as status "failed" (with its one-line text) so a sweep's
     other jobs and its summary are never lost to one bad job. `trainer` lets the batched
-    launcher hand in weights it trained with other jobs; `extra` adds keys to metrics.json.
+    launcher hand in weights it trained with other jobs; `extra` adds keys to metrics.json;
+    `settings`, when given, are cfg's, already validated.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     metrics: dict[str, Any] = {"status": "failed"}
     try:
-        settings = validate(cfg)
+        settings = settings or validate(cfg)
         device = pick_device(settings.device)
         metrics.update(name=settings.name, seed=settings.seed, device=str(device))
         data = make_data(settings.data).to(device)
@@ -175,10 +177,10 @@ def run_in(
         result = trainer(model, data, settings, penalty)
         # a batched launcher's trainer only replays: count the group's share instead
         t0 += (time.perf_counter() - t_train) - result.seconds
-        pen = penalty().item() if penalty.active else 0.0
+        with threads_for(n_params(model), settings.train.threads):
+            pen = penalty().item() if penalty.active else 0.0
+            metrics.update(status=result.status, **evaluate(model, data, pen))
         metrics.update(
-            status=result.status,
-            **evaluate(model, data, pen),
             n_params=n_params(model),
             epochs=result.epochs,
             train_seconds=result.seconds,

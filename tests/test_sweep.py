@@ -1,5 +1,6 @@
 """`regexp sweep` end to end in a subprocess, as a user runs it."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -93,9 +94,13 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
             assert (ours / name).read_text() == (hydra / name).read_text(), (job, name)
         a = yaml.safe_load((ours / "hydra.yaml").read_text())["hydra"]
         b = yaml.safe_load((hydra / "hydra.yaml").read_text())["hydra"]
-        assert a["overrides"]["task"] == b["overrides"]["task"]
-        assert a["job"]["override_dirname"] == b["job"]["override_dirname"]
         assert a["job"]["num"] == b["job"]["num"] == job
+        assert a["runtime"]["output_dir"] == str((ours / "..").resolve())
+        # all else equal but what names the launcher and the sweep folder
+        for tree in (a, b):
+            del tree["launcher"], tree["sweep"], tree["runtime"]["output_dir"]
+            del tree["runtime"]["choices"]["hydra/launcher"], tree["overrides"]["hydra"]
+        assert a == b
 
 
 def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
@@ -127,3 +132,18 @@ def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
         check_jobs([["penalty=l2", "hidden_units=[3]"], ["penalty=l2", "penalty.lam=[1,2,3]"]])
     with pytest.raises(UsageError, match=r"^job 0 \(nope=1\): nope: unknown key"):
         check_jobs([["nope=1"], ["seed=2"]])
+
+
+@pytest.mark.slow
+def test_batched_jobs_still_reach_hydra_callbacks(tmp_path):
+    """With a callback configured, a trained group's folders go through Hydra's run_job."""
+    callback = "hydra.experimental.callbacks.LogJobReturnCallback"
+    done = sweep(
+        tmp_path, "seed=1,2", "hidden_units=[4]", f"+hydra.callbacks.log._target_={callback}", *FAST
+    )
+    assert done.returncode == 0, done.stderr
+    folder = the_sweep(tmp_path)
+    for job in ("0", "1"):
+        log_text = (folder / job / "experiment.log").read_text()
+        assert "Succeeded with return value" in log_text, log_text
+        assert json.loads((folder / job / "metrics.json").read_text())["batched"] == 2

@@ -1,13 +1,19 @@
 """Hydra launcher `hydra/launcher=batched`: sweep jobs that can share a program train as one.
 
 Jobs whose validated settings agree on data, architecture and batch schedule (regexp.batched's
-group_key) are trained together in chunks sized to memory; every job then goes through
-Hydra's own run_job, so each still gets its folder, .hydra/ and callbacks, with the weights the
-group trained. Other jobs, and any group whose stacked training fails, run one by one.
-Hydra refuses launchers outside the hydra_plugins namespace, hence this package.
+group_key) are trained together in chunks sized to memory; every job then gets its own folder,
+with the weights the group trained. Other jobs, and any group whose stacked training fails, run
+one by one through Hydra's own run_job.
+
+A group's folders are written by `_write_job`, which writes what Hydra's run_job writes
+(.hydra/config.yaml, hydra.yaml, overrides.yaml, the job's log file) without its two deep
+copies of the whole config per job: Hydra's path cost ~45 ms a job, far more than training a
+small model in a group. Where Hydra's path does more than that (callbacks, env_set, chdir),
+every job takes Hydra's path. Hydra refuses launchers outside the hydra_plugins namespace,
+hence this package.
 """
 
-import copy
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +24,44 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _dumper() -> type:
+    """OmegaConf's YAML dumper (it quotes strings that would read back as bool or number),
+    on libyaml's emitter where installed: the same text, ~4x faster."""
+    import yaml
+    from omegaconf._utils import OmegaConfDumper
+
+    base = getattr(yaml, "CDumper", yaml.Dumper)
+    dumper = type("RegexpDumper", (base,), {})
+    dumper.add_representer(str, OmegaConfDumper.str_representer)
+    return dumper
+
+
+def _patched(tree: dict, fields: dict[str, Any]) -> dict:
+    """A copy of a nested dict with dotted keys set, copying only the dicts on their paths."""
+    out = dict(tree)
+    for dotted, value in fields.items():
+        *path, last = dotted.split(".")
+        node = out
+        for key in path:
+            node[key] = dict(node[key])
+            node = node[key]
+        node[last] = value
+    return out
+
+
+def _yaml(obj: Any) -> str:
+    """OmegaConf.to_yaml's text for a plain container."""
+    import yaml
+
+    return yaml.dump(
+        obj, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=_dumper()
+    )
 
 
 @dataclass
@@ -42,7 +83,9 @@ ConfigStore.instance().store(
 class _Job:
     idx: int
     overrides: list[str]
-    config: DictConfig
+    base_key: tuple[str, ...]  # the overrides composed into its base config
+    values: list[Any]  # parsed KEY=VALUE overrides applied on top of that base
+    task: DictConfig | None  # the job's config without `hydra`; None: compose it Hydra's way
     settings: Any  # regexp.settings.Settings, or None when it does not validate
 
 
@@ -60,6 +103,8 @@ class BatchedLauncher(Launcher):
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None
         self._bases: dict[tuple[str, ...], DictConfig] = {}  # composed once per group choice
+        self._tasks: dict[tuple[str, ...], DictConfig] = {}  # the same without `hydra`
+        self._hydra_yaml: dict[tuple[str, ...], dict] = {}  # its `hydra` node as a container
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -67,58 +112,79 @@ class BatchedLauncher(Launcher):
         self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
 
     def _load(self, idx: int, overrides: Sequence[str]) -> _Job:
+        """The job's task config and settings, composing once per choice of config groups
+        (regexp.configure.split_values). Anything else, or any error, is left to Hydra's own
+        path (task None).
+        """
+        from regexp.configure import split_values, with_values
         from regexp.settings import validate
 
         assert self.hydra_context is not None and self.config is not None
-        cfg = self._sweep_config(list(overrides))
-        with open_dict(cfg):
-            cfg.hydra.job.id = idx
-            cfg.hydra.job.num = idx
+        job = _Job(idx, list(overrides), (), [], None, None)
         try:
-            settings = validate(cfg)
-        except Exception:  # the job will fail in its own folder, with its own message
-            settings = None
-        return _Job(idx, list(overrides), cfg, settings)
-
-    def _sweep_config(self, overrides: list[str]) -> DictConfig:
-        """Hydra's load_sweep_config, composing once per choice of config groups.
-
-        A full compose costs ~0.2 s a job, more than training a small model. Jobs that differ
-        only in plain KEY=VALUE overrides get a copy of their base config with those applied as
-        Hydra applies them, and Hydra's record of the job's overrides. Anything else, or any
-        error, goes through Hydra's own path.
-        """
-        from hydra._internal.config_loader_impl import get_overrides_dirname
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
-        from regexp.configure import is_value_override
-
-        loader = self.hydra_context.config_loader
-        try:
-            parsed = OverridesParser.create().parse_overrides(overrides)
-            values = [o for o in parsed if is_value_override(o)]
-            base_key = tuple(o.input_line for o in parsed if o not in values)
-            if base_key not in self._bases:
-                self._bases[base_key] = loader.load_sweep_config(self.config, list(base_key))
-            cfg = copy.deepcopy(self._bases[base_key])
-            for o in values:
-                OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
-            app = [o for o in parsed if not o.is_hydra_override()]
-            with open_dict(cfg.hydra):
-                cfg.hydra.overrides.task = [o.input_line for o in app]
-                dirname = cfg.hydra.job.config.override_dirname
-                cfg.hydra.job.override_dirname = get_overrides_dirname(
-                    overrides=app,
-                    kv_sep=dirname.kv_sep,
-                    item_sep=dirname.item_sep,
-                    exclude_keys=dirname.exclude_keys,
+            job.base_key, job.values = split_values(job.overrides)
+            if job.base_key not in self._bases:
+                base = self.hydra_context.config_loader.load_sweep_config(
+                    self.config, list(job.base_key)
                 )
-            OmegaConf.copy_cache(from_config=self.config, to_config=cfg)
-            return cfg
+                OmegaConf.copy_cache(from_config=self.config, to_config=base)  # ${now:} etc.
+                self._bases[job.base_key] = base
+                self._tasks[job.base_key] = OmegaConf.masked_copy(
+                    base, [k for k in base if k != "hydra"]
+                )
+                self._hydra_yaml[job.base_key] = OmegaConf.to_container(
+                    base.hydra, enum_to_str=True
+                )
+            job.task = with_values(self._tasks[job.base_key], job.values)
         except Exception:
-            return loader.load_sweep_config(self.config, overrides)
+            job.task = None
+        try:
+            job.settings = validate(job.task if job.task is not None else self._full_config(job))
+        except Exception:  # the job will fail in its own folder, with its own message
+            job.settings = None
+        return job
+
+    def _full_config(self, job: _Job) -> DictConfig:
+        """The job's whole config as Hydra's load_sweep_config gives it (Hydra's path)."""
+        from regexp.configure import with_values
+
+        assert self.hydra_context is not None and self.config is not None
+        if job.task is None:
+            cfg = self.hydra_context.config_loader.load_sweep_config(self.config, job.overrides)
+            with open_dict(cfg):
+                cfg.hydra.job.id = job.idx
+                cfg.hydra.job.num = job.idx
+        else:
+            cfg = with_values(self._bases[job.base_key], job.values)
+            fields = self._job_fields(job)
+            with read_write(cfg.hydra), open_dict(cfg.hydra):
+                for key, value in fields.items():
+                    OmegaConf.update(cfg.hydra, key, value, merge=False)
+        OmegaConf.copy_cache(from_config=self.config, to_config=cfg)
+        return cfg
+
+    def _job_fields(self, job: _Job) -> dict[str, Any]:
+        """What Hydra's load_sweep_config sets per job: its id, number and overrides."""
+        from hydra._internal.config_loader_impl import get_overrides_dirname
+
+        from regexp.configure import parse_override
+
+        app = [o for o in map(parse_override, job.overrides) if not o.is_hydra_override()]
+        dirname = self._bases[job.base_key].hydra.job.config.override_dirname
+        return {
+            "job.id": str(job.idx),  # typed str in Hydra's JobConf
+            "job.num": job.idx,
+            "job.override_dirname": get_overrides_dirname(
+                overrides=app,
+                kv_sep=dirname.kv_sep,
+                item_sep=dirname.item_sep,
+                exclude_keys=list(dirname.exclude_keys),
+            ),
+            "overrides.task": [o.input_line for o in app],
+        }
 
     def _run(self, job: _Job, trainer: Any = None, extra: dict | None = None) -> JobReturn:
+        """One job through Hydra's own run_job."""
         from regexp.experiment import run_in, train_one
 
         def task(cfg: DictConfig) -> dict:
@@ -131,11 +197,66 @@ class BatchedLauncher(Launcher):
         ret = run_job(
             hydra_context=self.hydra_context,
             task_function=task,
-            config=job.config,
+            config=self._full_config(job),
             job_dir_key="hydra.sweep.dir",
             job_subdir_key="hydra.sweep.subdir",
         )
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        return ret
+
+    def _hydra_path_only(self, job: _Job) -> bool:
+        """Whether the job needs run_job's full service (callbacks, env_set, chdir)."""
+        assert self.hydra_context is not None
+        if job.task is None or self.hydra_context.callbacks.callbacks:
+            return True
+        job_cfg = self._bases[job.base_key].hydra.job
+        return bool(job_cfg.chdir) or bool(job_cfg.env_set)
+
+    def _write_job(self, job: _Job, trainer: Any, extra: dict) -> JobReturn:
+        """Hydra's run_job for a job of a trained group, without copying the whole config.
+
+        The base config's per-job fields are set in place (jobs are written one at a time);
+        the files are Hydra's, dumped as OmegaConf.to_yaml dumps them but with libyaml.
+        """
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.core.utils import JobRuntime, JobStatus, _flush_loggers
+
+        from regexp.experiment import run_in
+
+        assert job.task is not None
+        base = self._bases[job.base_key]
+        fields = self._job_fields(job)
+        with read_write(base.hydra), open_dict(base.hydra):
+            for key, value in fields.items():
+                OmegaConf.update(base.hydra, key, value, merge=False)
+            out = Path(str(base.hydra.sweep.dir)) / str(base.hydra.sweep.subdir)
+            fields["runtime.output_dir"] = str(out.absolute())
+            base.hydra.runtime.output_dir = fields["runtime.output_dir"]
+        before = HydraConfig.instance().cfg
+        HydraConfig.instance().cfg = base  # for ${hydra:...} in the job's config and logs
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            configure_log(base.hydra.job_logging, base.hydra.verbose)
+            if base.hydra.output_subdir is not None:
+                meta = out / str(base.hydra.output_subdir)
+                meta.mkdir(parents=True, exist_ok=True)
+                (meta / "config.yaml").write_text(
+                    _yaml(OmegaConf.to_container(job.task, enum_to_str=True))
+                )
+                hydra = _patched(self._hydra_yaml[job.base_key], fields)
+                (meta / "hydra.yaml").write_text(_yaml({"hydra": hydra}))
+                (meta / "overrides.yaml").write_text(_yaml(fields["overrides.task"]))
+            ret = JobReturn(overrides=fields["overrides.task"], cfg=job.task)
+            ret.working_dir = str(Path.cwd())
+            try:
+                ret.return_value = run_in(out, job.task, trainer, extra, job.settings)
+                ret.status = JobStatus.COMPLETED
+            except Exception as err:
+                ret.return_value, ret.status = err, JobStatus.FAILED
+            ret.task_name = JobRuntime.instance().get("name")
+            _flush_loggers()
+        finally:
+            HydraConfig.instance().cfg = before
         return ret
 
     def _run_group(self, jobs: list[_Job]) -> list[JobReturn]:
@@ -162,7 +283,13 @@ class BatchedLauncher(Launcher):
                 model.load_state_dict(state)
                 return result
 
-            returns.append(self._run(job, replay, {"batched": len(jobs)}))
+            extra = {"batched": len(jobs)}
+            if self._hydra_path_only(job):
+                returns.append(self._run(job, replay, extra))
+            else:
+                returns.append(self._write_job(job, replay, extra))
+        assert self.config is not None  # the launcher's own logging, as after run_job
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return returns
 
     def launch(
