@@ -10,6 +10,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ log = logging.getLogger("regexp")
 
 # (model, data, settings, penalty) -> TrainResult; fits the model in place
 Trainer = Callable[[MLP, Dataset, Settings, Penalty], TrainResult]
+# (a regexp.plots function's name, its positional arguments (path first), its keywords)
+PlotSpec = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 
 def train_one(model: MLP, data: Dataset, settings: Settings, penalty: Penalty) -> TrainResult:
@@ -76,12 +79,19 @@ def architecture(hidden_units: tuple[int, ...]) -> str:
     return f"hidden_units={list(hidden_units)}"
 
 
-def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, history: Any) -> None:
-    from regexp import plots
+def plot_specs(
+    out: Path, model: MLP, data: Dataset, settings: Settings, history: Any
+) -> list[PlotSpec]:
+    """The run's figures as (a regexp.plots function, its arguments): the model's
+    part is done here; the drawing (~0.5 s a run, more than training a small model) is left
+    to draw_plots, in this process or in a pool's."""
+    specs: list[PlotSpec] = []
+
+    def add(name: str, *args: Any, **kwargs: Any) -> None:
+        specs.append((name, args, kwargs))
 
     pdir = out / "plots"
-    pdir.mkdir(exist_ok=True)
-    plots.plot_history(pdir / "history.png", history, smoothing=settings.plots.smoothing)
+    add("plot_history", pdir / "history.png", history, smoothing=settings.plots.smoothing)
     x_train = data.x_train.cpu().numpy()
     y_train = data.y_train.cpu().numpy()[:, 0]
     with torch.no_grad():
@@ -93,7 +103,8 @@ def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, histor
             if data.task == "classification":
                 y_grid = torch.sigmoid(y_grid)
             hidden = [h.numpy() for h in model.hidden_outputs(grid)]
-            plots.plot_layers(
+            add(
+                "plot_layers",
                 pdir / "layers.png",
                 x_train[:, 0],
                 y_train,
@@ -104,7 +115,8 @@ def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, histor
                 title=f"{settings.name}: {architecture(settings.hidden_units)}",
             )
             for k, acts in enumerate(hidden):
-                plots.plot_activations(
+                add(
+                    "plot_activations",
                     pdir / f"activations_layer{k}.png",
                     grid[:, 0].numpy(),
                     acts,
@@ -117,7 +129,8 @@ def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, histor
             g2 = torch.linspace(data.x_val[:, 1].min().item(), data.x_val[:, 1].max().item(), 100)
             mesh = torch.cartesian_prod(g1, g2)
             prob = torch.sigmoid(model(mesh))[:, 0].reshape(len(g1), len(g2)).T
-            plots.plot_decision_boundary(
+            add(
+                "plot_decision_boundary",
                 pdir / "decision_boundary.png",
                 x_train,
                 y_train,
@@ -126,6 +139,20 @@ def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, histor
                 prob.numpy(),
                 title=f"{settings.name}: {architecture(settings.hidden_units)}",
             )
+    return specs
+
+
+def draw_plots(specs: list[PlotSpec]) -> None:
+    """Draw plot_specs' figures (matplotlib only: no torch needed in a pool's process)."""
+    from regexp import plots
+
+    for name, args, kwargs in specs:
+        Path(args[0]).parent.mkdir(parents=True, exist_ok=True)
+        getattr(plots, name)(*args, **kwargs)
+
+
+def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, history: Any) -> None:
+    draw_plots(plot_specs(out, model, data, settings, history))
 
 
 def write_tensorboard(out: Path, history: Any) -> None:
@@ -152,13 +179,15 @@ def run_in(
     trainer: Trainer = train_one,
     extra: dict[str, Any] | None = None,
     settings: Settings | None = None,
+    plot_pool: Executor | None = None,
 ) -> dict[str, Any]:
     """Train the configured model and write its run folder into `out`; return the metrics.
 
     Any error is caught and recorded as status "failed" (with its one-line text) so a sweep's
     other jobs and its summary are never lost to one bad job. `trainer` lets the batched
     launcher hand in weights it trained with other jobs; `extra` adds keys to metrics.json;
-    `settings`, when given, are cfg's, already validated.
+    `settings`, when given, are cfg's, already validated. With a `plot_pool`, the figures are
+    drawn there and metrics.json is written when they are done (the caller waits for the pool).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -191,15 +220,40 @@ def run_in(
         if settings.logger == "tensorboard":
             write_tensorboard(out, result.history)
         if settings.plots.enabled:
-            write_plots(out, model.cpu(), data.to("cpu"), settings, result.history)
+            specs = plot_specs(out, model.cpu(), data.to("cpu"), settings, result.history)
+            if plot_pool is None:
+                draw_plots(specs)
+            else:
+                drawn = plot_pool.submit(draw_plots, specs)
+                drawn.add_done_callback(lambda f: _finish_plotted(out, metrics, specs, f))
+                metrics["seconds"] = time.perf_counter() - t0
+                return metrics
     except Exception as err:  # recorded in metrics.json; the job itself does not raise
-        metrics["status"] = "failed"
-        metrics["error"] = f"{type(err).__name__}: {err}".splitlines()[0]
-        log.error("run failed: %s", metrics["error"])
-        log.debug("%s", traceback.format_exc())
+        _record_failure(metrics, err)
     metrics["seconds"] = time.perf_counter() - t0
     runs.write_json(out / runs.METRICS, metrics)
     return metrics
+
+
+def _record_failure(metrics: dict[str, Any], err: BaseException) -> None:
+    metrics["status"] = "failed"
+    metrics["error"] = f"{type(err).__name__}: {err}".splitlines()[0]
+    log.error("run failed: %s", metrics["error"])
+    log.debug("%s", "".join(traceback.format_exception(err)))
+
+
+def _finish_plotted(out: Path, metrics: dict, specs: list[PlotSpec], drawn: Future) -> None:
+    """A pool's plots are done: write metrics.json, last as always."""
+    err = drawn.exception()
+    if isinstance(err, BrokenExecutor):  # the pool's process died, not the plot: draw here
+        try:
+            draw_plots(specs)
+            err = None
+        except Exception as again:
+            err = again
+    if err is not None:
+        _record_failure(metrics, err)
+    runs.write_json(out / runs.METRICS, metrics)
 
 
 def run_job(cfg: DictConfig) -> None:

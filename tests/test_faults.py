@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pandas as pd
@@ -132,6 +133,7 @@ def test_compare_lists_broken_folders_and_never_crashes(tmp_path, capsys):
 
 CHILD = r"""
 import os, sys, time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 import regexp.runs as runs
 pause_on = os.environ.get("PAUSE_ON")  # a result file's name: stop half way through its write
@@ -267,3 +269,70 @@ def test_twenty_runs_started_at_once_get_twenty_folders(tmp_path):
     for f in folders:
         overrides = (f / ".hydra" / "overrides.yaml").read_text()
         assert f"seed={json.loads((f / 'metrics.json').read_text())['seed']}" in overrides
+
+
+class _Deferred(Executor):
+    """An executor that runs what it was given only when told to, or fails it with `fail`."""
+
+    def __init__(self, fail: BaseException | None = None):
+        self.calls: list = []
+        self.fail = fail
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self.calls.append((future, fn, args))
+        return future
+
+    def run(self) -> None:
+        for future, fn, args in self.calls:
+            if self.fail is not None:
+                future.set_exception(self.fail)
+                continue
+            try:
+                future.set_result(fn(*args))
+            except Exception as err:
+                future.set_exception(err)
+
+
+PLOTS = ["history.png", "layers.png", "activations_layer0.png"]
+
+
+def test_plots_drawn_in_a_pool_come_before_metrics_json(tmp_path, cfg_of):
+    pool = _Deferred()
+    cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
+    experiment.run_in(tmp_path, cfg, plot_pool=pool)
+    assert (tmp_path / "weights.safetensors").is_file()
+    assert not (tmp_path / "metrics.json").exists()  # not complete until its plots are
+    pool.run()
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
+
+
+def test_a_plot_failing_in_the_pool_fails_its_job_only(tmp_path, cfg_of, monkeypatch):
+    from regexp import plots
+
+    def broken(*args, **kwargs):
+        raise ValueError("injected plot fault")
+
+    monkeypatch.setattr(plots, "plot_history", broken)
+    pool = _Deferred()
+    experiment.run_in(
+        tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), plot_pool=pool
+    )
+    pool.run()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["status"] == "failed"
+    assert metrics["error"] == "ValueError: injected plot fault"
+    assert metrics["val_mse"] > 0 and (tmp_path / "history.csv").is_file()
+
+
+def test_a_dead_plot_process_leaves_the_drawing_to_the_launcher(tmp_path, cfg_of):
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _Deferred(fail=BrokenProcessPool("a worker died"))
+    experiment.run_in(
+        tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), plot_pool=pool
+    )
+    pool.run()
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)

@@ -147,3 +147,19 @@ def test_batched_jobs_still_reach_hydra_callbacks(tmp_path):
         log_text = (folder / job / "experiment.log").read_text()
         assert "Succeeded with return value" in log_text, log_text
         assert json.loads((folder / job / "metrics.json").read_text())["batched"] == 2
+
+
+@pytest.mark.slow
+def test_a_batched_group_draws_every_jobs_plots(tmp_path):
+    """Four jobs with plots: drawn in the launcher's pool of processes, metrics.json last."""
+    done = sweep(tmp_path, "seed=1,2,3,4", "hidden_units=[4]", "train.epochs=30")
+    assert done.returncode == 0, done.stderr
+    folder = the_sweep(tmp_path)
+    for job in "0123":
+        metrics = json.loads((folder / job / "metrics.json").read_text())
+        assert metrics["status"] == "ok" and metrics["batched"] == 4
+        pngs = sorted(p.name for p in (folder / job / "plots").iterdir())
+        assert pngs == ["activations_layer0.png", "history.png", "layers.png"]
+        for png in pngs:
+            data = (folder / job / "plots" / png).read_bytes()
+            assert data.startswith(b"\x89PNG") and len(data) > 5_000, (job, png, len(data))

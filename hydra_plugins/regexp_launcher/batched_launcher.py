@@ -13,9 +13,14 @@ every job takes Hydra's path. Hydra refuses launchers outside the hydra_plugins 
 hence this package.
 """
 
+import contextlib
 import functools
 import logging
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,18 @@ def _dumper() -> type:
     dumper = type("RegexpDumper", (base,), {})
     dumper.add_representer(str, OmegaConfDumper.str_representer)
     return dumper
+
+
+def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
+    """Processes to draw a group's figures in (~0.5 s a job, far more than its training):
+    one per core, when there are enough jobs with plots to pay for starting them (~1 s)."""
+    cores = len(os.sched_getaffinity(0))
+    with_plots = sum(1 for j in jobs if j.settings.plots.enabled)
+    if cores < 2 or with_plots < 4:
+        return contextlib.nullcontext(None)
+    # spawn, not fork: torch's thread pools do not survive a fork
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(min(cores, with_plots), mp_context=context)
 
 
 def _patched(tree: dict, fields: dict[str, Any]) -> dict:
@@ -212,7 +229,9 @@ class BatchedLauncher(Launcher):
         job_cfg = self._bases[job.base_key].hydra.job
         return bool(job_cfg.chdir) or bool(job_cfg.env_set)
 
-    def _write_job(self, job: _Job, trainer: Any, extra: dict) -> JobReturn:
+    def _write_job(
+        self, job: _Job, trainer: Any, extra: dict, plot_pool: Executor | None
+    ) -> JobReturn:
         """Hydra's run_job for a job of a trained group, without copying the whole config.
 
         The base config's per-job fields are set in place (jobs are written one at a time);
@@ -249,7 +268,7 @@ class BatchedLauncher(Launcher):
             ret = JobReturn(overrides=fields["overrides.task"], cfg=job.task)
             ret.working_dir = str(Path.cwd())
             try:
-                ret.return_value = run_in(out, job.task, trainer, extra, job.settings)
+                ret.return_value = run_in(out, job.task, trainer, extra, job.settings, plot_pool)
                 ret.status = JobStatus.COMPLETED
             except Exception as err:
                 ret.return_value, ret.status = err, JobStatus.FAILED
@@ -277,17 +296,18 @@ class BatchedLauncher(Launcher):
             )
             return [self._run(j) for j in jobs]
         returns = []
-        for job, (state, result) in zip(jobs, results):
+        with _plot_pool(jobs) as pool:
+            for job, (state, result) in zip(jobs, results):
 
-            def replay(model, data, settings, penalty, state=state, result=result):
-                model.load_state_dict(state)
-                return result
+                def replay(model, data, settings, penalty, state=state, result=result):
+                    model.load_state_dict(state)
+                    return result
 
-            extra = {"batched": len(jobs)}
-            if self._hydra_path_only(job):
-                returns.append(self._run(job, replay, extra))
-            else:
-                returns.append(self._write_job(job, replay, extra))
+                extra = {"batched": len(jobs)}
+                if self._hydra_path_only(job):
+                    returns.append(self._run(job, replay, extra))
+                else:
+                    returns.append(self._write_job(job, replay, extra, pool))
         assert self.config is not None  # the launcher's own logging, as after run_job
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return returns
