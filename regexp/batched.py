@@ -9,11 +9,11 @@ tensors, so each model follows its one-by-one run to float32 rounding.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -37,12 +37,13 @@ def group_key(s: Settings) -> tuple:
         s.train.batch_size,
         s.train.eval_every,
         s.train.threads,
+        s.train.compile,
         s.init.strategy == "default",  # searched inits are picked one run at a time
     )
 
 
 def can_batch(s: Settings) -> bool:
-    return s.init.strategy == "default" and not s.train.compile
+    return s.init.strategy == "default"
 
 
 def chunk_size(n_params: int, width: int, n_rows: int, memory_mb: float) -> int:
@@ -51,8 +52,10 @@ def chunk_size(n_params: int, width: int, n_rows: int, memory_mb: float) -> int:
     return max(1, int(memory_mb * 2**20 // per_model))
 
 
-def _per_model(values: Sequence[float], device: torch.device) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float32, device=device).view(-1, 1, 1)
+def _per_model(
+    values: Sequence[float], device: torch.device, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    return torch.tensor(values, dtype=dtype, device=device).view(-1, 1, 1)
 
 
 @dataclass
@@ -66,18 +69,25 @@ class _Hyper:
     correct: torch.Tensor  # 1.0 where the model corrects its averages' bias
 
     @classmethod
-    def of(cls, settings: Sequence[Settings], device: torch.device) -> _Hyper:
+    def of(
+        cls, settings: Sequence[Settings], device: torch.device, dtype: torch.dtype = torch.float32
+    ) -> _Hyper:
         opts = [s.optimizer for s in settings]
         name = opts[0].name
         correct = [
             o.bias_correction if o.bias_correction is not None else name == "adam" for o in opts
         ]
         return cls(
-            _per_model([o.lr for o in opts], device),
-            _per_model([o.beta1 for o in opts], device),
-            _per_model([o.beta2 for o in opts], device),
-            _per_model([o.eps for o in opts], device),
-            _per_model([float(c) for c in correct], device),
+            *(
+                _per_model(values, device, dtype)
+                for values in (
+                    [o.lr for o in opts],
+                    [o.beta1 for o in opts],
+                    [o.beta2 for o in opts],
+                    [o.eps for o in opts],
+                    [float(c) for c in correct],
+                )
+            )
         )
 
 
@@ -235,73 +245,103 @@ def train_group(
     device: torch.device,
     label: str = "batched",
 ) -> list[tuple[dict[str, torch.Tensor], TrainResult]]:
-    """Train the models together; return each one's final weights and its TrainResult."""
+    """Train the models together; return each one's final weights and its TrainResult.
+
+    train.compile=true runs each step as one compiled graph (regexp.compiled). Per epoch the
+    loop keeps [K] tensors only; each model's history is built once at the end.
+    """
     t0 = time.perf_counter()
     first = settings[0]
     k = len(settings)
     stacked = StackedModels(models, device)
     penalty = StackedPenalty(settings, stacked, device)
-    opt = StackedOptimizer(first.optimizer.name, stacked.params, _Hyper.of(settings, device))
+    task, n = data.task, data.x_train.shape[0]
+    compiled = None
+    if first.train.compile:
+        from regexp.compiled import CompiledStackedStep
+
+        hyper = _Hyper.of(settings, device, torch.float64)
+        compiled = CompiledStackedStep(
+            stacked, first.activation, task, penalty, first.optimizer.name, hyper, n
+        )
+    else:
+        opt = StackedOptimizer(first.optimizer.name, stacked.params, _Hyper.of(settings, device))
     epochs, eval_every = first.train.epochs, first.train.eval_every
     gen = torch.Generator().manual_seed(first.data.seed)
-    task = data.task
     active = torch.ones(k, 1, 1, device=device)
+    running = torch.ones(k, dtype=torch.bool, device=device)
     stopped = [0] * k  # the epoch at which a model diverged
-    rows: list[list[dict[str, float]]] = [[] for _ in range(k)]
-    data_key = "train_mse" if task == "regression" else "train_bce"
+    means: list[torch.Tensor] = []  # per epoch: [2, K] mean objective and data loss
+    evals: list[tuple[int, dict[str, torch.Tensor]]] = []  # (epoch, [K] metrics)
     n_params = sum(p.numel() for p in stacked.params)
-    threads = first.train.threads
     with (
-        threads_for(n_params, threads),
+        threads_for(n_params, first.train.threads),
         progress_reporter(epochs, f"{label} ({k} models)") as report,
     ):
         for epoch in range(1, epochs + 1):
-            total = torch.zeros(k, device=device)
-            fit_total = torch.zeros(k, device=device)
-            seen = 0
+            sums = torch.zeros(2, k, device=device)
             for xb, yb in batches(data.x_train, data.y_train, first.train.batch_size, gen):
+                if compiled is not None:  # adds the batch's share of the mean to sums
+                    compiled(xb, yb, sums, active)
+                    continue
                 fit = _fit(task, stacked(xb), yb)
                 loss = fit + penalty() if penalty.active else fit
                 opt.zero_grad()
                 loss.sum().backward()  # models are independent: each gets its own gradient
                 opt.step(active)
-                total += loss.detach() * xb.shape[0]
-                fit_total += fit.detach() * xb.shape[0]
-                seen += xb.shape[0]
-            train_loss = (total / seen).tolist()
-            fit_mean = (fit_total / seen).tolist()
-            evaluated = epoch % eval_every == 0 or epoch == epochs
-            if evaluated:
+                sums += torch.stack((loss.detach(), fit.detach())) * xb.shape[0]
+            mean = sums if compiled is not None else sums / n
+            means.append(mean)
+            finite = torch.isfinite(mean[0])
+            diverged = running & ~finite
+            if diverged.any():  # these stop here: their row of this epoch has no metrics
+                for i in diverged.nonzero()[:, 0].tolist():
+                    stopped[i] = epoch
+                running &= ~diverged
+                active[diverged] = 0.0
+            if epoch % eval_every == 0 or epoch == epochs:
                 pen = penalty() if penalty.active else torch.zeros(k, device=device)
                 val = _split_metrics(stacked, task, data.x_val, data.y_val, pen)
-                val = {key: v.tolist() for key, v in val.items()}
+                metrics = {f"val_{key}": v for key, v in val.items()}
                 if task == "classification":
                     acc = _split_metrics(stacked, task, data.x_train, data.y_train, pen)["accuracy"]
-                    train_acc = acc.tolist()
-            for i in range(k):
-                if stopped[i]:
-                    continue
-                row = {"epoch": epoch, "train_loss": train_loss[i], data_key: fit_mean[i]}
-                if not math.isfinite(train_loss[i]):
-                    stopped[i] = epoch
-                    active[i] = 0.0
-                    rows[i].append(row)
-                    continue
-                if evaluated:
-                    row.update({f"val_{key}": v[i] for key, v in val.items()})
-                    if task == "classification":
-                        row["train_accuracy"] = train_acc[i]
-                rows[i].append(row)
-            report(epoch, float(sum(v for v in train_loss if math.isfinite(v)) / k))
+                    metrics["train_accuracy"] = acc
+                evals.append((epoch, metrics))
+            report(epoch, (mean[0].where(finite, 0.0).sum() / k).item())
             if all(stopped):
                 break
     seconds = (time.perf_counter() - t0) / k  # each model's share of the group's time
+    histories = _histories(means, evals, stopped, task)
     return [
-        (
-            stacked.state_dict(i),
-            TrainResult(
-                pd.DataFrame(rows[i]), "diverged" if stopped[i] else "ok", len(rows[i]), seconds
-            ),
-        )
-        for i in range(k)
+        (stacked.state_dict(i), TrainResult(h, "diverged" if stop else "ok", len(h), seconds))
+        for i, (h, stop) in enumerate(zip(histories, stopped))
     ]
+
+
+def _histories(
+    means: list[torch.Tensor],
+    evals: list[tuple[int, dict[str, torch.Tensor]]],
+    stopped: list[int],
+    task: str,
+) -> list[pd.DataFrame]:
+    """Each model's history, as train() writes it: one row per epoch up to the one where it
+    diverged (that row without metrics); metrics at evaluated epochs, NaN between them."""
+    loss = torch.stack(means).cpu().double().numpy()  # [E, 2, K]
+    n_epochs = loss.shape[0]
+    eval_epochs = np.array([e for e, _ in evals], dtype=np.int64)
+    keys = list(evals[0][1]) if evals else []
+    evaluated = {k: torch.stack([m[k] for _, m in evals]).cpu().double().numpy() for k in keys}
+    frames = []
+    for i, stop in enumerate(stopped):
+        last = stop or n_epochs
+        epoch = np.arange(1, last + 1)
+        columns = {"epoch": epoch, "train_loss": loss[:last, 0, i]}
+        columns["train_mse" if task == "regression" else "train_bce"] = loss[:last, 1, i]
+        rows = np.flatnonzero(eval_epochs < stop) if stop else np.arange(len(eval_epochs))
+        if len(rows):
+            for key in keys:
+                column = np.full(last, np.nan)
+                column[eval_epochs[rows] - 1] = evaluated[key][rows, i]
+                columns[key] = column
+        frames.append(pd.DataFrame(columns))
+    return frames

@@ -103,16 +103,15 @@ def threads_for(n_params: int, threads: int | None = None) -> Iterator[None]:
 
 
 def make_objective(
-    model: nn.Module, task: str, penalty: Penalty, compile: bool = False
+    model: nn.Module, task: str, penalty: Penalty
 ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """(x, y) -> (objective, data loss). compile=True hands forward, loss and penalty to
-    torch.compile as one graph (worth it only for long runs: compiling costs seconds)."""
+    """(x, y) -> (objective, data loss), for the eager loop."""
 
     def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fit = data_loss(task, model(xb), yb)
         return (fit + penalty() if penalty.active else fit), fit
 
-    return torch.compile(objective) if compile else objective
+    return objective
 
 
 def train(
@@ -124,20 +123,29 @@ def train(
 ) -> TrainResult:
     """Fit the model in place; stop early with status "diverged" on a non-finite loss."""
     t0 = time.perf_counter()
-    opt = make_optimizer(model, settings)
+    n = data.x_train.shape[0]
+    compiled = None
+    if settings.train.compile:  # the whole step as one graph: see regexp/compiled.py
+        from regexp.compiled import CompiledStep
+
+        compiled = CompiledStep(model, data.task, penalty, settings.optimizer, n)
+    else:
+        opt = make_optimizer(model, settings)
+        objective = make_objective(model, data.task, penalty)
     epochs, eval_every = settings.train.epochs, settings.train.eval_every
     gen = torch.Generator().manual_seed(settings.data.seed)
     task = data.task
     rows: list[dict[str, float]] = []
     status = "ok"
     model.train()
-    objective = make_objective(model, task, penalty, settings.train.compile)
-    n = data.x_train.shape[0]
     n_params = sum(p.numel() for p in model.parameters())
     with threads_for(n_params, settings.train.threads), progress_reporter(epochs, label) as report:
         for epoch in range(1, epochs + 1):
             sums = torch.zeros(2, device=data.x_train.device)  # objective, data loss
             for xb, yb in batches(data.x_train, data.y_train, settings.train.batch_size, gen):
+                if compiled is not None:  # updates the model, adds the batch's share of the mean
+                    compiled(xb, yb, sums)
+                    continue
                 loss, fit = objective(xb, yb)
                 opt.zero_grad()
                 loss.backward()
@@ -145,7 +153,7 @@ def train(
                 # Keras's epoch `loss` is the mean over batches of the pre-update objective;
                 # summed on the device so a step never waits for a host copy.
                 sums += torch.stack((loss.detach(), fit.detach())) * xb.shape[0]
-            total, fit_total = (sums / n).tolist()
+            total, fit_total = (sums if compiled is not None else sums / n).tolist()
             row = {"epoch": epoch, "train_loss": total}
             row["train_mse" if task == "regression" else "train_bce"] = fit_total
             if not math.isfinite(row["train_loss"]):
