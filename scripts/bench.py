@@ -1,12 +1,16 @@
 """make bench: every figure a ratio of two things measured side by side in this one run.
 
-1. training steps/s (full batch of 50 points) on [2], [16,16], [1024], 5x1024: regexp's loop
+1. training steps/s (full batch of 50 points) on [2], [16,16], [1024], 5x1024: regexp's loop,
+   eager and with train.compile=true (steady state; the first, compiling call timed apart),
    vs a plain torch loop vs Keras 3 (JAX and torch backends, if the `bench` extra is in);
 2. the 5x1024 step's GFLOP/s as a share of the peak fp32 matmul measured here;
 3. seed sweeps of [16,16] and [128] at K = 8, 32, 128: models/s of the batched launcher vs
-   the same jobs launched one by one (Hydra's basic launcher), the same files written; and
-   the engine alone (train_group vs train() in a loop, no files, no Hydra);
-4. `regexp --help` start time; the wall time of `make reproduce` (--reproduce).
+   the same jobs launched one by one (Hydra's basic launcher), the same files written (no
+   plots; then a K = 32 sweep with plots, as `regexp sweep` writes them by default); and the
+   engine alone (train_group, eager and at the largest K compiled, vs train() in a loop, no
+   files, no Hydra);
+4. start-up: a 1-job sweep's wall time (a sweep's fixed cost) and `regexp --help`; the wall
+   time of `make reproduce` (--reproduce).
 
 Absolute times on shared machines vary up to 4x; ratios taken in one run are what to compare.
 Results: a rich table, plus bench.md and bench.json under outputs/bench/DATE/TIME/.
@@ -47,13 +51,16 @@ def spread(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
-def regexp_rates(hidden: list[int], steps: int, repeats: int) -> list[float]:
+def regexp_rates(
+    hidden: list[int], steps: int, repeats: int, compiled: bool = False
+) -> list[float]:
     s = validate(
         compose(
             [
                 f"hidden_units={hidden}",
                 f"train.epochs={steps}",
                 f"train.eval_every={steps}",
+                f"train.compile={compiled}",
                 "plots.enabled=false",
             ]
         )
@@ -65,6 +72,14 @@ def regexp_rates(hidden: list[int], steps: int, repeats: int) -> list[float]:
         result = train(model, data, s, Penalty(s.penalty, model, torch.device("cpu")))
         rates.append(steps / result.seconds)
     return rates
+
+
+def first_compiled_call(hidden: list[int]) -> float:
+    """Seconds of a first train.compile=true run of 2 epochs: compiling, mostly (in-process
+    cache cold; inductor's on-disk cache as this machine has it)."""
+    t0 = time.perf_counter()
+    regexp_rates(hidden, 2, 1, compiled=True)
+    return time.perf_counter() - t0
 
 
 def plain_rates(hidden: list[int], steps: int, repeats: int) -> list[float]:
@@ -124,7 +139,7 @@ def step_gflop(hidden: list[int], n: int = 50) -> float:
     return 6 * n * sum(a * b for a, b in zip(widths, widths[1:])) / 1e9
 
 
-def sweep_rate(hidden: str, k: int, launcher: str, epochs: int) -> float:
+def sweep_rate(hidden: str, k: int, launcher: str, epochs: int, plots: bool = False) -> float:
     """models/s of `regexp sweep seed=1..k` through one launcher (wall time, start-up included)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     seeds = ",".join(str(i) for i in range(1, k + 1))
@@ -136,7 +151,7 @@ def sweep_rate(hidden: str, k: int, launcher: str, epochs: int) -> float:
             f"hidden_units={hidden}",
             f"seed={seeds}",
             f"train.epochs={epochs}",
-            "plots.enabled=false",
+            f"plots.enabled={plots}",
             f"hydra/launcher={launcher}",
             f"hydra.sweep.dir={folder}",
         ],
@@ -150,31 +165,48 @@ def sweep_rate(hidden: str, k: int, launcher: str, epochs: int) -> float:
     return k / seconds
 
 
-def engine_rates(hidden: list[int], k: int, epochs: int, one_max: int) -> tuple[float, float]:
-    """(models/s trained one after another, models/s stacked): training alone, no files."""
-    jobs = [
-        validate(
-            compose(
-                [
-                    f"hidden_units={hidden}",
-                    f"seed={i}",
-                    f"train.epochs={epochs}",
-                    f"train.eval_every={epochs}",
-                ]
+def engine_rates(
+    hidden: list[int], k: int, epochs: int, one_max: int, compiled: bool
+) -> tuple[float, float, float | None]:
+    """models/s trained one after another, stacked, and stacked with train.compile=true
+    (steady state: after a compiling warm-up call), training alone, no files."""
+
+    def jobs_of(compile_: bool) -> list:
+        return [
+            validate(
+                compose(
+                    [
+                        f"hidden_units={hidden}",
+                        f"seed={i}",
+                        f"train.epochs={epochs}",
+                        f"train.eval_every={epochs}",
+                        f"train.compile={compile_}",
+                    ]
+                )
             )
-        )
-        for i in range(1, k + 1)
-    ]
+            for i in range(1, k + 1)
+        ]
+
+    jobs = jobs_of(False)
     data = make_data(jobs[0].data)
+    cpu = torch.device("cpu")
     t0 = time.perf_counter()
     for s in jobs[:one_max]:
         model = build_model(s, 1)
-        train(model, data, s, Penalty(s.penalty, model, torch.device("cpu")))
+        train(model, data, s, Penalty(s.penalty, model, cpu))
     one = min(k, one_max) / (time.perf_counter() - t0)
     models = [build_model(s, 1) for s in jobs]
     t0 = time.perf_counter()
-    train_group(jobs, models, data, torch.device("cpu"))
-    return one, k / (time.perf_counter() - t0)
+    train_group(jobs, models, data, cpu)
+    stacked = k / (time.perf_counter() - t0)
+    if not compiled:
+        return one, stacked, None
+    jobs = jobs_of(True)
+    train_group(jobs, [build_model(s, 1) for s in jobs], data, cpu)  # compiles
+    models = [build_model(s, 1) for s in jobs]
+    t0 = time.perf_counter()
+    train_group(jobs, models, data, cpu)
+    return one, stacked, k / (time.perf_counter() - t0)
 
 
 def help_seconds(repeats: int) -> list[float]:
@@ -189,7 +221,7 @@ def help_seconds(repeats: int) -> list[float]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--steps", type=int, default=300, help="steps per timing (5x1024: /10)")
+    p.add_argument("--steps", type=int, default=300, help="steps per timing (5x1024: /3)")
     p.add_argument("--sweep-epochs", type=int, default=300)
     p.add_argument("--ks", default="8,32,128")
     p.add_argument(
@@ -212,16 +244,35 @@ def main() -> int:
         console.log(rec)
 
     for label, hidden in MODELS.items():
-        steps = max(10, args.steps // 10) if label == "5x1024" else args.steps
+        # 5x1024: a third of the steps, still enough to amortize train()'s final validation
+        steps = max(10, args.steps // 3) if label == "5x1024" else args.steps
         ours = regexp_rates(hidden, steps, args.repeats)
+        first = first_compiled_call(hidden)  # the steady state below excludes compiling
+        compiled = regexp_rates(hidden, steps, args.repeats, compiled=True)
         plain = plain_rates(hidden, steps, args.repeats)
+        med = statistics.median
         add("steps/s", f"{label} regexp", ours, "steps/s")
+        add(
+            "steps/s",
+            f"{label} regexp compiled",
+            compiled,
+            "steps/s",
+            f"compiled/regexp = {med(compiled) / med(ours):.2f}",
+        )
+        add(
+            "steps/s",
+            f"{label} regexp compiled, first call",
+            [first],
+            "s",
+            "compile + 2 epochs, not in the steps/s",
+        )
         add(
             "steps/s",
             f"{label} plain torch",
             plain,
             "steps/s",
-            f"regexp/plain = {statistics.median(ours) / statistics.median(plain):.2f}",
+            f"regexp/plain = {med(ours) / med(plain):.2f}, "
+            f"compiled/plain = {med(compiled) / med(plain):.2f}",
         )
         if not args.no_keras:
             for backend in ("jax", "torch"):
@@ -229,7 +280,8 @@ def main() -> int:
                 ratio = ""
                 if isinstance(keras, list):
                     ratio = (
-                        f"regexp/keras = {statistics.median(ours) / statistics.median(keras):.1f}"
+                        f"regexp/keras = {med(ours) / med(keras):.1f}, "
+                        f"compiled/keras = {med(compiled) / med(keras):.1f}"
                     )
                 add("steps/s", f"{label} keras-{backend}", keras, "steps/s", ratio)
         if label == "5x1024":
@@ -245,8 +297,11 @@ def main() -> int:
             )
 
     for hidden in ([16, 16], [128]):
-        for k in (int(v) for v in args.ks.split(",")):
-            one, stacked = engine_rates(hidden, k, args.sweep_epochs, args.one_by_one_max)
+        ks = [int(v) for v in args.ks.split(",")]
+        for k in ks:
+            one, stacked, compiled = engine_rates(
+                hidden, k, args.sweep_epochs, args.one_by_one_max, k == max(ks)
+            )
             add("engine", f"{hidden} K={k} train() one by one", [one], "models/s")
             add(
                 "engine",
@@ -255,6 +310,14 @@ def main() -> int:
                 "models/s",
                 f"stacked/one-by-one = {stacked / one:.1f}",
             )
+            if compiled is not None:
+                add(
+                    "engine",
+                    f"{hidden} K={k} train_group, train.compile=true",
+                    [compiled],
+                    "models/s",
+                    f"compiled stacked/one-by-one = {compiled / one:.1f} (compiling not counted)",
+                )
 
     for hidden in ("[16,16]", "[128]"):
         basic = 0.0
@@ -272,6 +335,20 @@ def main() -> int:
                 f"batched/one-by-one = {batched / basic:.1f}",
             )
 
+    # the default sweep draws each job's figures (~0.5 s a job): batched groups use a pool
+    k = min(32, max(int(v) for v in args.ks.split(",")))
+    basic = sweep_rate("[16,16]", min(k, args.one_by_one_max), "basic", args.sweep_epochs, True)
+    batched = sweep_rate("[16,16]", k, "batched", args.sweep_epochs, True)
+    add("sweep", f"[16,16] K={k} with plots, one by one", [basic], "models/s")
+    add(
+        "sweep",
+        f"[16,16] K={k} with plots, batched",
+        [batched],
+        "models/s",
+        f"batched/one-by-one = {batched / basic:.1f}",
+    )
+    one_job = 1 / sweep_rate("[16,16]", 1, "batched", 1)
+    add("start-up", "regexp sweep, 1 job of 1 epoch", [one_job], "s", "a sweep's fixed cost")
     add("start-up", "regexp --help", help_seconds(5), "s")
     if args.reproduce:
         t0 = time.perf_counter()
