@@ -163,12 +163,12 @@ def load_figures(path: Path | str = FIGURES) -> pd.DataFrame:
 
 
 def load_runs(root: Path | str) -> pd.DataFrame:
-    """One row per run under root (compare.collect): name, status, path and our metrics.
+    """One row per run under root (regexp.collect): name, status, path and our metrics.
 
     Where one name has several runs (a re-run into the same tree), the newest one counts;
     folders that are not runs, or have no name, are left out.
     """
-    from regexp.compare import collect
+    from regexp.collect import collect
 
     table = collect([Path(root)])
     table = table[table["name"].notna() & (table["status"] != "unknown")].copy()

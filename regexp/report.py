@@ -54,7 +54,7 @@ def print_run(out: Path, settings: Settings) -> int:
 
 def print_sweep(sweep_dir: Path, expected: int) -> int:
     """Write summary.csv/.md from the job folders, print it; 0 only if every job is ok."""
-    from regexp.compare import write_summary
+    from regexp.collect import write_summary
 
     console = _console()
     table = write_summary(sweep_dir)

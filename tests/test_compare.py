@@ -1,4 +1,4 @@
-"""regexp.compare on hand-made run and sweep folders (no training)."""
+"""regexp.collect and regexp.compare on hand-made run and sweep folders (no training)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from regexp.compare import cli, collect, differing_keys, write_summary
+from regexp.collect import collect, write_summary
+from regexp.compare import cli, differing_keys
 from regexp.errors import UsageError
 from tests.fixtures_runs import make_run, make_sweep, metrics
 

@@ -19,7 +19,7 @@ import pytest
 
 from regexp import experiment
 from regexp.cli import main
-from regexp.compare import collect, write_summary
+from regexp.collect import collect, write_summary
 from regexp.resume import is_done
 from tests.fixtures_runs import make_sweep
 

@@ -1,0 +1,327 @@
+"""Reading run and sweep folders into one pandas table, and a sweep's summary.csv / summary.md.
+
+A run folder holds `.hydra/` (config.yaml, overrides.yaml) and `metrics.json`; a sweep
+folder holds `multirun.yaml` and job folders 0/, 1/, ... Broken folders never raise: they
+become rows with a status (incomplete, corrupt, unknown) and a short `error` note.
+Kept apart from the `regexp compare` views (regexp/compare.py) because the sweep's summary
+(regexp/report.py) and the notebook's tables (regexp/notebook.py) read folders the same way.
+No torch here: compare must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from regexp.errors import UsageError
+from regexp.runs import METRIC_COLUMNS, METRICS, write_atomic
+
+STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
+SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
+SUMMARY_METRICS += ("train_accuracy", "val_accuracy", "n_params", "seconds")
+META = ("path", "job", "name", "overrides", "status", "error")
+# metrics.json repeats a few config keys; "device" there is where it ran (cpu/cuda), not
+# the requested "auto", so it gets a column of its own.
+METRIC_RENAMES = {"device": "ran_on"}
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Run:
+    path: Path
+    job: int | None = None
+    config: dict[str, Any] | None = None  # the raw config tree
+    overrides: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    status: str = "unknown"
+    errors: list[str] = field(default_factory=list)
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster on big trees
+
+
+def _read_yaml(path: Path) -> Any:
+    with open(path) as f:
+        return yaml.load(f, Loader=_Loader)  # noqa: S506 (a safe loader)
+
+
+def _fmt_value(value: Any) -> Any:
+    """Config leaves as table cells: lists as '[16, 16]', scalars unchanged."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(str(_fmt_value(v)) for v in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{'penalty': {'lam': [1, 2]}} -> {'penalty.lam': '[1, 2]'} (dotted keys, lists as text)."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = _fmt_value(value)
+    return flat
+
+
+def _is_run_dir(path: Path) -> bool:
+    return (path / ".hydra").is_dir() or (path / METRICS).is_file()
+
+
+def _job_number(path: Path) -> int | None:
+    """The job number of a sweep's job folder: its name, else hydra.yaml's hydra.job.num."""
+    if path.name.isdigit():
+        return int(path.name)
+    if not (path.parent / "multirun.yaml").is_file():
+        return None
+    try:
+        num = _read_yaml(path / ".hydra" / "hydra.yaml")["hydra"]["job"]["num"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return num if isinstance(num, int) else None
+
+
+def _read_run(path: Path) -> _Run:
+    run = _Run(path=path, job=_job_number(path))
+    hydra_dir = path / ".hydra"
+    if hydra_dir.is_dir():
+        try:
+            config = _read_yaml(hydra_dir / "config.yaml")
+            if isinstance(config, dict):
+                run.config = config
+            else:
+                run.errors.append(".hydra/config.yaml is not a mapping")
+        except FileNotFoundError:
+            run.errors.append("no .hydra/config.yaml")
+        except (OSError, yaml.YAMLError) as exc:
+            run.errors.append(f"unreadable .hydra/config.yaml ({type(exc).__name__})")
+        try:
+            overrides = _read_yaml(hydra_dir / "overrides.yaml")
+            run.overrides = [str(o) for o in overrides] if isinstance(overrides, list) else []
+        except (OSError, yaml.YAMLError):
+            pass  # the config alone is enough; a missing overrides list is not worth a note
+
+    metrics_path = path / METRICS
+    if metrics_path.is_file():
+        try:
+            with open(metrics_path) as f:
+                metrics = json.load(f)
+        except (OSError, ValueError) as exc:
+            run.status = "corrupt"
+            run.errors.insert(0, f"unreadable metrics.json ({type(exc).__name__})")
+            return run
+        if not isinstance(metrics, dict):
+            run.status = "corrupt"
+            run.errors.insert(0, "metrics.json is not a JSON object")
+            return run
+        run.metrics = metrics
+        if metrics.get("status") in STATUSES:
+            run.status = metrics["status"]
+            if metrics.get("error"):
+                run.errors.insert(0, str(metrics["error"]).splitlines()[0])
+        else:
+            run.errors.insert(0, "metrics.json has no regexp status")
+        return run
+
+    if not any(path.iterdir()):
+        run.status, run.errors = "incomplete", ["empty folder"]
+    elif run.config is not None and "hidden_units" not in run.config:
+        run.errors.insert(0, "not a regexp run (no hidden_units in config)")
+    elif hydra_dir.is_dir():
+        run.status = "incomplete"
+        run.errors.insert(0, "no metrics.json (killed or still running)")
+    else:
+        run.status = "incomplete"
+        run.errors.insert(0, "no .hydra/ and no metrics.json")
+    return run
+
+
+def _natural(path: Path) -> tuple:
+    return (0, int(path.name), "") if path.name.isdigit() else (1, 0, path.name)
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return []
+    # Not following symlinks avoids loops; dot folders (.hydra, .git) are never runs.
+    dirs = [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and e.name[0] != "."]
+    return sorted(dirs, key=_natural)
+
+
+def _job_dirs(sweep_dir: Path) -> list[Path]:
+    # Numbered folders (Hydra's default subdir), and run folders named some other way.
+    return [d for d in _subdirs(sweep_dir) if d.name.isdigit() or _is_run_dir(d)]
+
+
+def _find_runs(root: Path) -> list[Path]:
+    """Run folders at or under root; a sweep's numbered job folders count even when empty."""
+    if _is_run_dir(root):
+        return [root]
+    is_sweep = (root / "multirun.yaml").is_file()
+    found: list[Path] = []
+    for child in _subdirs(root):
+        if is_sweep and child.name.isdigit():
+            found.append(child)
+        elif child.name != "__pycache__":
+            found.extend(_find_runs(child))
+    return found
+
+
+def _row(run: _Run) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": str(run.path), "job": run.job}
+    config = flatten(run.config) if run.config else {}
+    row["name"] = config.pop("name", None) or run.metrics.get("name")
+    row["overrides"] = " ".join(run.overrides)
+    for key, value in config.items():
+        row[key] = value
+    row["status"] = run.status
+    for key, value in run.metrics.items():
+        if key in ("status", "error", "name"):
+            continue
+        key = METRIC_RENAMES.get(key, key)
+        if key in config or key in row:
+            continue  # seed: the config already says it
+        row[key] = _fmt_value(value) if isinstance(value, list | dict) else value
+    row["error"] = "; ".join(run.errors) or None
+    return row
+
+
+def _frame(runs: list[_Run]) -> pd.DataFrame:
+    rows = [_row(r) for r in runs]
+    # A key is a config key when any run's config has it (seed also sits in metrics.json).
+    flat_keys = dict.fromkeys(k for r in runs if r.config for k in flatten(r.config))
+    everything = dict.fromkeys(k for row in rows for k in row if k not in META and k != "name")
+    config_keys = [k for k in everything if k in flat_keys]
+    metric_keys = [k for k in everything if k not in flat_keys]
+    metric_keys.sort(key=lambda k: METRIC_COLUMNS.index(k) if k in METRIC_COLUMNS else 99)
+    columns = ["path", "job", "name", "overrides", *config_keys, "status", *metric_keys, "error"]
+    df = pd.DataFrame(rows, columns=columns)
+    for col in ("job", "n_params", "epochs", "seed"):
+        if col in df and df[col].map(lambda v: v is None or isinstance(v, int | float)).all():
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    for col in metric_keys:
+        if col not in ("ran_on",):
+            converted = pd.to_numeric(df[col], errors="coerce")
+            if converted.notna().sum() == df[col].notna().sum():  # numbers only: keep them
+                df[col] = converted
+    df.attrs["config_keys"] = config_keys
+    df.attrs["metric_keys"] = metric_keys
+    return df
+
+
+def collect(paths: list[Path]) -> pd.DataFrame:
+    """One row per run found at or under each path (run, sweep or any parent folder).
+
+    Columns: path, job, name, overrides, the flattened config keys (dotted), status,
+    the metrics, error. `df.attrs` lists which columns are config keys and metrics.
+    A path with no run under it becomes a row of status `unknown`.
+    """
+    runs: list[_Run] = []
+    seen: set[Path] = set()
+    for given in paths:
+        given = Path(given)
+        if not given.exists():
+            raise UsageError(f"no such file or folder: {given}")
+        if given.is_file() and given.name == METRICS:
+            given = given.parent  # `compare run/metrics.json` means the run
+        found = _find_runs(given) if given.is_dir() else []
+        if not found:
+            runs.append(_Run(path=given, errors=["no run found here"]))
+        for path in found:
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                runs.append(_read_run(path))
+    return _frame(runs)
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+def _override_key_value(override: str) -> tuple[str, str]:
+    key, _, value = override.partition("=")
+    return key.lstrip("+~"), value
+
+
+def write_summary(sweep_dir: Path) -> pd.DataFrame:
+    """summary.csv and summary.md at the sweep root: one row per numbered job folder.
+
+    Columns: job, name, one column per overridden key (a config group override such as
+    `penalty=l2` shows the group's name as `penalty.name`), status, metrics (accuracy
+    only when a job has it), error when a job has one. Works with failed or missing jobs.
+    """
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise UsageError(f"not a sweep folder: {sweep_dir}")
+    runs = [_read_run(d) for d in _job_dirs(sweep_dir)]
+    runs.sort(key=lambda r: (r.job is None, r.job or 0, r.path.name))
+    df = _frame(runs)
+
+    # Columns from the overrides, in the order they were typed; values from the config.
+    swept: dict[str, str] = {}  # override key -> column
+    for run in runs:
+        for key, _ in map(_override_key_value, run.overrides):
+            if key in swept or key.startswith("hydra.") or not key:
+                continue
+            group = any(isinstance((r.config or {}).get(key), dict) for r in runs)
+            swept[key] = f"{key}.name" if group else key
+    table = pd.DataFrame({"job": df["job"], "name": df["name"]})
+    for key, column in swept.items():
+        if column in table:
+            continue
+        values = []
+        for run, (_, row) in zip(runs, df.iterrows(), strict=True):
+            typed = dict(map(_override_key_value, run.overrides)).get(key)
+            value = row.get(column) if column in df else None
+            values.append(typed if value is None or isna(value) else value)
+        table[column] = values
+    table["status"] = df["status"]
+    for col in SUMMARY_METRICS:
+        optional = col.endswith("_accuracy")  # classification only
+        if col in df and (not optional or df[col].notna().any()):
+            table[col] = df[col]
+        elif not optional:
+            table[col] = float("nan")  # every job failed: keep the columns anyway
+    if df["error"].notna().any():
+        table["error"] = df["error"]
+
+    write_atomic(sweep_dir / "summary.csv", table.to_csv(index=False, float_format="%.10g"))
+    write_atomic(sweep_dir / "summary.md", _markdown(table) + "\n")
+    return table
+
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def isna(value: Any) -> bool:
+    """None, pd.NA and NaN: a missing cell."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt(value: Any) -> str:
+    """A cell as text: blanks for missing, integers without '.0', other floats to 4 digits."""
+    if isna(value):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e12:
+            return str(int(value))
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    return table.map(fmt).to_markdown(index=False)
