@@ -151,10 +151,6 @@ def draw_plots(specs: list[PlotSpec]) -> None:
         getattr(plots, name)(*args, **kwargs)
 
 
-def write_plots(out: Path, model: MLP, data: Dataset, settings: Settings, history: Any) -> None:
-    draw_plots(plot_specs(out, model, data, settings, history))
-
-
 def write_tensorboard(out: Path, history: Any) -> None:
     """logger=tensorboard: the history's curves as TensorBoard scalars under out/tensorboard."""
     from torch.utils.tensorboard import SummaryWriter
@@ -224,10 +220,14 @@ def run_in(
             if plot_pool is None:
                 draw_plots(specs)
             else:
-                drawn = plot_pool.submit(draw_plots, specs)
-                drawn.add_done_callback(lambda f: _finish_plotted(out, metrics, specs, f))
-                metrics["seconds"] = time.perf_counter() - t0
-                return metrics
+                try:
+                    drawn = plot_pool.submit(draw_plots, specs)
+                except BrokenExecutor:  # a pool process died on an earlier job: draw here
+                    draw_plots(specs)
+                else:
+                    drawn.add_done_callback(lambda f: _finish_plotted(out, metrics, specs, f))
+                    metrics["seconds"] = time.perf_counter() - t0
+                    return metrics
     except Exception as err:  # recorded in metrics.json; the job itself does not raise
         _record_failure(metrics, err)
     metrics["seconds"] = time.perf_counter() - t0

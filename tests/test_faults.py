@@ -336,3 +336,17 @@ def test_a_dead_plot_process_leaves_the_drawing_to_the_launcher(tmp_path, cfg_of
     pool.run()
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
+
+
+def test_a_pool_broken_before_the_job_leaves_its_drawing_to_the_launcher(tmp_path, cfg_of):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken(_Deferred):
+        def submit(self, fn, /, *args, **kwargs) -> Future:
+            raise BrokenProcessPool("a worker died on an earlier job")
+
+    cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
+    metrics = experiment.run_in(tmp_path, cfg, plot_pool=Broken())
+    assert metrics["status"] == "ok"
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
