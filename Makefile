@@ -83,4 +83,4 @@ classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with
 	$(call nb_sweep,classification,$(NB_CLASSIF))
 
 reproduce: units layers penalties classification  ## the whole notebook, its table at the end
-	$(PY) -m regexp.notebook $(REPRO)
+	$(PY) -m regexp.read.notebook $(REPRO)

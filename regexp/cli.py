@@ -10,7 +10,7 @@ import sys
 from importlib import import_module
 from pathlib import Path
 
-from regexp.errors import UsageError
+from regexp.core.errors import UsageError
 
 USAGE = """\
 usage: regexp VERB [ARGS...]
@@ -36,11 +36,11 @@ overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimize
 
 # verb -> module whose `cli(argv) -> int` handles it
 VERBS = {
-    "compare": "regexp.compare",
-    "fix": "regexp.surgery",
-    "landscape": "regexp.landscape",
-    "ewma": "regexp.ewma",
-    "notebook": "regexp.notebook",
+    "compare": "regexp.read.compare",
+    "fix": "regexp.tools.surgery",
+    "landscape": "regexp.tools.landscape",
+    "ewma": "regexp.tools.ewma",
+    "notebook": "regexp.read.notebook",
 }
 
 
@@ -69,7 +69,7 @@ def _hydra_flags(args: list[str]) -> tuple[list[str], list[str]]:
 def _call_hydra(argv: list[str]) -> None:
     import hydra
 
-    from regexp.experiment import run_job
+    from regexp.core.run import run_job
 
     main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")
     saved = sys.argv
@@ -85,7 +85,8 @@ def _has_override(overrides: list[str], key: str) -> bool:
 
 
 def cmd_run(args: list[str]) -> int:
-    from regexp import configure, runs
+    from regexp.core import config as configure
+    from regexp.core import runs
 
     overrides, flags = _hydra_flags(args)
     if flags:  # --cfg, --info, --help ...: Hydra answers and no run starts
@@ -101,7 +102,7 @@ def cmd_run(args: list[str]) -> int:
     _call_hydra(overrides)
     if out is None:
         return 0
-    from regexp.report import print_run
+    from regexp.read.report import print_run
 
     return print_run(out, settings)
 
@@ -144,12 +145,13 @@ def _check_launcher(overrides: list[str]) -> None:
 
 
 def cmd_sweep(args: list[str]) -> int:
-    from regexp import configure, runs
+    from regexp.core import config as configure
+    from regexp.core import runs
 
     resume_dir, args = _resume_args(args)
     overrides, flags = _hydra_flags(args)
     if resume_dir is not None:
-        from regexp.resume import relaunch_overrides
+        from regexp.core.resume import relaunch_overrides
 
         overrides = relaunch_overrides(resume_dir, overrides)
     _check_launcher(overrides)
@@ -164,7 +166,7 @@ def cmd_sweep(args: list[str]) -> int:
     try:
         _call_hydra(["--multirun", *flags, *overrides])
     finally:
-        from regexp.report import print_sweep
+        from regexp.read.report import print_sweep
 
         code = print_sweep(sweep_dir, expected=len(jobs))
     return code

@@ -19,8 +19,8 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from regexp.ewma import ewma
-from regexp.runs import write_atomic
+from regexp.core.runs import write_atomic
+from regexp.tools.ewma import ewma
 
 DPI = 100
 LEGEND_MAX_UNITS = 16  # a legend entry per unit stops being readable beyond this

@@ -33,14 +33,14 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from regexp.batched import train_group
-from regexp.configure import compose
-from regexp.data import make_data
-from regexp.experiment import build_model
-from regexp.penalty import Penalty
-from regexp.runs import OUTPUT_ROOT, claim_dir, write_atomic, write_json
-from regexp.settings import validate
-from regexp.train import train
+from regexp.core.batched import train_group
+from regexp.core.config import compose
+from regexp.core.data import make_data
+from regexp.core.penalty import Penalty
+from regexp.core.run import build_model
+from regexp.core.runs import OUTPUT_ROOT, claim_dir, write_atomic, write_json
+from regexp.core.settings import validate
+from regexp.core.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -24,13 +24,13 @@ import time
 
 import torch
 
-from regexp.batched import train_group
-from regexp.configure import compose
-from regexp.data import make_data
-from regexp.experiment import build_model
-from regexp.penalty import Penalty
-from regexp.settings import Settings, validate
-from regexp.train import train
+from regexp.core.batched import train_group
+from regexp.core.config import compose
+from regexp.core.data import make_data
+from regexp.core.penalty import Penalty
+from regexp.core.run import build_model
+from regexp.core.settings import Settings, validate
+from regexp.core.train import train
 
 MODELS = {"[2]": [2], "[16,16]": [16, 16], "[1024]": [1024], "5x1024": [1024] * 5}
 CPU = torch.device("cpu")

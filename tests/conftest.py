@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from regexp.configure import compose
+from regexp.core.config import compose
 
 
 @pytest.fixture

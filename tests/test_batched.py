@@ -11,15 +11,15 @@ import logging
 import pytest
 import torch
 
-from regexp.batched import group_key, train_group
-from regexp.configure import compose
-from regexp.data import make_data
-from regexp.evaluate import evaluate
-from regexp.experiment import build_model
-from regexp.model import MLP
-from regexp.penalty import Penalty
-from regexp.settings import validate
-from regexp.train import train
+from regexp.core.batched import group_key, train_group
+from regexp.core.config import compose
+from regexp.core.data import make_data
+from regexp.core.evaluate import evaluate
+from regexp.core.model import MLP
+from regexp.core.penalty import Penalty
+from regexp.core.run import build_model
+from regexp.core.settings import validate
+from regexp.core.train import train
 
 CPU = torch.device("cpu")
 

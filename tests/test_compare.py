@@ -1,4 +1,4 @@
-"""regexp.collect and regexp.compare on hand-made run and sweep folders (no training)."""
+"""regexp.read.collect and regexp.read.compare on hand-made run and sweep folders (no training)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from regexp.collect import collect, write_summary
-from regexp.compare import cli, differing_keys
-from regexp.errors import UsageError
+from regexp.core.errors import UsageError
+from regexp.read.collect import collect, write_summary
+from regexp.read.compare import cli, differing_keys
 from tests.fixtures_runs import make_run, make_sweep, metrics
 
 FAILED = metrics(None, status="failed", error="RuntimeError: boom\nTraceback line")

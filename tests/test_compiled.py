@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 import torch
 
-from regexp.batched import can_batch, group_key, train_group
-from regexp.configure import compose
-from regexp.data import make_data
-from regexp.experiment import build_model, run_in
-from regexp.penalty import Penalty
-from regexp.settings import validate
-from regexp.train import train
+from regexp.core.batched import can_batch, group_key, train_group
+from regexp.core.config import compose
+from regexp.core.data import make_data
+from regexp.core.penalty import Penalty
+from regexp.core.run import build_model, run_in
+from regexp.core.settings import validate
+from regexp.core.train import train
 
 CPU = torch.device("cpu")
 HISTORY_RTOL = 1e-4

@@ -1,4 +1,4 @@
-"""regexp.ewma against a direct evaluation of v_t = β v_{t-1} + (1 − β) θ_t."""
+"""regexp.tools.ewma against a direct evaluation of v_t = β v_{t-1} + (1 − β) θ_t."""
 
 import math
 
@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regexp.errors import UsageError
-from regexp.ewma import ARTICLE_BETAS, cli, ewma, noisy_year, window
+from regexp.core.errors import UsageError
+from regexp.tools.ewma import ARTICLE_BETAS, cli, ewma, noisy_year, window
 
 
 def direct(series, beta, bias_correction=True):

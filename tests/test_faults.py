@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from regexp import experiment
 from regexp.cli import main
-from regexp.collect import collect, write_summary
-from regexp.resume import is_done
+from regexp.core import run as experiment
+from regexp.core.resume import is_done
+from regexp.read.collect import collect, write_summary
 from tests.fixtures_runs import make_sweep
 
 TINY = ["hidden_units=[4]", "train.epochs=5", "plots.enabled=false"]
@@ -135,7 +135,7 @@ CHILD = r"""
 import os, sys, time
 from concurrent.futures import Executor, Future
 from pathlib import Path
-import regexp.runs as runs
+import regexp.core.runs as runs
 pause_on = os.environ.get("PAUSE_ON")  # a result file's name: stop half way through its write
 real_fdopen = os.fdopen
 
@@ -230,7 +230,9 @@ def test_kill9_during_a_write_leaves_no_partial_result(tmp_path, target):
 FORK_20 = r"""
 import os, sys, time
 import torch, torch._dynamo  # noqa: F401  (the first optimizer imports dynamo: do it once)
-from regexp import configure, experiment, runs  # noqa: F401
+from regexp.core import config as configure
+from regexp.core import run as experiment
+from regexp.core import runs  # noqa: F401
 from regexp.cli import main
 start = time.time() + 1.0
 pids = []

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from regexp.configure import compose
-from regexp.data import make_data
-from regexp.errors import ConfigError
-from regexp.experiment import build_model
-from regexp.initsearch import candidate_seeds, grid_init, init_model, search_init
-from regexp.model import MLP
-from regexp.settings import validate
+from regexp.core.config import compose
+from regexp.core.data import make_data
+from regexp.core.errors import ConfigError
+from regexp.core.init import candidate_seeds, grid_init, init_model, search_init
+from regexp.core.model import MLP
+from regexp.core.run import build_model
+from regexp.core.settings import validate
 
 X = torch.linspace(-1, 1, 40)[:, None]
 Y = torch.sin(3 * X)

@@ -6,12 +6,14 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from regexp.configure import compose
-from regexp.data import make_data
-from regexp.errors import UsageError
-from regexp.evaluate import data_loss
-from regexp.experiment import build_model, save_weights
-from regexp.landscape import (
+from regexp.core.config import compose
+from regexp.core.data import make_data
+from regexp.core.errors import UsageError
+from regexp.core.evaluate import data_loss
+from regexp.core.model import MLP
+from regexp.core.run import build_model, save_weights
+from regexp.core.settings import validate
+from regexp.tools.landscape import (
     BLOG_STEP,
     W_TRUE,
     batched_loss,
@@ -22,8 +24,6 @@ from regexp.landscape import (
     plane_losses,
     scalar_direction,
 )
-from regexp.model import MLP
-from regexp.settings import validate
 
 
 def mse(out, y):

@@ -1,4 +1,4 @@
-"""regexp.optim follows torch.optim step for step, and its bias correction is the formula's."""
+"""regexp.core.optim follows torch.optim step for step, and its bias correction is the formula's."""
 
 import copy
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from regexp.errors import ConfigError
-from regexp.optim import EWMAOptimizer, build_optimizer
+from regexp.core.errors import ConfigError
+from regexp.core.optim import EWMAOptimizer, build_optimizer
 
 STEPS = 30
 TOL = 1e-6

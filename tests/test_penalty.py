@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from regexp.model import MLP
-from regexp.penalty import Penalty
-from regexp.settings import PenaltySettings
+from regexp.core.model import MLP
+from regexp.core.penalty import Penalty
+from regexp.core.settings import PenaltySettings
 
 
 def _model():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from regexp.cli import main
-from regexp.resume import is_done, relaunch_overrides
+from regexp.core.resume import is_done, relaunch_overrides
 
 TINY = ["hidden_units=[4]", "train.epochs=5", "plots.enabled=false"]
 

@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from regexp.cli import main
-from regexp.experiment import load_run, run_in
+from regexp.core.run import load_run, run_in
 
 
 def test_run_folder_numbers_recompute_from_saved_weights(tmp_path, cfg_of):
@@ -114,7 +114,7 @@ def test_cli_run_writes_the_contract_folder(tmp_path, monkeypatch, capsys):
 def test_runs_in_the_same_second_get_distinct_folders(tmp_path):
     from datetime import datetime
 
-    from regexp.runs import claim_dir
+    from regexp.core.runs import claim_dir
 
     now = datetime(2026, 1, 2, 3, 4, 5)
     folders = {claim_dir(tmp_path, now) for _ in range(5)}

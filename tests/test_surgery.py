@@ -7,12 +7,12 @@ import torch
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from regexp.configure import compose
-from regexp.errors import UsageError
-from regexp.evaluate import evaluate
-from regexp.experiment import build_model, load_run, save_weights
-from regexp.settings import validate
-from regexp.surgery import Fix, apply_fix, change_points, cli, fix_run, parse_fix
+from regexp.core.config import compose
+from regexp.core.errors import UsageError
+from regexp.core.evaluate import evaluate
+from regexp.core.run import build_model, load_run, save_weights
+from regexp.core.settings import validate
+from regexp.tools.surgery import Fix, apply_fix, change_points, cli, fix_run, parse_fix
 
 # Layer-0 units with change points -b/w = 0.4, 0.5, 0.75, 1.0, 1.2, 0.6, -3 and none (w = 0).
 W = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 2.0, 0.0]

@@ -1,6 +1,6 @@
 """Hydra launcher `hydra/launcher=batched`: sweep jobs that can share a program train as one.
 
-Jobs whose validated settings agree on data, architecture and batch schedule (regexp.batched's
+Jobs whose validated settings agree on data, architecture and batch schedule (regexp.core.batched's
 group_key) are trained together in chunks sized to memory; every job then gets its own folder,
 with the weights the group trained. Other jobs, and any group whose stacked training fails, run
 one by one through Hydra's own run_job.
@@ -103,7 +103,7 @@ class _Job:
     base_key: tuple[str, ...]  # the overrides composed into its base config
     values: list[Any]  # parsed KEY=VALUE overrides applied on top of that base
     task: DictConfig | None  # the job's config without `hydra`; None: compose it Hydra's way
-    settings: Any  # regexp.settings.Settings, or None when it does not validate
+    settings: Any  # regexp.core.settings.Settings, or None when it does not validate
 
 
 class BatchedLauncher(Launcher):
@@ -130,11 +130,11 @@ class BatchedLauncher(Launcher):
 
     def _load(self, idx: int, overrides: Sequence[str]) -> _Job:
         """The job's task config and settings, composing once per choice of config groups
-        (regexp.configure.split_values). Anything else, or any error, is left to Hydra's own
+        (regexp.core.config.split_values). Anything else, or any error, is left to Hydra's own
         path (task None).
         """
-        from regexp.configure import split_values, with_values
-        from regexp.settings import validate
+        from regexp.core.config import split_values, with_values
+        from regexp.core.settings import validate
 
         assert self.hydra_context is not None and self.config is not None
         job = _Job(idx, list(overrides), (), [], None, None)
@@ -163,7 +163,7 @@ class BatchedLauncher(Launcher):
 
     def _full_config(self, job: _Job) -> DictConfig:
         """The job's whole config as Hydra's load_sweep_config gives it (Hydra's path)."""
-        from regexp.configure import with_values
+        from regexp.core.config import with_values
 
         assert self.hydra_context is not None and self.config is not None
         if job.task is None:
@@ -184,7 +184,7 @@ class BatchedLauncher(Launcher):
         """What Hydra's load_sweep_config sets per job: its id, number and overrides."""
         from hydra._internal.config_loader_impl import get_overrides_dirname
 
-        from regexp.configure import parse_override
+        from regexp.core.config import parse_override
 
         app = [o for o in map(parse_override, job.overrides) if not o.is_hydra_override()]
         dirname = self._bases[job.base_key].hydra.job.config.override_dirname
@@ -202,7 +202,7 @@ class BatchedLauncher(Launcher):
 
     def _run(self, job: _Job, trainer: Any = None, extra: dict | None = None) -> JobReturn:
         """One job through Hydra's own run_job."""
-        from regexp.experiment import run_in, train_one
+        from regexp.core.run import run_in, train_one
 
         def task(cfg: DictConfig) -> dict:
             from hydra.core.hydra_config import HydraConfig
@@ -240,7 +240,7 @@ class BatchedLauncher(Launcher):
         from hydra.core.hydra_config import HydraConfig
         from hydra.core.utils import JobRuntime, JobStatus, _flush_loggers
 
-        from regexp.experiment import run_in
+        from regexp.core.run import run_in
 
         assert job.task is not None
         base = self._bases[job.base_key]
@@ -280,9 +280,9 @@ class BatchedLauncher(Launcher):
 
     def _run_group(self, jobs: list[_Job]) -> list[JobReturn]:
         """Train the group's models as one program, then write each job's folder."""
-        from regexp.batched import train_group
-        from regexp.data import make_data
-        from regexp.experiment import build_model, pick_device
+        from regexp.core.batched import train_group
+        from regexp.core.data import make_data
+        from regexp.core.run import build_model, pick_device
 
         first = jobs[0].settings
         try:  # building counts too: a job that raises here must not take the group down
@@ -315,8 +315,8 @@ class BatchedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from regexp.batched import can_batch, chunk_size, group_key
-        from regexp.data import input_dim
+        from regexp.core.batched import can_batch, chunk_size, group_key
+        from regexp.core.data import input_dim
 
         setup_globals()
         assert self.config is not None

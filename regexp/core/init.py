@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from regexp.errors import ConfigError
-from regexp.landscape import batched_loss
+from regexp.core.errors import ConfigError
+from regexp.tools.landscape import batched_loss
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -134,7 +134,7 @@ def init_model(
     """
     from dataclasses import replace
 
-    from regexp.evaluate import data_loss
+    from regexp.core.evaluate import data_loss
 
     init = settings.init
     device = data.x_train.device

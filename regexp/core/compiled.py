@@ -7,12 +7,12 @@ tensor formulas, so torch.compile(fullgraph=True) sees the whole step as one pro
 inductor fuses into a few C++ kernels. The first call compiles (seconds; fewer with inductor's
 on-disk cache warm). Speed-ups measured by scripts/bench_compiled.py.
 
-One function serves two callers: CompiledStep, one regexp.model.MLP whose parameters are
+One function serves two callers: CompiledStep, one regexp.core.model.MLP whose parameters are
 updated in place (through detached aliases, so the module stays live for evaluation, plots and
-saving), and CompiledStackedStep, the K-model program of regexp.batched (kernels [K, in, out],
+saving), and CompiledStackedStep, the K-model program of regexp.core.batched (kernels [K, in, out],
 biases [K, 1, out], per-model λ's and optimizer settings, the `active` mask of diverged models).
 
-The update is regexp.optim's EWMA family (batched.StackedOptimizer's formula): m = lerp(m, g,
+The update is regexp.core.optim's EWMA family (batched.StackedOptimizer's formula): m = lerp(m, g,
 1 − β1), v = β2 v + (1 − β2) g², θ −= lr/c1 · m / (√v / √c2 + ε) with c = 1 − β^t where
 corrected, else 1. What varies between runs of one architecture (λ's, lr, β's, ε, and the step
 count t, kept as the tensor [β1^t, β2^t]) is a tensor input, so a sweep compiles once per
@@ -31,14 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from regexp.evaluate import data_loss
-from regexp.model import ACTIVATIONS, MLP
-from regexp.optim import FAMILY
-from regexp.penalty import Penalty
-from regexp.settings import OptimizerSettings
+from regexp.core.evaluate import data_loss
+from regexp.core.model import ACTIVATIONS, MLP
+from regexp.core.optim import FAMILY
+from regexp.core.penalty import Penalty
+from regexp.core.settings import OptimizerSettings
 
 if TYPE_CHECKING:
-    from regexp.batched import StackedModels, StackedPenalty, _Hyper
+    from regexp.core.batched import StackedModels, StackedPenalty, _Hyper
 
 Terms = tuple[tuple[int, int], ...]  # (parameter index, power 2 or 1) of each penalty term
 
@@ -98,7 +98,7 @@ def _losses(
     else:
         fit = data_loss(task, h, y)
     loss = fit
-    for j, (i, power) in enumerate(terms):  # λ·Σw² or λ·Σ|w|, as regexp.penalty
+    for j, (i, power) in enumerate(terms):  # λ·Σw² or λ·Σ|w|, as regexp.core.penalty
         p = params[i].square() if power == 2 else params[i].abs()
         loss = loss + lam[j] * (p.sum((1, 2)) if stacked else p.sum())
     # models are independent: the gradient of the sum is each model's own gradient
@@ -108,7 +108,7 @@ def _losses(
 def coefficients(hyper: Tensor, powers: Tensor, uses_m: bool) -> Tensor:
     """This step's float32 [lr/c1, 1 − β1, β2, 1 − β2, √c2, ε] from the float64 hyper =
     [lr, β1, β2, ε, correct] and powers = [β1^t, β2^t] (c = 1 − β^t where corrected, else 1),
-    computed in float64 like regexp.optim's Python floats."""
+    computed in float64 like regexp.core.optim's Python floats."""
     lr, beta1, beta2, eps, correct = hyper.unbind(0)
     if uses_m:
         lr = lr / (1.0 - correct * powers[0])
@@ -202,7 +202,9 @@ class CompiledStep:
         self, model: MLP, task: str, penalty: Penalty, optimizer: OptimizerSettings, n: int
     ):
         if not isinstance(model, MLP):
-            raise TypeError(f"train.compile needs a regexp.model.MLP, got {type(model).__name__}")
+            raise TypeError(
+                f"train.compile needs a regexp.core.model.MLP, got {type(model).__name__}"
+            )
         tensors = [p for layer in model.layers for p in (layer.weight, layer.bias)]
         index = {id(p): i for i, p in enumerate(tensors)}
         terms, lam = [], []
@@ -224,7 +226,7 @@ class CompiledStep:
 
 
 class CompiledStackedStep:
-    """regexp.batched's stacked step: step(x, y, sums, active), sums [2, K], active [K, 1, 1]
+    """regexp.core.batched's stacked step: step(x, y, sums, active), sums [2, K], active [K, 1, 1]
     (0 freezes a model). Updates the kernels and biases of `models` in place; returns the [K]
     objectives and data losses before the update."""
 
@@ -235,7 +237,7 @@ class CompiledStackedStep:
         task: str,
         penalty: StackedPenalty,
         name: str,
-        hyper: _Hyper,  # float64, as regexp.optim's Python floats
+        hyper: _Hyper,  # float64, as regexp.core.optim's Python floats
         n: int,
     ):
         params = [p.detach() for pair in zip(models.kernels, models.biases) for p in pair]

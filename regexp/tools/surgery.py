@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from regexp.errors import UsageError
+from regexp.core.errors import UsageError
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _INTERVAL = re.compile(rf"^\s*\[?\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]?\s*$")
@@ -112,17 +112,17 @@ def apply_fix(model, fix: Fix) -> dict:
 
 
 def _metrics(model, data, penalty) -> dict:
-    from regexp.evaluate import evaluate
+    from regexp.core.evaluate import evaluate
 
     return evaluate(model, data, penalty().item() if penalty.active else 0.0)
 
 
 def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> tuple[Path, dict]:
     """Write the fixed copy of a run into a new folder; returns (folder, its metrics)."""
-    from regexp import runs
-    from regexp.experiment import load_run, save_weights
-    from regexp.model import n_params
-    from regexp.penalty import Penalty
+    from regexp.core import runs
+    from regexp.core.model import n_params
+    from regexp.core.penalty import Penalty
+    from regexp.core.run import load_run, save_weights
 
     run_dir = Path(run_dir)
     if not (run_dir / runs.WEIGHTS).is_file() or not (run_dir / ".hydra").is_dir():
@@ -168,7 +168,7 @@ def _plot(folder: Path, model, original, data, settings, fix: Fix, info: dict) -
     from matplotlib.figure import Figure
 
     from regexp import plots
-    from regexp.runs import write_atomic
+    from regexp.core.runs import write_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     lo = min(data.x_train.min().item(), data.x_val.min().item(), fix.interval[0])

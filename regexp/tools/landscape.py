@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from regexp.errors import ArgumentParser, UsageError
+from regexp.core.errors import UsageError
+from regexp.flags import ArgumentParser
 
 W_TRUE = (3.5, 7.0)
 BLOG_POINTS, BLOG_BATCH, BLOG_STEP = 45, 5, 0.2
@@ -71,7 +72,7 @@ def _log_levels(z: np.ndarray, n: int = 30) -> np.ndarray:
 
 
 def _save_figure(fig, path: Path) -> None:
-    from regexp.runs import write_atomic
+    from regexp.core.runs import write_atomic
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
@@ -110,7 +111,7 @@ def plot_blog(grid: BlogGrid, folder: Path) -> None:
 
 
 def write_blog(seed: int, parent: Path) -> tuple[Path, BlogGrid]:
-    from regexp.runs import claim_dir, write_atomic, write_json
+    from regexp.core.runs import claim_dir, write_atomic, write_json
 
     grid = blog_grid(seed)
     folder = claim_dir(parent)
@@ -246,9 +247,9 @@ def run_landscape(
     import pandas as pd
     import torch
 
-    from regexp.evaluate import data_loss
-    from regexp.experiment import load_run
-    from regexp.runs import WEIGHTS, write_atomic
+    from regexp.core.evaluate import data_loss
+    from regexp.core.run import load_run
+    from regexp.core.runs import WEIGHTS, write_atomic
 
     run_dir = Path(run_dir)
     if not (run_dir / WEIGHTS).is_file():
@@ -327,7 +328,7 @@ def plot_plane(aa, bb, z: np.ndarray, labels: tuple[str, str], title: str, path:
 
 def cli(argv: list[str]) -> int:
     """`regexp landscape [RUN_DIR] [...]`; without RUN_DIR, the blog's example."""
-    from regexp.runs import OUTPUT_ROOT
+    from regexp.core.runs import OUTPUT_ROOT
 
     parser = ArgumentParser(
         prog="regexp landscape",

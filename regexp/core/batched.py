@@ -3,7 +3,7 @@
 Jobs of a sweep that share the data, the architecture and the batch schedule but differ in
 seed, penalty (type, λ per layer), learning rate or optimizer β's run here together: one
 baddbmm per layer for all K models, per-model penalties and optimizer state. The update is
-the formula of regexp.optim (EWMA family, bias correction per model) written over stacked
+the formula of regexp.core.optim (EWMA family, bias correction per model) written over stacked
 tensors, so each model follows its one-by-one run to float32 rounding.
 """
 
@@ -18,11 +18,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from regexp.data import Dataset
-from regexp.model import ACTIVATIONS, MLP
-from regexp.optim import FAMILY
-from regexp.settings import Settings
-from regexp.train import TrainResult, batches, progress_reporter, threads_for
+from regexp.core.data import Dataset
+from regexp.core.model import ACTIVATIONS, MLP
+from regexp.core.optim import FAMILY
+from regexp.core.settings import Settings
+from regexp.core.train import TrainResult, batches, progress_reporter, threads_for
 
 
 def group_key(s: Settings) -> tuple:
@@ -175,7 +175,7 @@ class StackedPenalty:
 
 
 class StackedOptimizer:
-    """regexp.optim's EWMA family over stacked parameters with per-model hyperparameters."""
+    """regexp.core.optim's EWMA family over stacked parameters with per-model hyperparameters."""
 
     def __init__(self, name: str, params: list[torch.Tensor], hyper: _Hyper):
         self.uses_m, self.uses_v = FAMILY[name]
@@ -247,7 +247,7 @@ def train_group(
 ) -> list[tuple[dict[str, torch.Tensor], TrainResult]]:
     """Train the models together; return each one's final weights and its TrainResult.
 
-    train.compile=true runs each step as one compiled graph (regexp.compiled). Per epoch the
+    train.compile=true runs each step as one compiled graph (regexp.core.compiled). Per epoch the
     loop keeps [K] tensors only; each model's history is built once at the end.
     """
     t0 = time.perf_counter()
@@ -258,7 +258,7 @@ def train_group(
     task, n = data.task, data.x_train.shape[0]
     compiled = None
     if first.train.compile:
-        from regexp.compiled import CompiledStackedStep
+        from regexp.core.compiled import CompiledStackedStep
 
         hyper = _Hyper.of(settings, device, torch.float64)
         compiled = CompiledStackedStep(

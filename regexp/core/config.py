@@ -14,8 +14,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from regexp.errors import ConfigError, UsageError
-from regexp.settings import Settings, validate
+from regexp.core.errors import ConfigError, UsageError
+from regexp.core.settings import Settings, validate
 
 CONFIG_MODULE = "regexp.conf"
 GROUPS = ("data", "penalty", "optimizer", "experiment")
@@ -117,7 +117,7 @@ def check(overrides: Sequence[str]) -> Settings:
     """Compose and validate one job's overrides; for a CSV data set also read the file."""
     settings = _settings_of(compose(overrides))
     if settings.data.name == "csv":
-        from regexp.data import load_csv
+        from regexp.core.data import load_csv
 
         load_csv(settings.data)
     return settings
@@ -132,7 +132,7 @@ def _settings_of(cfg: DictConfig) -> Settings:
         key = getattr(err, "full_key", None) or "config"
         raise ConfigError(key, f"cannot be resolved: {str(err).splitlines()[0]}") from None
     if settings.init.strategy == "grid":  # the blog's grid covers 2 parameters at most
-        from regexp.data import input_dim
+        from regexp.core.data import input_dim
 
         widths = [input_dim(settings.data), *settings.hidden_units, 1]
         n = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
@@ -214,7 +214,7 @@ def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
                 where = f"job {i} ({' '.join(job)}): " if len(jobs) > 1 else ""
                 raise UsageError(f"{where}{err}") from None
         if settings.data.name == "csv" and settings.data not in csv_checked:
-            from regexp.data import load_csv
+            from regexp.core.data import load_csv
 
             load_csv(settings.data)
             csv_checked.add(settings.data)

@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from regexp.errors import ConfigError
+from regexp.core.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 DEVICES = ("auto", "cpu", "cuda")

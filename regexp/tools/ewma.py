@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from regexp.errors import ArgumentParser, UsageError
+from regexp.core.errors import UsageError
+from regexp.flags import ArgumentParser
 
 ARTICLE_BETAS = (0.5, 0.9, 0.98)
 
@@ -118,7 +119,7 @@ def _parse_beta(text: str) -> float:
 
 def cli(argv: list[str]) -> int:
     """`regexp ewma`: reproduce the article's figure; PNG + CSV in a timestamped folder."""
-    from regexp.runs import OUTPUT_ROOT, claim_dir
+    from regexp.core.runs import OUTPUT_ROOT, claim_dir
 
     parser = ArgumentParser(
         prog="regexp ewma",

@@ -2,7 +2,7 @@
 
 Reads every run's metrics.json under FOLDER (default outputs/reproduce, where `make
 reproduce` puts its sweeps), matches runs to the notebook's models by `name`, prints one
-table with our numbers next to the notebook's (regexp/notebook_figures.csv, with the cell
+table with our numbers next to the notebook's (regexp/read/notebook_figures.csv, with the cell
 each figure comes from) and one line per published ordering: PASS or FAIL with the numbers.
 A failed ordering is a finding, not an error: the exit code is 0. Missing runs exit with 2.
 No torch here, so the report starts fast.
@@ -163,12 +163,12 @@ def load_figures(path: Path | str = FIGURES) -> pd.DataFrame:
 
 
 def load_runs(root: Path | str) -> pd.DataFrame:
-    """One row per run under root (regexp.collect): name, status, path and our metrics.
+    """One row per run under root (regexp.read.collect): name, status, path and our metrics.
 
     Where one name has several runs (a re-run into the same tree), the newest one counts;
     folders that are not runs, or have no name, are left out.
     """
-    from regexp.collect import collect
+    from regexp.read.collect import collect
 
     table = collect([Path(root)])
     table = table[table["name"].notna() & (table["status"] != "unknown")].copy()

@@ -14,11 +14,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from regexp.data import Dataset
-from regexp.evaluate import data_loss, split_metrics
-from regexp.optim import build_optimizer
-from regexp.penalty import Penalty
-from regexp.settings import Settings
+from regexp.core.data import Dataset
+from regexp.core.evaluate import data_loss, split_metrics
+from regexp.core.optim import build_optimizer
+from regexp.core.penalty import Penalty
+from regexp.core.settings import Settings
 
 log = logging.getLogger("regexp")
 
@@ -126,7 +126,7 @@ def train(
     n = data.x_train.shape[0]
     compiled = None
     if settings.train.compile:  # the whole step as one graph: see regexp/compiled.py
-        from regexp.compiled import CompiledStep
+        from regexp.core.compiled import CompiledStep
 
         compiled = CompiledStep(model, data.task, penalty, settings.optimizer, n)
     else:

@@ -1,6 +1,6 @@
 """`regexp compare`: one table of run, sweep or parent folders, or mean ± std per group.
 
-The folders are read by regexp.collect (one row per run, broken folders as rows with a
+The folders are read by regexp.read.collect (one row per run, broken folders as rows with a
 status); this module picks the columns that tell runs apart, aggregates, sorts, prints,
 and writes .csv, .md or .html. No torch here: compare must start fast.
 """
@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from regexp.collect import collect, fmt, isna
-from regexp.errors import ArgumentParser, UsageError
-from regexp.runs import METRIC_COLUMNS, write_atomic
+from regexp.core.errors import UsageError
+from regexp.core.runs import METRIC_COLUMNS, write_atomic
+from regexp.flags import ArgumentParser
+from regexp.read.collect import collect, fmt, isna
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")

@@ -17,14 +17,14 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from regexp import runs
-from regexp.data import Dataset, make_data
-from regexp.evaluate import evaluate
-from regexp.initsearch import init_model
-from regexp.model import MLP, n_params
-from regexp.penalty import Penalty
-from regexp.settings import Settings, validate
-from regexp.train import TrainResult, threads_for, train
+from regexp.core import runs
+from regexp.core.data import Dataset, make_data
+from regexp.core.evaluate import evaluate
+from regexp.core.init import init_model
+from regexp.core.model import MLP, n_params
+from regexp.core.penalty import Penalty
+from regexp.core.settings import Settings, validate
+from regexp.core.train import TrainResult, threads_for, train
 
 log = logging.getLogger("regexp")
 
@@ -263,7 +263,7 @@ def run_job(cfg: DictConfig) -> None:
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # parallel launchers: threads and GPU per job
-        from regexp.threads import configure_job
+        from regexp.core.threads import configure_job
 
         configure_job(hc.launcher, hc.job.num)
     run_in(Path(hc.runtime.output_dir), cfg)

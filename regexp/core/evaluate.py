@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regexp.data import Dataset
+from regexp.core.data import Dataset
 
 
 def data_loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

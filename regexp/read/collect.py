@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from regexp.errors import UsageError
-from regexp.runs import METRIC_COLUMNS, METRICS, write_atomic
+from regexp.core.errors import UsageError
+from regexp.core.runs import METRIC_COLUMNS, METRICS, write_atomic
 
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
 SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")

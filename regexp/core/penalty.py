@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from regexp.settings import PenaltySettings
+from regexp.core.settings import PenaltySettings
 
 
 class Penalty:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from regexp.errors import ConfigError
-from regexp.settings import DataSettings
+from regexp.core.errors import ConfigError
+from regexp.core.settings import DataSettings
 
 
 @dataclass

@@ -9,8 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from regexp import runs
-from regexp.settings import Settings
+from regexp.core import runs
+from regexp.core.settings import Settings
 
 SHOWN = (*runs.METRIC_COLUMNS, "device")
 
@@ -54,7 +54,7 @@ def print_run(out: Path, settings: Settings) -> int:
 
 def print_sweep(sweep_dir: Path, expected: int) -> int:
     """Write summary.csv/.md from the job folders, print it; 0 only if every job is ok."""
-    from regexp.collect import write_summary
+    from regexp.read.collect import write_summary
 
     console = _console()
     table = write_summary(sweep_dir)

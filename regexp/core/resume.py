@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from regexp.errors import UsageError
-from regexp.runs import WEIGHTS, read_metrics
+from regexp.core.errors import UsageError
+from regexp.core.runs import WEIGHTS, read_metrics
 
 log = logging.getLogger("regexp")
 

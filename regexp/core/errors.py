@@ -1,7 +1,5 @@
 """Errors that the CLI turns into one line on stderr and exit code 2 (no traceback)."""
 
-import argparse
-
 
 class UsageError(Exception):
     """Bad input from the user: a config key, an override, a path or a flag."""
@@ -13,10 +11,3 @@ class ConfigError(UsageError):
     def __init__(self, key: str, message: str):
         self.key = key
         super().__init__(f"{key}: {message}")
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse for the verbs: a bad flag is a UsageError (one line), not usage text."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog.removeprefix('regexp ')}: {message}")

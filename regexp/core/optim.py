@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
-from regexp.errors import ConfigError
+from regexp.core.errors import ConfigError
 
 # (uses m, uses v) for each member of the family
 FAMILY: dict[str, tuple[bool, bool]] = {

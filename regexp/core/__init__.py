@@ -1,0 +1,1 @@
+"""The one path a run takes: settings -> data -> model -> engine -> run folder."""

@@ -1,0 +1,1 @@
+"""The source documents' tools: loss landscapes, model surgery, EWMA curves."""
