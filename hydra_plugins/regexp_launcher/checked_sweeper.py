@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
+
+from regexp.core.hydra_shim import basic_sweeper
 
 
 @dataclass
@@ -24,6 +25,6 @@ ConfigStore.instance().store(
 )
 
 
-class CheckedSweeper(BasicSweeper):
+class CheckedSweeper(basic_sweeper()):  # type: ignore[misc]
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         """Already done, job by job, by the CLI before Hydra started."""

@@ -224,13 +224,14 @@ def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
 
 def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
     """The override list of every job a Hydra basic sweep would launch, in its order."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
+    from regexp.core.hydra_shim import basic_sweeper
+
     try:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
-        batches = BasicSweeper.split_arguments(parsed, None)
+        batches = basic_sweeper().split_arguments(parsed, None)
     except (HydraException, ValueError) as err:
         raise _explain(err, overrides) from None
     return [list(job) for batch in batches for job in batch]

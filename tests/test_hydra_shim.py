@@ -1,0 +1,64 @@
+"""regexp.core.hydra_shim pinned to Hydra's public behaviour: whole files, no keys removed."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+from regexp.core import hydra_shim
+from regexp.core.config import expand_sweep, parse_override
+
+OVERRIDES = ["hidden_units=[4,4]", "penalty=l2", "penalty.lam=0.01", "seed=3", "+note='yes'"]
+
+
+@pytest.fixture(scope="module")
+def full_cfg():
+    """A job's whole config, hydra node included, as Hydra composes it."""
+    with initialize_config_module("regexp.conf", version_base="1.3"):
+        return compose("config", overrides=OVERRIDES, return_hydra_config=True)
+
+
+def test_job_files_equal_what_omegaconf_saves(full_cfg, tmp_path: Path):
+    task = OmegaConf.masked_copy(full_cfg, [k for k in full_cfg if k != "hydra"])
+    hydra_node = OmegaConf.masked_copy(full_cfg, "hydra")
+    theirs, ours = tmp_path / "hydra", tmp_path / "ours"
+    theirs.mkdir()
+    OmegaConf.save(task, theirs / "config.yaml")  # what Hydra's run_job writes: to_yaml
+    OmegaConf.save(hydra_node, theirs / "hydra.yaml")
+    OmegaConf.save(full_cfg.hydra.overrides.task, theirs / "overrides.yaml")
+    hydra_shim.job_files(
+        ours,
+        OmegaConf.to_container(task, enum_to_str=True),
+        OmegaConf.to_container(full_cfg.hydra, enum_to_str=True),
+        list(full_cfg.hydra.overrides.task),
+    )
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        assert (ours / name).read_text() == (theirs / name).read_text(), name
+    # strings that would read back as other types stay quoted, as OmegaConf writes them
+    assert "note: 'yes'" in (ours / "config.yaml").read_text()
+    assert "${hydra.runtime.output_dir}" in (ours / "hydra.yaml").read_text()
+
+
+def test_overrides_dirname_equals_hydras(full_cfg):
+    parsed = [parse_override(o) for o in full_cfg.hydra.overrides.task]
+    got = hydra_shim.overrides_dirname(parsed, full_cfg.hydra.job.config.override_dirname)
+    assert got == full_cfg.hydra.job.override_dirname
+    assert got == "+note='yes',hidden_units=[4,4],penalty.lam=0.01,penalty=l2,seed=3"
+
+
+def test_basic_sweepers_expansion_order():
+    assert expand_sweep(["seed=1,2", "penalty=l2,l1", "train.epochs=5"]) == [
+        ["seed=1", "penalty=l2", "train.epochs=5"],
+        ["seed=1", "penalty=l1", "train.epochs=5"],
+        ["seed=2", "penalty=l2", "train.epochs=5"],
+        ["seed=2", "penalty=l1", "train.epochs=5"],
+    ]
+
+
+def test_hydra_config_answers_inside_the_block_only(full_cfg):
+    before = HydraConfig.instance().cfg
+    with hydra_shim.hydra_config(full_cfg):
+        assert HydraConfig.get().job.override_dirname == full_cfg.hydra.job.override_dirname
+    assert HydraConfig.instance().cfg is before
