@@ -144,7 +144,7 @@ def test_batched_jobs_still_reach_hydra_callbacks(tmp_path):
     assert done.returncode == 0, done.stderr
     folder = the_sweep(tmp_path)
     for job in ("0", "1"):
-        log_text = (folder / job / "experiment.log").read_text()
+        log_text = (folder / job / "regexp.log").read_text()
         assert "Succeeded with return value" in log_text, log_text
         assert json.loads((folder / job / "metrics.json").read_text())["batched"] == 2
 
