@@ -7,7 +7,7 @@
 3. seed sweeps of [16,16] and [128] at K = 8, 32, 128: models/s of the batched launcher vs
    the same jobs launched one by one (Hydra's basic launcher), the same files written (no
    plots; then a K = 32 sweep with plots, as `regexp sweep` writes them by default); and the
-   engine alone (train_group, eager and at the largest K compiled, vs train() in a loop, no
+   engine alone (fit of the group, eager and at the largest K compiled, vs fit of one in a loop, no
    files, no Hydra);
 4. start-up: a 1-job sweep's wall time (a sweep's fixed cost) and `regexp --help`; the wall
    time of `make reproduce` (--reproduce).
@@ -33,14 +33,12 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from regexp.core.batched import train_group
 from regexp.core.config import compose
 from regexp.core.data import make_data
-from regexp.core.penalty import Penalty
+from regexp.core.engine import fit
 from regexp.core.run import build_model
 from regexp.core.runs import OUTPUT_ROOT, claim_dir, write_atomic, write_json
 from regexp.core.settings import validate
-from regexp.core.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -68,9 +66,7 @@ def regexp_rates(
     data = make_data(s.data)
     rates = []
     for _ in range(repeats):
-        model = build_model(s, 1)
-        result = train(model, data, s, Penalty(s.penalty, model, torch.device("cpu")))
-        rates.append(steps / result.seconds)
+        rates.append(steps / fit([s], data)[0].seconds)
     return rates
 
 
@@ -189,23 +185,19 @@ def engine_rates(
 
     jobs = jobs_of(False)
     data = make_data(jobs[0].data)
-    cpu = torch.device("cpu")
     t0 = time.perf_counter()
     for s in jobs[:one_max]:
-        model = build_model(s, 1)
-        train(model, data, s, Penalty(s.penalty, model, cpu))
+        fit([s], data)
     one = min(k, one_max) / (time.perf_counter() - t0)
-    models = [build_model(s, 1) for s in jobs]
     t0 = time.perf_counter()
-    train_group(jobs, models, data, cpu)
+    fit(jobs, data)
     stacked = k / (time.perf_counter() - t0)
     if not compiled:
         return one, stacked, None
     jobs = jobs_of(True)
-    train_group(jobs, [build_model(s, 1) for s in jobs], data, cpu)  # compiles
-    models = [build_model(s, 1) for s in jobs]
+    fit(jobs, data)  # compiles
     t0 = time.perf_counter()
-    train_group(jobs, models, data, cpu)
+    fit(jobs, data)
     return one, stacked, k / (time.perf_counter() - t0)
 
 
@@ -303,10 +295,10 @@ def main() -> int:
             one, stacked, compiled = engine_rates(
                 hidden, k, args.sweep_epochs, args.one_by_one_max, k == max(ks)
             )
-            add("engine", f"{hidden} K={k} train() one by one", [one], "models/s")
+            add("engine", f"{hidden} K={k} fit([job]) one by one", [one], "models/s")
             add(
                 "engine",
-                f"{hidden} K={k} train_group",
+                f"{hidden} K={k} fit(group)",
                 [stacked],
                 "models/s",
                 f"stacked/one-by-one = {stacked / one:.1f}",
@@ -314,7 +306,7 @@ def main() -> int:
             if compiled is not None:
                 add(
                     "engine",
-                    f"{hidden} K={k} train_group, train.compile=true",
+                    f"{hidden} K={k} fit(group), train.compile=true",
                     [compiled],
                     "models/s",
                     f"compiled stacked/one-by-one = {compiled / one:.1f} (compiling not counted)",

@@ -1,4 +1,4 @@
-"""train.compile=true against the eager loop: steps/s of train(), models/s of train_group, and
+"""train.compile=true against the eager loop: steps/s of a run, models/s of a group, and
 what compiling costs.
 
     .venv/bin/python scripts/bench_compiled.py [--steps 2000] [--repeats 3] [--k 128]
@@ -24,16 +24,12 @@ import time
 
 import torch
 
-from regexp.core.batched import train_group
 from regexp.core.config import compose
 from regexp.core.data import make_data
-from regexp.core.penalty import Penalty
-from regexp.core.run import build_model
+from regexp.core.engine import fit
 from regexp.core.settings import Settings, validate
-from regexp.core.train import train
 
 MODELS = {"[2]": [2], "[16,16]": [16, 16], "[1024]": [1024], "5x1024": [1024] * 5}
-CPU = torch.device("cpu")
 
 
 def settings(hidden: list[int], epochs: int, compiled: bool, seed: int = 1) -> Settings:
@@ -53,9 +49,7 @@ def settings(hidden: list[int], epochs: int, compiled: bool, seed: int = 1) -> S
 
 def steps_per_s(hidden: list[int], steps: int, compiled: bool) -> float:
     s = settings(hidden, steps, compiled)
-    data = make_data(s.data)
-    model = build_model(s, 1)
-    return steps / train(model, data, s, Penalty(s.penalty, model, CPU)).seconds
+    return steps / fit([s], make_data(s.data))[0].seconds
 
 
 def group(hidden: list[int], k: int, epochs: int, compiled: bool) -> list[Settings]:
@@ -63,11 +57,10 @@ def group(hidden: list[int], k: int, epochs: int, compiled: bool) -> list[Settin
 
 
 def models_per_s(jobs: list[Settings]) -> float:
-    """The group's models per second of train_group (building the models excluded)."""
+    """The group's models per second of engine.fit (making the data excluded)."""
     data = make_data(jobs[0].data)
-    models = [build_model(s, 1) for s in jobs]
     t0 = time.perf_counter()
-    train_group(jobs, models, data, CPU)
+    fit(jobs, data)
     return len(jobs) / (time.perf_counter() - t0)
 
 
@@ -96,8 +89,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2000, help="steps per timing (5x1024: /10)")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--k", type=int, default=128, help="models in the train_group timing")
-    p.add_argument("--epochs", type=int, default=300, help="epochs in the train_group timing")
+    p.add_argument("--k", type=int, default=128, help="models in the group timing")
+    p.add_argument("--epochs", type=int, default=300, help="epochs in the group timing")
     p.add_argument("--no-compile-cost", action="store_true")
     p.add_argument("--first-call", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -126,7 +119,7 @@ def main() -> int:
         eager.append(models_per_s(jobs[False]))
         compiled.append(models_per_s(jobs[True]))
     print(
-        f"train_group [16,16] K={args.k}, {args.epochs} epochs, models/s: eager "
+        f"fit(group) [16,16] K={args.k}, {args.epochs} epochs, models/s: eager "
         f"{med(eager):.1f}  compiled {med(compiled):.1f}  x{med(compiled) / med(eager):.2f}"
     )
     if not args.no_compile_cost:

@@ -20,6 +20,7 @@ import pytest
 from regexp.cli import main
 from regexp.core import run as experiment
 from regexp.core.resume import is_done
+from regexp.core.settings import validate
 from regexp.read.collect import collect, write_summary
 from tests.fixtures_runs import make_sweep
 
@@ -28,14 +29,14 @@ RESULTS = ("metrics.json", "weights.safetensors", "history.csv")
 
 
 def test_a_job_raising_leaves_every_other_job_and_row(tmp_path, monkeypatch):
-    real = experiment.build_model
+    real = experiment.save_weights
 
-    def flaky(settings, n_in):
-        if settings.seed == 2:
+    def flaky(path, state):
+        if path.parent.name == "1":  # job 1 is seed=2
             raise RuntimeError("injected fault in job seed=2")
-        return real(settings, n_in)
+        return real(path, state)
 
-    monkeypatch.setattr(experiment, "build_model", flaky)
+    monkeypatch.setattr(experiment, "save_weights", flaky)
     sweep_dir = tmp_path / "sweep"
     code = main(["sweep", "seed=1,2,3,4", *TINY, f"hydra.sweep.dir={sweep_dir}"])
     assert code == 1  # one job not ok
@@ -299,10 +300,17 @@ class _Deferred(Executor):
 PLOTS = ["history.png", "layers.png", "activations_layer0.png"]
 
 
+def _written(out, cfg, pool):
+    """A group of one trained, its folder written with the figures sent to `pool`."""
+    settings = validate(cfg)
+    [trained] = experiment.train_group([settings])
+    return experiment.write_run(out, settings, trained, plot_pool=pool)
+
+
 def test_plots_drawn_in_a_pool_come_before_metrics_json(tmp_path, cfg_of):
     pool = _Deferred()
     cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
-    experiment.run_in(tmp_path, cfg, plot_pool=pool)
+    _written(tmp_path, cfg, pool)
     assert (tmp_path / "weights.safetensors").is_file()
     assert not (tmp_path / "metrics.json").exists()  # not complete until its plots are
     pool.run()
@@ -318,9 +326,7 @@ def test_a_plot_failing_in_the_pool_fails_its_job_only(tmp_path, cfg_of, monkeyp
 
     monkeypatch.setattr(plots, "plot_history", broken)
     pool = _Deferred()
-    experiment.run_in(
-        tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), plot_pool=pool
-    )
+    _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), pool)
     pool.run()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "failed"
@@ -332,9 +338,7 @@ def test_a_dead_plot_process_leaves_the_drawing_to_the_launcher(tmp_path, cfg_of
     from concurrent.futures.process import BrokenProcessPool
 
     pool = _Deferred(fail=BrokenProcessPool("a worker died"))
-    experiment.run_in(
-        tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), plot_pool=pool
-    )
+    _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), pool)
     pool.run()
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
@@ -348,7 +352,7 @@ def test_a_pool_broken_before_the_job_leaves_its_drawing_to_the_launcher(tmp_pat
             raise BrokenProcessPool("a worker died on an earlier job")
 
     cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
-    metrics = experiment.run_in(tmp_path, cfg, plot_pool=Broken())
+    metrics = _written(tmp_path, cfg, Broken())
     assert metrics["status"] == "ok"
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)

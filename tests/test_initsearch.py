@@ -1,13 +1,16 @@
 """Forward-only initialization search: scores, the stacked forward, the grid, the wiring."""
 
+import dataclasses
+
 import pytest
 import torch
 
+from regexp.core import init as init_module
 from regexp.core.config import compose
-from regexp.core.data import make_data
+from regexp.core.data import Dataset, make_data
 from regexp.core.errors import ConfigError
-from regexp.core.init import candidate_seeds, grid_init, init_model, search_init
-from regexp.core.model import MLP
+from regexp.core.init import candidate_seeds, grid_init, pick_init, search_init
+from regexp.core.model import MLP, seeded_layers
 from regexp.core.run import build_model
 from regexp.core.settings import validate
 
@@ -19,9 +22,23 @@ def mse(out, y):
     return torch.nn.functional.mse_loss(out, y)
 
 
-def factory(seed):
+def settings(*overrides):
     # A wide init spreads the candidates' losses so the choice is not a coin toss.
-    return MLP(1, [8, 8]).init_seeded(seed, stddev=0.7)
+    return validate(compose(["hidden_units=[8,8]", "init.stddev=0.7", *overrides]))
+
+
+def data(y=Y):
+    return Dataset("regression", X, y, X, y)
+
+
+def model_of(layers, hidden=(8, 8)):
+    """An MLP holding weights in seeded_layers' layout ([in, out] kernels)."""
+    model = MLP(1, list(hidden))
+    with torch.no_grad():
+        for m, w, b in zip(model.layers, layers[::2], layers[1::2]):
+            m.weight.copy_(w.T)
+            m.bias.copy_(b)
+    return model
 
 
 def test_candidate_seeds():
@@ -32,69 +49,76 @@ def test_candidate_seeds():
 
 
 def test_search_scores_every_candidate_and_keeps_the_best():
-    state, info = search_init(factory, X, Y, candidates=12, batch_size=None, seed=5, loss=mse)
+    s = settings("seed=5", "init.candidates=12")
+    layers, info = search_init([1, 8, 8, 1], s, data())
     seeds = candidate_seeds(5, 12)
-    direct = [mse(factory(s)(X), Y).item() for s in seeds]
+    nets = [MLP(1, [8, 8]).init_seeded(q, stddev=0.7) for q in seeds]
+    direct = [mse(net(X), Y).item() for net in nets]  # one nn.Module forward each
     best = min(range(12), key=direct.__getitem__)
     assert info["chosen"] == best and info["chosen_seed"] == seeds[best]
     assert info["score"] == pytest.approx(direct[best], rel=1e-6)
     assert info["default_score"] == pytest.approx(direct[0], rel=1e-6)
     assert info["score"] <= info["default_score"]
     assert info["candidates"] == 12 and info["batch_size"] == 40
-    winner = factory(seeds[best]).state_dict()
-    assert all(torch.equal(state[n], winner[n]) for n in winner)
+    winner = nets[best].state_dict()
+    got = model_of(layers).state_dict()
+    assert all(torch.equal(got[n], winner[n]) for n in winner)
 
 
-def test_all_candidates_run_in_one_stacked_forward():
+def test_all_candidates_run_in_one_stacked_forward(monkeypatch):
     calls = []
-    base = factory(0)
-    base.register_forward_hook(lambda *_: calls.append(1))
-    search_init(lambda s: base if s == 3 else factory(s), X, Y, 16, None, 3, mse)
-    assert len(calls) == 1  # one vmap'd forward for all 16, not 16 forwards
+    real = init_module.data_losses
+    monkeypatch.setattr(
+        init_module, "data_losses", lambda p, *a, **k: calls.append(p[0].shape[0]) or real(p, *a)
+    )
+    search_init([1, 8, 8, 1], settings("init.candidates=16"), data())
+    assert calls == [16]  # one stacked forward for all 16, not 16 forwards
 
 
 def test_search_on_a_batch_of_training_points():
-    _, info = search_init(factory, X, Y, candidates=8, batch_size=10, seed=2, loss=mse)
+    s = settings("seed=2", "init.candidates=8", "init.batch_size=10")
+    _, info = search_init([1, 8, 8, 1], s, data())
     idx = torch.randperm(40, generator=torch.Generator().manual_seed(2))[:10]
+    default = MLP(1, [8, 8]).init_seeded(2, stddev=0.7)
     assert info["batch_size"] == 10
-    assert info["default_score"] == pytest.approx(mse(factory(2)(X[idx]), Y[idx]).item(), rel=1e-6)
-    _, single = search_init(factory, X, Y, candidates=1, batch_size=None, seed=2, loss=mse)
+    assert info["default_score"] == pytest.approx(mse(default(X[idx]), Y[idx]).item(), rel=1e-6)
+    _, single = search_init([1, 8, 8, 1], settings("seed=2", "init.candidates=1"), data())
     assert single["chosen"] == 0 and single["score"] == single["default_score"]
-    with pytest.raises(ConfigError, match="init.candidates"):
-        search_init(factory, X, Y, 0, None, 2, mse)
-    with pytest.raises(ConfigError, match="init.batch_size"):
-        search_init(factory, X, Y, 4, 0, 2, mse)
 
 
 def test_grid_finds_the_line_of_a_linear_model():
-    model = MLP(1, []).init_seeded(0)  # y = w x + b: two parameters, as in the blog
+    s = settings("hidden_units=[]", "seed=0", "init.candidates=41", "init.batch_size=5")
     y = 0.7 * X - 0.3
-    state, info = grid_init(model, X, y, points=41, batch_size=5, seed=0, loss=mse)  # step 0.1
-    assert state["layers.0.weight"].item() == pytest.approx(0.7, abs=0.05)
-    assert state["layers.0.bias"].item() == pytest.approx(-0.3, abs=0.05)
+    default = seeded_layers([1, 1], 0, 0.0, 0.7)
+    layers, info = grid_init(default, s, data(y))  # step 0.1
+    assert layers[0].item() == pytest.approx(0.7, abs=0.05)
+    assert layers[1].item() == pytest.approx(-0.3, abs=0.05)
     assert info["candidates"] == 41 * 41 + 1 and info["score"] < 1e-10
     idx = torch.randperm(40, generator=torch.Generator().manual_seed(0))[:5]  # the batch scored
-    assert info["default_score"] == pytest.approx(mse(model(X[idx]), y[idx]).item(), rel=1e-6)
-    with pytest.raises(ConfigError, match="at most 2 parameters.*has 10"):
-        grid_init(MLP(1, [3]), X, y, 11, None, 0, mse)
+    line = model_of(default, hidden=())
+    assert info["default_score"] == pytest.approx(mse(line(X[idx]), y[idx]).item(), rel=1e-6)
+    with pytest.raises(ConfigError, match="init.candidates: grid needs at least 2 points"):
+        grid_init(default, dataclasses.replace(s, init=dataclasses.replace(s.init, candidates=1)),
+                  data(y))  # fmt: skip
 
 
 @pytest.mark.parametrize("strategy", ["default", "search", "grid"])
-def test_init_model_follows_the_strategy(strategy):
+def test_pick_init_follows_the_strategy(strategy):
     hidden = "hidden_units=[]" if strategy == "grid" else "hidden_units=[4]"
-    settings = validate(
+    s = validate(
         compose([hidden, f"init.strategy={strategy}", "init.candidates=9", "init.stddev=0.5"])
     )
-    data = make_data(settings.data)
-    model, info = init_model(settings, data, build_model)
-    default = build_model(settings, 1)
+    d = make_data(s.data)
+    layers, info = pick_init(s, d)
+    default = build_model(s, 1)
+    model = model_of(layers, hidden=s.hidden_units)
     if strategy == "default":
         assert info is None
         assert all(torch.equal(p, q) for p, q in zip(model.parameters(), default.parameters()))
         return
     assert info["strategy"] == strategy and info["score"] <= info["default_score"]
-    loss = mse(model(data.x_train), data.y_train).item()
+    loss = mse(model(d.x_train), d.y_train).item()
     assert loss == pytest.approx(info["score"], rel=1e-5)
     assert info["default_score"] == pytest.approx(
-        mse(default(data.x_train), data.y_train).item(), rel=1e-5
+        mse(default(d.x_train), d.y_train).item(), rel=1e-5
     )

@@ -9,7 +9,6 @@ from omegaconf import OmegaConf
 from regexp.core.config import compose
 from regexp.core.data import make_data
 from regexp.core.errors import UsageError
-from regexp.core.evaluate import data_loss
 from regexp.core.model import MLP
 from regexp.core.run import build_model, save_weights
 from regexp.core.settings import validate
@@ -120,7 +119,8 @@ def test_batched_loss_equals_one_forward_per_parameter_set():
     x, y = torch.linspace(-1, 1, 30)[:, None], torch.linspace(-1, 1, 30)[:, None] ** 2
     nets = [MLP(1, [8, 4]).init_seeded(s, stddev=0.5) for s in range(7)]
     params, _ = torch.func.stack_module_state(nets)
-    got = batched_loss(model, params, x, y, mse, max_chunk=3)  # three chunks
+    per_set = sum(v[0].numel() * 4 for v in params.values())
+    got = batched_loss(model, params, x, y, "regression", chunk_bytes=3 * per_set)  # 3 chunks
     want = torch.stack([mse(net(x), y) for net in nets]).detach()
     torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-6)
 
@@ -133,7 +133,7 @@ def test_plane_losses_match_direct_evaluation():
     gen = torch.Generator().manual_seed(0)
     d1, d2 = (filter_normalized_direction(center, gen) for _ in range(2))
     alphas, betas = torch.linspace(-1, 1, 5), torch.linspace(-0.5, 0.5, 3)
-    grid = plane_losses(model, center, d1, d2, alphas, betas, x, y, mse)
+    grid = plane_losses(model, center, d1, d2, alphas, betas, x, y, "regression")
     assert grid.shape == (3, 5)  # [betas, alphas]
     probe = MLP(1, [16])
     for i, b in enumerate(betas):
@@ -191,7 +191,7 @@ def test_run_plane_along_two_named_parameters(tmp_path, capsys):
     data = make_data(validate(compose(["hidden_units=[4]"])).data)
     with torch.no_grad():
         residual = model(data.x_train) - data.y_train
-    base = data_loss("regression", model(data.x_train), data.y_train).item()
+    base = mse(model(data.x_train), data.y_train).item()
     column = table[table["alpha"].abs() < 1e-9]
     expected = base + 2 * column["beta"] * residual.mean().item() + column["beta"] ** 2
     np.testing.assert_allclose(column["loss"], expected, rtol=1e-5)

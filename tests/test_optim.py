@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from regexp.core.errors import ConfigError
 from regexp.core.optim import EWMAOptimizer, build_optimizer
 
 STEPS = 30
@@ -212,13 +211,13 @@ def test_defaults_and_errors():
         opt = build_optimizer(p, name, 0.1, 0.9, 0.999, 1e-8, None)
         assert opt.defaults["bias_correction"] == (False, False)
     assert build_optimizer(p, "momentum", 0.1, 0.9, 0.999, 1e-8, None).defaults["beta2"] is None
-    with pytest.raises(ConfigError, match="optimizer.name"):
+    with pytest.raises(ValueError, match="optimizer.name"):
         build_optimizer(p, "adagrad", 0.1, 0.9, 0.999, 1e-8, None)
-    with pytest.raises(ConfigError, match="optimizer.beta1"):
+    with pytest.raises(ValueError, match="optimizer.beta1"):
         build_optimizer(p, "adam", 0.1, 1.0, 0.999, 1e-8, None)
-    with pytest.raises(ConfigError, match="optimizer.beta2"):
+    with pytest.raises(ValueError, match="optimizer.beta2"):
         build_optimizer(p, "rmsprop", 0.1, 0.9, -0.1, 1e-8, None)
-    with pytest.raises(ConfigError, match="optimizer.lr"):
+    with pytest.raises(ValueError, match="optimizer.lr"):
         build_optimizer(p, "sgd", float("nan"), 0.9, 0.999, 1e-8, None)
-    with pytest.raises(ConfigError, match="optimizer.eps"):
+    with pytest.raises(ValueError, match="optimizer.eps"):
         build_optimizer(p, "adam", 0.1, 0.9, 0.999, -1.0, None)

@@ -1,6 +1,6 @@
 """Hydra launcher `hydra/launcher=batched`: sweep jobs that can share a program train as one.
 
-Jobs whose validated settings agree on data, architecture and batch schedule (regexp.core.batched's
+Jobs whose validated settings agree on data, architecture and batch schedule (regexp.core.engine's
 group_key) are trained together in chunks sized to memory; every job then gets its own folder,
 with the weights the group trained. Other jobs, and any group whose stacked training fails, run
 one by one through Hydra's own run_job.
@@ -14,7 +14,6 @@ hence this package.
 """
 
 import contextlib
-import functools
 import logging
 import multiprocessing
 import os
@@ -32,19 +31,6 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 log = logging.getLogger(__name__)
-
-
-@functools.cache
-def _dumper() -> type:
-    """OmegaConf's YAML dumper (it quotes strings that would read back as bool or number),
-    on libyaml's emitter where installed: the same text, ~4x faster."""
-    import yaml
-    from omegaconf._utils import OmegaConfDumper
-
-    base = getattr(yaml, "CDumper", yaml.Dumper)
-    dumper = type("RegexpDumper", (base,), {})
-    dumper.add_representer(str, OmegaConfDumper.str_representer)
-    return dumper
 
 
 def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
@@ -70,15 +56,6 @@ def _patched(tree: dict, fields: dict[str, Any]) -> dict:
             node = node[key]
         node[last] = value
     return out
-
-
-def _yaml(obj: Any) -> str:
-    """OmegaConf.to_yaml's text for a plain container."""
-    import yaml
-
-    return yaml.dump(
-        obj, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=_dumper()
-    )
 
 
 @dataclass
@@ -182,33 +159,29 @@ class BatchedLauncher(Launcher):
 
     def _job_fields(self, job: _Job) -> dict[str, Any]:
         """What Hydra's load_sweep_config sets per job: its id, number and overrides."""
-        from hydra._internal.config_loader_impl import get_overrides_dirname
-
         from regexp.core.config import parse_override
+        from regexp.core.hydra_shim import overrides_dirname
 
         app = [o for o in map(parse_override, job.overrides) if not o.is_hydra_override()]
         dirname = self._bases[job.base_key].hydra.job.config.override_dirname
         return {
             "job.id": str(job.idx),  # typed str in Hydra's JobConf
             "job.num": job.idx,
-            "job.override_dirname": get_overrides_dirname(
-                overrides=app,
-                kv_sep=dirname.kv_sep,
-                item_sep=dirname.item_sep,
-                exclude_keys=list(dirname.exclude_keys),
-            ),
+            "job.override_dirname": overrides_dirname(app, dirname),
             "overrides.task": [o.input_line for o in app],
         }
 
-    def _run(self, job: _Job, trainer: Any = None, extra: dict | None = None) -> JobReturn:
-        """One job through Hydra's own run_job."""
-        from regexp.core.run import run_in, train_one
+    def _run(self, job: _Job, trained: Any = None, extra: dict | None = None) -> JobReturn:
+        """One job through Hydra's own run_job: trained there, or written from its group."""
+        from regexp.core.run import run_in, write_run
 
         def task(cfg: DictConfig) -> dict:
             from hydra.core.hydra_config import HydraConfig
 
             out = Path(HydraConfig.get().runtime.output_dir)
-            return run_in(out, cfg, trainer or train_one, extra)
+            if trained is None:
+                return run_in(out, cfg)
+            return write_run(out, job.settings, trained, extra)
 
         assert self.hydra_context is not None and self.config is not None
         ret = run_job(
@@ -230,17 +203,17 @@ class BatchedLauncher(Launcher):
         return bool(job_cfg.chdir) or bool(job_cfg.env_set)
 
     def _write_job(
-        self, job: _Job, trainer: Any, extra: dict, plot_pool: Executor | None
+        self, job: _Job, trained: Any, extra: dict, plot_pool: Executor | None
     ) -> JobReturn:
         """Hydra's run_job for a job of a trained group, without copying the whole config.
 
         The base config's per-job fields are set in place (jobs are written one at a time);
         the files are Hydra's, dumped as OmegaConf.to_yaml dumps them but with libyaml.
         """
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.core.utils import JobRuntime, JobStatus, _flush_loggers
+        from hydra.core.utils import JobRuntime, JobStatus
 
-        from regexp.core.run import run_in
+        from regexp.core.hydra_shim import flush_loggers, hydra_config, job_files
+        from regexp.core.run import write_run
 
         assert job.task is not None
         base = self._bases[job.base_key]
@@ -251,45 +224,33 @@ class BatchedLauncher(Launcher):
             out = Path(str(base.hydra.sweep.dir)) / str(base.hydra.sweep.subdir)
             fields["runtime.output_dir"] = str(out.absolute())
             base.hydra.runtime.output_dir = fields["runtime.output_dir"]
-        before = HydraConfig.instance().cfg
-        HydraConfig.instance().cfg = base  # for ${hydra:...} in the job's config and logs
-        try:
+        with hydra_config(base):  # for ${hydra:...} in the job's config and logs
             out.mkdir(parents=True, exist_ok=True)
             configure_log(base.hydra.job_logging, base.hydra.verbose)
             if base.hydra.output_subdir is not None:
-                meta = out / str(base.hydra.output_subdir)
-                meta.mkdir(parents=True, exist_ok=True)
-                (meta / "config.yaml").write_text(
-                    _yaml(OmegaConf.to_container(job.task, enum_to_str=True))
+                job_files(
+                    out / str(base.hydra.output_subdir),
+                    OmegaConf.to_container(job.task, enum_to_str=True),
+                    _patched(self._hydra_yaml[job.base_key], fields),
+                    fields["overrides.task"],
                 )
-                hydra = _patched(self._hydra_yaml[job.base_key], fields)
-                (meta / "hydra.yaml").write_text(_yaml({"hydra": hydra}))
-                (meta / "overrides.yaml").write_text(_yaml(fields["overrides.task"]))
             ret = JobReturn(overrides=fields["overrides.task"], cfg=job.task)
             ret.working_dir = str(Path.cwd())
             try:
-                ret.return_value = run_in(out, job.task, trainer, extra, job.settings, plot_pool)
+                ret.return_value = write_run(out, job.settings, trained, extra, plot_pool)
                 ret.status = JobStatus.COMPLETED
             except Exception as err:
                 ret.return_value, ret.status = err, JobStatus.FAILED
             ret.task_name = JobRuntime.instance().get("name")
-            _flush_loggers()
-        finally:
-            HydraConfig.instance().cfg = before
+            flush_loggers()
         return ret
 
     def _run_group(self, jobs: list[_Job]) -> list[JobReturn]:
         """Train the group's models as one program, then write each job's folder."""
-        from regexp.core.batched import train_group
-        from regexp.core.data import make_data
-        from regexp.core.run import build_model, pick_device
+        from regexp.core.run import train_group
 
-        first = jobs[0].settings
         try:  # building counts too: a job that raises here must not take the group down
-            device = pick_device(first.device)
-            data = make_data(first.data).to(device)
-            models = [build_model(j.settings, data.n_in) for j in jobs]
-            results = train_group([j.settings for j in jobs], models, data, device)
+            results = train_group([j.settings for j in jobs], label="batched")
         except Exception as err:  # e.g. out of memory: the jobs still run, one by one
             log.warning(
                 "batched training of %d jobs failed (%s); running them one by one", len(jobs), err
@@ -297,17 +258,12 @@ class BatchedLauncher(Launcher):
             return [self._run(j) for j in jobs]
         returns = []
         with _plot_pool(jobs) as pool:
-            for job, (state, result) in zip(jobs, results):
-
-                def replay(model, data, settings, penalty, state=state, result=result):
-                    model.load_state_dict(state)
-                    return result
-
+            for job, trained in zip(jobs, results):
                 extra = {"batched": len(jobs)}
                 if self._hydra_path_only(job):
-                    returns.append(self._run(job, replay, extra))
+                    returns.append(self._run(job, trained, extra))
                 else:
-                    returns.append(self._write_job(job, replay, extra, pool))
+                    returns.append(self._write_job(job, trained, extra, pool))
         assert self.config is not None  # the launcher's own logging, as after run_job
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return returns
@@ -315,8 +271,8 @@ class BatchedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from regexp.core.batched import can_batch, chunk_size, group_key
         from regexp.core.data import input_dim
+        from regexp.core.engine import can_batch, chunk_size, group_key
 
         setup_globals()
         assert self.config is not None

@@ -1,25 +1,28 @@
-"""Forward-only search for a starting point (seed 001's grid-search initialization).
+"""The starting weights: the seeded default, or a forward-only search (seed 001's grid-search
+initialization).
 
-`search_init` draws K seeded initializations (candidate 0 is the default init), scores each by
-the loss of one forward pass on B training points, all K stacked into one vmap'd forward,
-and returns the best. `grid_init` is the blog's literal idea for models of at most two
-parameters (a linear model y = w x + b): every point of a grid over [-span, span]^D.
-Scores are the data loss without the penalty; nothing here computes a gradient.
+`search_init` draws K seeded initializations (candidate 0 is the default init) and scores each
+by the data loss of one forward pass on B training points, all K stacked into one forward of
+regexp.core.model; `grid_init` is the blog's literal idea for models of at most two parameters
+(a linear model y = w x + b): every point of a grid over [-span, span]^D. Scores are the data
+loss without the penalty; nothing here computes a gradient. Weights are lists
+[kernel [in, out], bias [out], ...] as regexp.core.model.seeded_layers draws them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from regexp.core.data import Dataset
 from regexp.core.errors import ConfigError
-from regexp.tools.landscape import batched_loss
-
-LossFn = Callable[[Tensor, Tensor], Tensor]
+from regexp.core.loss import data_losses
+from regexp.core.model import seeded_layers
+from regexp.core.settings import Settings
 
 
 def candidate_seeds(seed: int, candidates: int) -> list[int]:
@@ -37,123 +40,81 @@ def _batch(x: Tensor, y: Tensor, batch_size: int | None, seed: int) -> tuple[Ten
     return x[idx], y[idx]
 
 
-def search_init(
-    model_factory: Callable[[int], nn.Module],
-    x: Tensor,
-    y: Tensor,
-    candidates: int,
-    batch_size: int | None,
-    seed: int,
-    loss: LossFn,
-) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """(state_dict of the best of K initializations, info for metrics.json).
+def scores(stacked: Sequence[Tensor], x: Tensor, y: Tensor, task: str, activation: str) -> Tensor:
+    """[K] data losses of K stacked weight sets; non-finite scores count as +inf."""
+    out = data_losses(stacked, x, y, task, activation)
+    return torch.where(torch.isfinite(out), out, torch.inf)
 
-    model_factory(s) returns the model initialized with seed s, on x's device.
-    """
-    if candidates < 1:
-        raise ConfigError("init.candidates", f"must be at least 1, got {candidates}")
-    if batch_size is not None and batch_size < 1:
-        raise ConfigError("init.batch_size", f"must be at least 1 or null, got {batch_size}")
-    seeds = candidate_seeds(seed, candidates)
-    models = [model_factory(s) for s in seeds]
-    params, buffers = torch.func.stack_module_state(models)
-    if buffers:
-        raise ValueError("search_init stacks parameters only; the model has buffers")
-    xb, yb = _batch(x, y, batch_size, seed)
-    scores = batched_loss(models[0], params, xb, yb, loss)
-    scores = torch.where(torch.isfinite(scores), scores, torch.inf)
-    best = int(torch.argmin(scores))
+
+def _stack(sets: Sequence[Sequence[Tensor]]) -> list[Tensor]:
+    """K weight lists -> the stacked layout (biases as [K, 1, out])."""
+    return [
+        torch.stack([s[j] for s in sets]).reshape(len(sets), -1, sets[0][j].shape[-1])
+        for j in range(len(sets[0]))
+    ]
+
+
+def search_init(
+    widths: Sequence[int], settings: Settings, data: Dataset
+) -> tuple[list[Tensor], dict[str, Any]]:
+    """(the best of init.candidates seeded initializations, info for metrics.json)."""
+    init, device = settings.init, data.x_train.device
+    seeds = candidate_seeds(settings.seed, init.candidates)
+    sets = [[t.to(device) for t in seeded_layers(widths, s, init.mean, init.stddev)] for s in seeds]
+    xb, yb = _batch(data.x_train, data.y_train, init.batch_size, settings.seed)
+    scored = scores(_stack(sets), xb, yb, data.task, settings.activation)
+    best = int(torch.argmin(scored))
     info = {
         "strategy": "search",
-        "candidates": candidates,
+        "candidates": init.candidates,
         "batch_size": len(xb),
         "chosen": best,
         "chosen_seed": seeds[best],
-        "score": scores[best].item(),
-        "default_score": scores[0].item(),
+        "score": scored[best].item(),
+        "default_score": scored[0].item(),
     }
-    return models[best].state_dict(), info
+    return sets[best], info
 
 
 def grid_init(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    points: int,
-    batch_size: int | None,
-    seed: int,
-    loss: LossFn,
-    span: float = 2.0,
-) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """(state_dict at the best point of a grid over [-span, span]^D, info); D ≤ 2.
-
-    `points` is the number of grid values per parameter; `model` carries the default init,
-    which is scored too.
-    """
-    flat = nn.utils.parameters_to_vector(model.parameters()).detach()
-    dims = flat.numel()
-    if dims > 2:
-        raise ConfigError(
-            "init.strategy",
-            f"grid needs a model of at most 2 parameters (hidden_units=[] on 1-D data); this "
-            f"one has {dims}: use init.strategy=search",
-        )
+    default: Sequence[Tensor], settings: Settings, data: Dataset, span: float = 2.0
+) -> tuple[list[Tensor], dict[str, Any]]:
+    """(the best point of a grid over [-span, span]^D, info); D ≤ 2 (checked with the config).
+    init.candidates is the number of grid values per parameter; the default init is scored
+    too, as candidate 0."""
+    points = settings.init.candidates
     if points < 2:
         raise ConfigError("init.candidates", f"grid needs at least 2 points per axis: {points}")
+    flat = torch.cat([t.reshape(-1) for t in default])
+    dims = flat.numel()
     axis = torch.linspace(-span, span, points, dtype=flat.dtype, device=flat.device)
     grid = torch.cartesian_prod(*[axis] * dims).reshape(-1, dims)
     vectors = torch.cat([flat[None], grid])  # row 0: the default init
-    params, offset = {}, 0
-    for name, p in model.named_parameters():
-        params[name] = vectors[:, offset : offset + p.numel()].reshape(-1, *p.shape)
-        offset += p.numel()
-    xb, yb = _batch(x, y, batch_size, seed)
-    scores = batched_loss(model, params, xb, yb, loss)
-    scores = torch.where(torch.isfinite(scores), scores, torch.inf)
-    best = int(torch.argmin(scores))
-    state = {name: v[best].clone() for name, v in params.items()}
+    sizes = [t.numel() for t in default]
+    sets = [[p.view_as(t) for p, t in zip(v.split(sizes), default)] for v in vectors]
+    xb, yb = _batch(data.x_train, data.y_train, settings.init.batch_size, settings.seed)
+    scored = scores(_stack(sets), xb, yb, data.task, settings.activation)
+    best = int(torch.argmin(scored))
     info = {
         "strategy": "grid",
         "candidates": len(vectors),
         "batch_size": len(xb),
         "chosen": best,
         "chosen_point": vectors[best].tolist(),
-        "score": scores[best].item(),
-        "default_score": scores[0].item(),
+        "score": scored[best].item(),
+        "default_score": scored[0].item(),
     }
-    return state, info
+    return [t.clone() for t in sets[best]], info
 
 
-def init_model(
-    settings: Any, data: Any, build_model: Callable[[Any, int], nn.Module]
-) -> tuple[nn.Module, dict[str, Any] | None]:
-    """The model to train, initialized as settings.init.strategy says, on data's device.
-
-    build_model(settings, n_in) is the runner's default init (seeded by settings.seed);
-    the returned info (None for "default") belongs in metrics.json under "init".
-    """
-    from dataclasses import replace
-
-    from regexp.core.evaluate import data_loss
-
-    init = settings.init
-    device = data.x_train.device
-    model = build_model(settings, data.n_in).to(device)
-    if init.strategy == "default":
-        return model, None
-
-    def loss(out: Tensor, target: Tensor) -> Tensor:
-        return data_loss(data.task, out, target)
-
-    x, y = data.x_train, data.y_train
+def pick_init(settings: Settings, data: Dataset) -> tuple[list[Tensor], dict[str, Any] | None]:
+    """The weights to start from, on data's device, as settings.init.strategy says; the info
+    (None for "default") belongs in metrics.json under "init"."""
+    init, device = settings.init, data.x_train.device
+    widths = [data.n_in, *settings.hidden_units, 1]
+    default = [t.to(device) for t in seeded_layers(widths, settings.seed, init.mean, init.stddev)]
+    if init.strategy == "search":
+        return search_init(widths, settings, data)
     if init.strategy == "grid":
-        state, info = grid_init(model, x, y, init.candidates, init.batch_size, settings.seed, loss)
-    elif init.strategy == "search":
-        state, info = search_init(
-            lambda s: build_model(replace(settings, seed=s), data.n_in).to(device),
-            x, y, init.candidates, init.batch_size, settings.seed, loss,
-        )  # fmt: skip
-    else:
-        raise ConfigError("init.strategy", f"must be default, search or grid: {init.strategy!r}")
-    model.load_state_dict(state)
-    return model, info
+        return grid_init(default, settings, data)
+    return default, None

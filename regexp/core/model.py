@@ -1,4 +1,8 @@
-"""The MLP built from hidden_units, with the notebook's per-layer seeded RandomNormal init."""
+"""The MLP built from hidden_units: its forward pass for K >= 1 stacked models (written once),
+the nn.Module people load a run into, and the notebook's per-layer seeded RandomNormal init.
+
+Stacked layout (Keras's): kernels [K, in, out], biases [K, 1, out], params = [w0, b0, w1, ...].
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,51 @@ def seeded_normal(shape: Sequence[int], seed: int, mean: float, stddev: float) -
     return torch.randn(tuple(shape), generator=gen) * stddev + mean
 
 
+def seeded_layers(
+    widths: Sequence[int], seed: int, mean: float = 0.0, stddev: float = 0.05
+) -> list[torch.Tensor]:
+    """[kernel [in, out], bias [out], ...] as Keras's RandomNormal draws them, one seed per
+    layer for each."""
+    b_seeds, w_seeds = layer_seeds(seed, len(widths) - 1)
+    out = []
+    for n_in, n_out, b_seed, w_seed in zip(widths, widths[1:], b_seeds, w_seeds):
+        out += [
+            seeded_normal((n_in, n_out), w_seed, mean, stddev),
+            seeded_normal((n_out,), b_seed, mean, stddev),
+        ]
+    return out
+
+
+def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """h @ w + b for K models; h [N, in] (shared by all K) or [K, N, in]. With one input or
+    one output it is a broadcast product (and a sum): a GEMM of that shape is mostly call
+    overhead (the first and last layers of the notebook's 1-D regression)."""
+    if w.shape[1] == 1:
+        return h * w + b
+    if w.shape[2] == 1:
+        return (h * w.transpose(1, 2)).sum(-1, keepdim=True) + b
+    return torch.baddbmm(b, h.expand(w.shape[0], *h.shape) if h.dim() == 2 else h, w)
+
+
+def forward(params: Sequence[torch.Tensor], x: torch.Tensor, activation: str) -> list[torch.Tensor]:
+    """Each layer's output for K stacked models, [K, N, width] each: the hidden layers after
+    their activation, then the raw output (a logit if binary) last."""
+    act = ACTIVATIONS[activation]
+    outs, h = [], x
+    last = len(params) // 2 - 1
+    for i in range(last + 1):
+        h = dense(h, params[2 * i], params[2 * i + 1])
+        if i < last:
+            h = act(h)
+        outs.append(h)
+    return outs
+
+
+def output(params: Sequence[torch.Tensor], x: torch.Tensor, activation: str) -> torch.Tensor:
+    """The raw output [K, N, 1] of K stacked models."""
+    return forward(params, x, activation)[-1]
+
+
 class MLP(nn.Module):
     """Dense layers (hidden, then output). forward gives the raw output (a logit if binary)."""
 
@@ -39,34 +88,30 @@ class MLP(nn.Module):
         widths = [n_in, *hidden_units, n_out]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
         self.activation = activation
-        self._act = ACTIVATIONS[activation]
 
     @property
     def hidden_units(self) -> list[int]:
         return [layer.out_features for layer in self.layers[:-1]]
 
+    def stacked(self) -> list[torch.Tensor]:
+        """The parameters as one model of the stacked layout (views: gradients flow)."""
+        return [p for m in self.layers for p in (m.weight.t()[None], m.bias[None, None])]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers[:-1]:
-            x = self._act(layer(x))
-        return self.layers[-1](x)
+        return output(self.stacked(), x, self.activation)[0]
 
     def hidden_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Each hidden layer's output after its activation."""
-        outs = []
-        for layer in self.layers[:-1]:
-            x = self._act(layer(x))
-            outs.append(x)
-        return outs
+        return [h[0] for h in forward(self.stacked(), x, self.activation)[:-1]]
 
     @torch.no_grad()
     def init_seeded(self, seed: int, mean: float = 0.0, stddev: float = 0.05) -> MLP:
         """Keras RandomNormal for kernels and biases, one seed per layer for each."""
-        b_seeds, w_seeds = layer_seeds(seed, len(self.layers))
-        for layer, b_seed, w_seed in zip(self.layers, b_seeds, w_seeds):
-            # torch stores [out, in]; draw Keras's [in, out] kernel so values match its layout.
-            kernel = seeded_normal((layer.in_features, layer.out_features), w_seed, mean, stddev)
-            layer.weight.copy_(kernel.T)
-            layer.bias.copy_(seeded_normal((layer.out_features,), b_seed, mean, stddev))
+        widths = [self.layers[0].in_features, *(m.out_features for m in self.layers)]
+        drawn = seeded_layers(widths, seed, mean, stddev)
+        for layer, kernel, bias in zip(self.layers, drawn[::2], drawn[1::2]):
+            layer.weight.copy_(kernel.T)  # torch stores [out, in]
+            layer.bias.copy_(bias)
         return self
 
 

@@ -1,30 +1,15 @@
-"""SGD, momentum, RMSprop and Adam as one family of exponentially weighted averages.
+"""The EWMA family as a torch.optim.Optimizer, for people who import it into their own loop.
 
-With g the gradient (plus weight_decay * θ, an L2 term as in torch), each step keeps
-
-    m_t = β1 m_{t-1} + (1 - β1) g_t      (momentum, Adam; m_0 = 0)
-    v_t = β2 v_{t-1} + (1 - β2) g_t²     (RMSprop, Adam; v_0 = 0)
-
-optionally bias-corrected, m̂ = m_t / (1 - β1^t) and v̂ = v_t / (1 - β2^t), and moves
-
-    sgd:      θ -= lr g               momentum: θ -= lr m̂
-    rmsprop:  θ -= lr g / (√v̂ + ε)    adam:     θ -= lr m̂ / (√v̂ + ε)
-
-As in the EWMA article, Adam corrects the bias by default and momentum and RMSprop do not;
-here each is one switch (`bias_correction`). Where ε sits: like torch, ε is added after the
-square root of the *corrected* average. Keras (and Algorithm 1's footnote of the Adam paper)
-folds the correction into the learning rate and adds its ε to √v_t instead: an "ε hat" equal to
-ε·√(1 − β2^t) here. The two agree once β2^t ≈ 0, and differ only while √v is comparable to ε.
+The update rule and its bias corrections are regexp.core.update's (documented there); this
+class keeps per-parameter state as torch.optim does and runs that rule through the fused
+kernels of regexp.core.fused where the device has them (`fused=None`), or as written
+(`fused=False`). weight_decay adds weight_decay·θ to the gradient first, as torch does.
 
 Relation to torch.optim: `rmsprop` is `torch.optim.RMSprop(alpha=β2)`, `adam` is
 `torch.optim.Adam(betas=(β1, β2))`, `momentum` is `torch.optim.SGD(momentum=β, dampening=β)`
 except that torch starts its buffer at g_1 while here m_0 = 0 (the article's v_0 = 0), so the
-first step is (1 − β) times torch's unless bias correction is on.
-
-Speed: the update runs as one fused kernel per step (torch._fused_adam_ / torch._fused_sgd_)
-with the corrections computed here and folded into lr and ε, so switching them off costs
-nothing; `fused=False` runs the formulas above as torch._foreach_* ops (also the fallback on
-devices without fused kernels). scripts/bench_optim.py compares it with torch's fused Adam.
+first step is (1 − β) times torch's unless bias correction is on. regexp's own training does
+not use this class: regexp.core.engine updates all its models' parameters as one buffer.
 """
 
 from __future__ import annotations
@@ -36,16 +21,8 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
-from regexp.core.errors import ConfigError
-
-# (uses m, uses v) for each member of the family
-FAMILY: dict[str, tuple[bool, bool]] = {
-    "sgd": (False, False),
-    "momentum": (True, False),
-    "rmsprop": (False, True),
-    "adam": (True, True),
-}
-_FUSED_DEVICES = ("cpu", "cuda")
+from regexp.core.fused import available, fused_update
+from regexp.core.update import FAMILY, coefficients, corrects_bias, ewma_update
 
 
 class EWMAOptimizer(torch.optim.Optimizer):
@@ -72,7 +49,7 @@ class EWMAOptimizer(torch.optim.Optimizer):
         _check_range("optimizer.weight_decay", weight_decay, 0.0, None)
         for key, beta in (("optimizer.beta1", beta1), ("optimizer.beta2", beta2)):
             if beta is not None and not 0.0 <= beta < 1.0:
-                raise ConfigError(key, f"must lie in [0, 1), got {beta}")
+                raise ValueError(f"{key}: must lie in [0, 1), got {beta}")
         defaults = dict(
             lr=lr,
             beta1=beta1,
@@ -111,104 +88,38 @@ class EWMAOptimizer(torch.optim.Optimizer):
                 state["step"] += 1
                 buckets[(p.device, p.dtype, state["step"])].append(p)
             for (device, _, t), params in buckets.items():
-                fused = group["fused"]
-                if fused is None:
-                    fused = device.type in _FUSED_DEVICES
-                update = _fused_update if fused else _foreach_update
-                update(params, [self.state[p] for p in params], group, t)
+                fused = group["fused"] is not False and available(device)
+                _update(params, [self.state[p] for p in params], group, t, fused)
         return loss
 
 
-def _corrections(group: dict, t: int) -> tuple[float, float]:
-    """(1 − β1^t, 1 − β2^t), or 1 for an average that is absent or left uncorrected."""
-    correct_m, correct_v = group["bias_correction"]
+def _update(params: list[Tensor], states: list[dict], group: dict, t: int, fused: bool) -> None:
     beta1, beta2 = group["beta1"], group["beta2"]
-    c1 = 1.0 - beta1**t if correct_m and beta1 is not None else 1.0
-    c2 = 1.0 - beta2**t if correct_v and beta2 is not None else 1.0
-    return c1, c2
-
-
-def _foreach_update(params: list[Tensor], states: list[dict], group: dict, t: int) -> None:
-    """The formulas of the module docstring, a few multi-tensor ops each."""
-    lr, beta1, beta2, eps = group["lr"], group["beta1"], group["beta2"], group["eps"]
-    c1, c2 = _corrections(group, t)
+    name = {(False, False): "sgd", (True, False): "momentum", (False, True): "rmsprop"}.get(
+        (beta1 is not None, beta2 is not None), "adam"
+    )
+    correct_m, correct_v = group["bias_correction"]
+    # one switch per average: an uncorrected average's β^t counts as 0 (c = 1)
+    beta1_t = beta1**t if beta1 is not None and correct_m else 0.0
+    beta2_t = beta2**t if beta2 is not None and correct_v else 0.0
+    lr_t, eps_t = coefficients(name, group["lr"], group["eps"], 1.0, beta1_t, beta2_t)
     grads = [p.grad for p in params]
     if group["weight_decay"]:
-        grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
-    numerator = grads
-    if beta1 is not None:
-        exp_avgs = [s["exp_avg"] for s in states]
-        torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)  # m = β1 m + (1 − β1) g
-        numerator = exp_avgs
-    if beta2 is None:
-        torch._foreach_add_(params, numerator, alpha=-lr / c1)
-        return
-    exp_avg_sqs = [s["exp_avg_sq"] for s in states]
-    torch._foreach_mul_(exp_avg_sqs, beta2)
-    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
-    denom = torch._foreach_sqrt(exp_avg_sqs)
-    if c2 != 1.0:
-        torch._foreach_div_(denom, math.sqrt(c2))
-    torch._foreach_add_(denom, eps)
-    torch._foreach_addcdiv_(params, numerator, denom, value=-lr / c1)
-
-
-_STEP_INF: dict[torch.device, Tensor] = {}
-
-
-def _fused_update(params: list[Tensor], states: list[dict], group: dict, t: int) -> None:
-    """The same update through torch's fused kernels, with our own bias corrections.
-
-    lr/c1 · m / (√v/√c2 + ε) = (lr·√c2/c1) · m / (√v + ε·√c2), so the kernel runs with the
-    corrections folded into lr and ε and a step count of +inf (β^inf = 0: it corrects nothing).
-    """
-    lr, beta1, beta2 = group["lr"], group["beta1"], group["beta2"]
-    c1, c2 = _corrections(group, t)
-    grads = [p.grad for p in params]
-    if beta2 is None:  # sgd, momentum: buf = β buf + (1 − β) g, θ -= lr/c1 · buf
-        torch._fused_sgd_(
-            params,
-            grads,
-            [s["exp_avg"] for s in states] if beta1 is not None else [],
-            weight_decay=group["weight_decay"],
-            momentum=beta1 or 0.0,
-            lr=lr / c1,
-            dampening=beta1 or 0.0,
-            nesterov=False,
-            maximize=False,
-            is_first_step=False,  # our buffer starts at 0, not at g_1
-        )
-        return
-    if beta1 is None:
-        # RMSprop is Adam with β1 = 0 (m = g); the kernel wants a buffer for m regardless.
-        exp_avgs = [s.setdefault("grad_copy", torch.zeros_like(p)) for s, p in zip(states, params)]
+        grads = [g.add(p, alpha=group["weight_decay"]) for g, p in zip(grads, params)]
+    ms = [s["exp_avg"] for s in states] if beta1 is not None else []
+    vs = [s["exp_avg_sq"] for s in states] if beta2 is not None else []
+    if fused:
+        if beta1 is None and beta2 is not None:  # the kernel keeps an m regardless (RMSprop)
+            ms = [s.setdefault("grad_copy", torch.zeros_like(p)) for s, p in zip(states, params)]
+        fused_update(name, params, grads, ms, vs, lr_t, beta1 or 0.0, beta2 or 0.0, eps_t)
     else:
-        exp_avgs = [s["exp_avg"] for s in states]
-    device = params[0].device
-    if device not in _STEP_INF:
-        _STEP_INF[device] = torch.tensor(math.inf, device=device)
-    root_c2 = math.sqrt(c2)
-    torch._fused_adam_(
-        params,
-        grads,
-        exp_avgs,
-        [s["exp_avg_sq"] for s in states],
-        [],
-        [_STEP_INF[device]] * len(params),
-        lr=lr * root_c2 / c1,
-        beta1=beta1 or 0.0,
-        beta2=beta2,
-        weight_decay=group["weight_decay"],
-        eps=group["eps"] * root_c2,
-        amsgrad=False,
-        maximize=False,
-    )
+        ewma_update(params, grads, ms, vs, lr_t, beta1 or 0.0, beta2 or 0.0, eps_t)
 
 
 def _check_range(key: str, value: float, low: float, high: float | None) -> None:
     if not math.isfinite(value) or value < low or (high is not None and value > high):
         bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ConfigError(key, f"must be {bound}, got {value}")
+        raise ValueError(f"{key}: must be {bound}, got {value}")
 
 
 def build_optimizer(
@@ -227,10 +138,9 @@ def build_optimizer(
     to every average the member keeps; betas it does not use are ignored.
     """
     if name not in FAMILY:
-        raise ConfigError("optimizer.name", f"must be one of {sorted(FAMILY)}, got {name!r}")
+        raise ValueError(f"optimizer.name: must be one of {sorted(FAMILY)}, got {name!r}")
     uses_m, uses_v = FAMILY[name]
-    if bias_correction is None:
-        bias_correction = name == "adam"
+    bias_correction = corrects_bias(name, bias_correction)
     return EWMAOptimizer(
         params,
         lr,

@@ -1,4 +1,4 @@
-"""One run: wires data → model → train → evaluate and writes the run folder.
+"""A run, or a group of runs trained as one: settings → data → engine → run folders.
 
 metrics.json is written last, so a folder without it reads as incomplete (killed or running).
 """
@@ -9,8 +9,9 @@ import io
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +20,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from regexp.core import runs
 from regexp.core.data import Dataset, make_data
-from regexp.core.evaluate import evaluate
+from regexp.core.engine import Member, fit
 from regexp.core.figures import PlotSpec, draw_plots, plot_specs
-from regexp.core.init import init_model
-from regexp.core.model import MLP, n_params
-from regexp.core.penalty import Penalty
+from regexp.core.init import pick_init
+from regexp.core.model import MLP
 from regexp.core.settings import Settings, validate
-from regexp.core.train import TrainResult, threads_for, train
 
 log = logging.getLogger("regexp")
-
-# (model, data, settings, penalty) -> TrainResult; fits the model in place
-Trainer = Callable[[MLP, Dataset, Settings, Penalty], TrainResult]
-
-
-def train_one(model: MLP, data: Dataset, settings: Settings, penalty: Penalty) -> TrainResult:
-    return train(model, data, settings, penalty, label=settings.name)
 
 
 def pick_device(setting: str) -> torch.device:
@@ -48,10 +40,11 @@ def build_model(settings: Settings, n_in: int) -> MLP:
     return model.init_seeded(settings.seed, settings.init.mean, settings.init.stddev)
 
 
-def save_weights(path: Path, model: torch.nn.Module) -> None:
+def save_weights(path: Path, model: torch.nn.Module | dict[str, torch.Tensor]) -> None:
     from safetensors.torch import save
 
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors = model if isinstance(model, dict) else model.state_dict()
+    state = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     runs.write_atomic(path, save(state))
 
 
@@ -89,70 +82,110 @@ def _write_history(out: Path, history: Any) -> None:
     runs.write_atomic(out / runs.HISTORY, buf.getvalue())
 
 
-def run_in(
+@dataclass
+class Trained:
+    """One job's outcome from a trained group (or a group of one)."""
+
+    member: Member
+    device: str
+    data: Dataset  # the group's (one object for all its jobs)
+    init: dict[str, Any] | None = None  # init.strategy search or grid: the chosen start
+
+
+def train_group(settings: Sequence[Settings], label: str | None = None) -> list[Trained]:
+    """Train jobs of one group_key as one program (a single run is a group of one).
+    Raises on errors that concern the whole group (bad data, out of memory)."""
+    first = settings[0]
+    device = pick_device(first.device)
+    data = make_data(first.data).to(device)
+    inits, info = None, None
+    if len(settings) == 1 and first.init.strategy != "default":
+        start, info = pick_init(first, data)
+        inits = [start]
+    members = fit(settings, data, inits, label or first.name)
+    return [Trained(m, str(device), data, info) for m in members]
+
+
+def write_run(
     out: Path | str,
-    cfg: DictConfig | dict,
-    trainer: Trainer = train_one,
+    settings: Settings,
+    trained: Trained,
     extra: dict[str, Any] | None = None,
-    settings: Settings | None = None,
     plot_pool: Executor | None = None,
 ) -> dict[str, Any]:
-    """Train the configured model and write its run folder into `out`; return the metrics.
-
-    Any error is caught and recorded as status "failed" (with its one-line text) so a sweep's
-    other jobs and its summary are never lost to one bad job. `trainer` lets the batched
-    launcher hand in weights it trained with other jobs; `extra` adds keys to metrics.json;
-    `settings`, when given, are cfg's, already validated. With a `plot_pool`, the figures are
-    drawn there and metrics.json is written when they are done (the caller waits for the pool).
-    """
+    """Write a trained job's folder (weights, history, figures, metrics.json last); return
+    its metrics. Errors are recorded as status "failed" in the folder, never raised. With a
+    `plot_pool`, the figures are drawn there and metrics.json is written when they are done
+    (the caller waits for the pool)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    metrics: dict[str, Any] = {"status": "failed"}
+    member = trained.member
+    metrics: dict[str, Any] = {
+        "status": member.status,
+        "name": settings.name,
+        "seed": settings.seed,
+        "device": trained.device,
+    }
+    if trained.init is not None:
+        metrics["init"] = trained.init
+    widths = [trained.data.n_in, *settings.hidden_units, 1]
+    metrics.update(
+        member.metrics,
+        n_params=sum((a + 1) * b for a, b in zip(widths, widths[1:])),
+        epochs=member.epochs,
+        train_seconds=member.seconds,
+        **(extra or {}),
+    )
     try:
-        settings = settings or validate(cfg)
-        device = pick_device(settings.device)
-        metrics.update(name=settings.name, seed=settings.seed, device=str(device))
-        data = make_data(settings.data).to(device)
-        model, init_info = init_model(settings, data, build_model)
-        if init_info is not None:  # init.strategy search or grid: the chosen start and scores
-            metrics["init"] = init_info
-        penalty = Penalty(settings.penalty, model, device)
-        t_train = time.perf_counter()
-        result = trainer(model, data, settings, penalty)
-        # a batched launcher's trainer only replays: count the group's share instead
-        t0 += (time.perf_counter() - t_train) - result.seconds
-        with threads_for(n_params(model), settings.train.threads):
-            pen = penalty().item() if penalty.active else 0.0
-            metrics.update(status=result.status, **evaluate(model, data, pen))
-        metrics.update(
-            n_params=n_params(model),
-            epochs=result.epochs,
-            train_seconds=result.seconds,
-            **(extra or {}),
-        )
-        save_weights(out / runs.WEIGHTS, model)
-        _write_history(out, result.history)
+        out.mkdir(parents=True, exist_ok=True)
+        save_weights(out / runs.WEIGHTS, member.state)
+        _write_history(out, member.history)
         if settings.logger == "tensorboard":
-            write_tensorboard(out, result.history)
+            write_tensorboard(out, member.history)
         if settings.plots.enabled:
-            specs = plot_specs(out, model.cpu(), data.to("cpu"), settings, result.history)
-            if plot_pool is None:
-                draw_plots(specs)
-            else:
+            model = MLP(trained.data.n_in, settings.hidden_units, 1, settings.activation)
+            model.load_state_dict(member.state)
+            data = trained.data.to("cpu")
+            specs = plot_specs(out, model.eval(), data, settings, member.history)
+            if plot_pool is not None:
                 try:
                     drawn = plot_pool.submit(draw_plots, specs)
                 except BrokenExecutor:  # a pool process died on an earlier job: draw here
                     draw_plots(specs)
                 else:
+                    metrics["seconds"] = member.seconds + time.perf_counter() - t0
                     drawn.add_done_callback(lambda f: _finish_plotted(out, metrics, specs, f))
-                    metrics["seconds"] = time.perf_counter() - t0
                     return metrics
+            else:
+                draw_plots(specs)
     except Exception as err:  # recorded in metrics.json; the job itself does not raise
         _record_failure(metrics, err)
-    metrics["seconds"] = time.perf_counter() - t0
+    metrics["seconds"] = member.seconds + time.perf_counter() - t0
     runs.write_json(out / runs.METRICS, metrics)
     return metrics
+
+
+def run_in(
+    out: Path | str, cfg: DictConfig | dict, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Train the configured model and write its run folder into `out`; return the metrics.
+
+    Any error is caught and recorded as status "failed" (with its one-line text) so a sweep's
+    other jobs and its summary are never lost to one bad job. `settings`, when given, are
+    cfg's, already validated."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        settings = settings or validate(cfg)
+        [trained] = train_group([settings])
+    except Exception as err:
+        metrics: dict[str, Any] = {"status": "failed"}
+        _record_failure(metrics, err)
+        metrics["seconds"] = time.perf_counter() - t0
+        runs.write_json(out / runs.METRICS, metrics)
+        return metrics
+    return write_run(out, settings, trained)
 
 
 def _record_failure(metrics: dict[str, Any], err: BaseException) -> None:

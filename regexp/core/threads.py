@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger("regexp")
@@ -62,3 +63,23 @@ def configure_job(launcher: Mapping[str, Any], job_num: int) -> None:
             log.info("job %d: %s torch threads, GPU %d", job_num, threads, gpu)
     except Exception as err:  # a tuning step: the job still runs with torch's defaults
         log.warning("job %d: could not set threads/GPU (%s)", job_num, err)
+
+
+SMALL_MODEL = 200_000  # parameters; below this a step is per-op overhead, not arithmetic
+
+
+@contextmanager
+def threads_for(n_params: int, threads: int | None = None) -> Iterator[None]:
+    """train.threads, or by default one intra-op thread for small models: extra threads only
+    add barrier waits, and on a busy machine they made a [16,16] step 100x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is None and n_params < SMALL_MODEL:
+        threads = 1
+    if threads is not None and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from regexp.flags import ArgumentParser
 
 W_TRUE = (3.5, 7.0)
 BLOG_POINTS, BLOG_BATCH, BLOG_STEP = 45, 5, 0.2
-WEIGHT_BYTES_PER_CHUNK = 2**27  # stacked weights materialized per vmap'd call (128 MiB)
+WEIGHT_BYTES_PER_CHUNK = 2**27  # stacked weights built per chunk of plane points (128 MiB)
 
 
 # ---- the blog's example ---------------------------------------------------------------------
@@ -138,37 +137,20 @@ def write_blog(seed: int, parent: Path) -> tuple[Path, BlogGrid]:
 # ---- stacked evaluation of many parameter sets ---------------------------------------------
 
 
-def batched_loss(
-    model,
-    params: dict,
-    x,
-    y,
-    loss_fn: Callable,
-    max_chunk: int | None = None,
-):
-    """The loss of `model` at K parameter sets (each value of `params` is [K, *shape]): [K].
+def batched_loss(model, params: dict, x, y, task: str, chunk_bytes: int | None = None):
+    """The data loss of `model` (an MLP) at K parameter sets, each value of `params` [K, *shape]
+    in the model's state_dict layout: [K]. One stacked forward per chunk of sets."""
+    from regexp.core.loss import data_losses
 
-    One vmap'd functional_call per chunk; chunks keep the stacked weights near 128 MiB.
-    """
-    import torch
-    from torch.func import functional_call, vmap
-
-    def one(p: dict) -> torch.Tensor:
-        return loss_fn(functional_call(model, p, (x,)), y)
-
-    k = next(iter(params.values())).shape[0]
-    per_set = sum(v[0].numel() * v.element_size() for v in params.values())
-    chunk = max(1, min(k, WEIGHT_BYTES_PER_CHUNK // max(1, per_set), max_chunk or k))
-    with torch.no_grad():
-        return torch.cat(
-            [
-                vmap(one)({n: v[i : i + chunk] for n, v in params.items()})
-                for i in range(0, k, chunk)
-            ]
-        )
+    stacked = []
+    for i in range(len(model.layers)):
+        stacked.append(params[f"layers.{i}.weight"].transpose(1, 2))  # [K, in, out]
+        stacked.append(params[f"layers.{i}.bias"][:, None, :])
+    kwargs = {"chunk_bytes": chunk_bytes} if chunk_bytes else {}
+    return data_losses(stacked, x, y, task, model.activation, **kwargs)
 
 
-def plane_losses(model, center: dict, d1: dict, d2: dict, alphas, betas, x, y, loss_fn):
+def plane_losses(model, center: dict, d1: dict, d2: dict, alphas, betas, x, y, task: str):
     """Loss at center + a·d1 + b·d2 for every (a, b) in the grid: [len(betas), len(alphas)]."""
     import torch
 
@@ -186,7 +168,7 @@ def plane_losses(model, center: dict, d1: dict, d2: dict, alphas, betas, x, y, l
             # costs as much as the forward for wide models.
             point = torch.addcmul(c, ca.view(shape), d1[name])
             params[name] = point.addcmul_(cb.view(shape), d2[name])
-        out.append(batched_loss(model, params, x, y, loss_fn))
+        out.append(batched_loss(model, params, x, y, task))
     return torch.cat(out).reshape(aa.shape)
 
 
@@ -247,7 +229,6 @@ def run_landscape(
     import pandas as pd
     import torch
 
-    from regexp.core.evaluate import data_loss
     from regexp.core.run import load_run
     from regexp.core.runs import WEIGHTS, write_atomic
 
@@ -277,9 +258,7 @@ def run_landscape(
         info.update(mode="random", seed=seed)
     x, y = (data.x_train, data.y_train) if split == "train" else (data.x_val, data.y_val)
     alphas = torch.linspace(-span, span, steps)
-    grid = plane_losses(
-        model, center, d1, d2, alphas, alphas, x, y, lambda out, t: data_loss(data.task, out, t)
-    ).numpy()
+    grid = plane_losses(model, center, d1, d2, alphas, alphas, x, y, data.task).numpy()
 
     aa, bb = np.meshgrid(alphas.numpy(), alphas.numpy())
     table = pd.DataFrame({"alpha": aa.ravel(), "beta": bb.ravel(), "loss": grid.ravel()})

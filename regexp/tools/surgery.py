@@ -111,17 +111,18 @@ def apply_fix(model, fix: Fix) -> dict:
     }
 
 
-def _metrics(model, data, penalty) -> dict:
-    from regexp.core.evaluate import evaluate
+def _metrics(model, data, settings) -> dict:
+    from regexp.core.engine import final_metrics
+    from regexp.core.loss import PenaltyTable
 
-    return evaluate(model, data, penalty().item() if penalty.active else 0.0)
+    table = PenaltyTable.of([settings.penalty], len(model.layers), torch.device("cpu"))
+    return final_metrics(model.stacked(), data, settings.activation, table)[0]
 
 
 def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> tuple[Path, dict]:
     """Write the fixed copy of a run into a new folder; returns (folder, its metrics)."""
     from regexp.core import runs
     from regexp.core.model import n_params
-    from regexp.core.penalty import Penalty
     from regexp.core.run import load_run, save_weights
 
     run_dir = Path(run_dir)
@@ -132,11 +133,10 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
         raise UsageError(
             f"surgery needs a model of a 1-D input; {run_dir} has {data.n_in} input features"
         )
-    penalty = Penalty(settings.penalty, model, torch.device("cpu"))
-    before = _metrics(model, data, penalty)
+    before = _metrics(model, data, settings)
     original = copy.deepcopy(model)
     info = apply_fix(model, fix)  # raises before any folder is made
-    after = _metrics(model, data, penalty)
+    after = _metrics(model, data, settings)
 
     out = runs.claim_dir(parent if parent is not None else runs.OUTPUT_ROOT / "fix")
     shutil.copytree(run_dir / ".hydra", out / ".hydra")  # so load_run and compare read it

@@ -1,0 +1,371 @@
+"""Train K >= 1 MLPs of one architecture as one program; `regexp run` is a group of one.
+
+The parameters of all K models live in one flat buffer θ [K, P]; each layer's kernel
+[K, in, out] and bias [K, 1, out] is a view of it. Gradients land in a buffer of the same
+layout (autograd accumulates into preset `.grad` views), so the update is one kernel call over
+θ per set of optimizer numbers (regexp.core.fused), and the models' λ's, learning rates and β's
+are per-model tables. With train.compile=true the same objective and update formula
+(regexp.core.loss, regexp.core.update) run as one torch.compile'd graph instead.
+
+Per epoch the loop keeps [K] tensors only; histories are built once at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from regexp.core import fused
+from regexp.core.data import Dataset
+from regexp.core.loss import PenaltyTable, metrics, objective, penalty
+from regexp.core.model import seeded_layers
+from regexp.core.progress import progress_reporter
+from regexp.core.settings import Settings
+from regexp.core.threads import threads_for
+from regexp.core.update import FAMILY, coefficients, corrects_bias, ewma_update
+
+log = logging.getLogger("regexp")
+# The views of θ of a model with a 1-wide layer have strides that torch's "gradient layout
+# contract" does not expect; autograd still adds into the preset .grad views in place
+# (tests/test_engine.py checks the numbers), so the warning says nothing to a user.
+warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+
+
+@dataclass
+class Member:
+    """One model's outcome: MLP-layout weights (CPU), history, status and final metrics."""
+
+    state: dict[str, Tensor]
+    history: pd.DataFrame
+    status: str  # "ok" | "diverged"
+    epochs: int  # epochs actually run
+    seconds: float  # its share of the group's training time
+    metrics: dict[str, float]  # train_/val_ mse, loss, (bce, accuracy), and penalty
+
+
+def group_key(s: Settings) -> tuple:
+    """Jobs with equal keys can be trained as one program."""
+    return (
+        s.data,
+        s.hidden_units,
+        s.activation,
+        s.device,
+        s.optimizer.name,
+        s.train.epochs,
+        s.train.batch_size,
+        s.train.eval_every,
+        s.train.threads,
+        s.train.compile,
+        s.init.strategy == "default",  # searched inits are picked one run at a time
+    )
+
+
+def can_batch(s: Settings) -> bool:
+    return s.init.strategy == "default"
+
+
+def chunk_size(n_params: int, width: int, n_rows: int, memory_mb: float) -> int:
+    """How many models fit the memory budget: parameters, grads, two averages, activations."""
+    per_model = 4 * (4 * n_params + 3 * width * n_rows)
+    return max(1, int(memory_mb * 2**20 // per_model))
+
+
+class Group:
+    """K models' parameters as one flat buffer θ [K, P] with per-layer views."""
+
+    def __init__(self, widths: Sequence[int], inits: Sequence[Sequence[Tensor]], device):
+        self.shapes = [s for a, b in zip(widths, widths[1:]) for s in ((a, b), (1, b))]
+        self.sizes = [a * b for a, b in self.shapes]
+        self.k = len(inits)
+        self.theta = torch.empty(self.k, sum(self.sizes), device=device)
+        for row, tensors in zip(self.theta, inits):
+            row.copy_(torch.cat([t.reshape(-1) for t in tensors]))
+        self.params = self.views(self.theta)
+
+    def views(self, flat: Tensor) -> list[Tensor]:
+        """[w0, b0, w1, ...] of a [K, P] buffer (or of one row [P], then without K)."""
+        parts = flat.split(self.sizes, dim=-1)
+        return [p.view(*flat.shape[:-1], *s) for p, s in zip(parts, self.shapes)]
+
+    def state_dict(self, k: int) -> dict[str, Tensor]:
+        """Model k's weights in regexp.core.model.MLP's layout (torch's [out, in])."""
+        state = {}
+        for i, (w, b) in enumerate(zip(self.params[::2], self.params[1::2])):
+            state[f"layers.{i}.weight"] = w[k].T.contiguous().cpu()
+            state[f"layers.{i}.bias"] = b[k, 0].clone().cpu()
+        return state
+
+
+def _hyper_sets(settings: Sequence[Settings]) -> dict[tuple, list[int]]:
+    """Rows of the group that share (lr, β1, β2, ε, bias correction)."""
+    sets: dict[tuple, list[int]] = {}
+    for i, s in enumerate(settings):
+        o = s.optimizer
+        key = (o.lr, o.beta1, o.beta2, o.eps, corrects_bias(o.name, o.bias_correction))
+        sets.setdefault(key, []).append(i)
+    return sets
+
+
+class EagerStep:
+    """One eager step: forward, objective, backward into the flat gradient, update."""
+
+    def __init__(self, group: Group, settings: Sequence[Settings], table: PenaltyTable, task: str):
+        self.group, self.table, self.task = group, table, task
+        self.name, self.activation = settings[0].optimizer.name, settings[0].activation
+        uses_m, uses_v = FAMILY[self.name]
+        theta = group.theta
+        self.grad = torch.zeros_like(theta)
+        self.m = torch.zeros_like(theta) if uses_m or uses_v else None  # RMSprop: scratch
+        self.v = torch.zeros_like(theta) if uses_v else None
+        self.leaves = [p.detach().requires_grad_() for p in group.params]
+        for leaf, g in zip(self.leaves, group.views(self.grad)):
+            leaf.grad = g  # autograd adds into it in place: no per-step allocation
+        self.use_fused = fused.available(theta.device)
+        self.sets = _hyper_sets(settings)
+        self.rows = {key: self._buffers(rows) for key, rows in self.sets.items()}
+        self.t = 0
+
+    def _buffers(self, rows: Sequence[int]) -> tuple[list[Tensor], ...]:
+        """(θ, g, m, v) of these rows: the whole buffers when all K share the numbers."""
+        pick = (lambda b: [b]) if len(rows) == self.group.k else (lambda b: [b[i] for i in rows])
+        uses_m, uses_v = FAMILY[self.name]
+        return (
+            pick(self.group.theta),
+            pick(self.grad),
+            pick(self.m) if self.m is not None and (uses_m or self.use_fused) else [],
+            pick(self.v) if self.v is not None else [],
+        )
+
+    def freeze(self, stopped: Sequence[int]) -> None:
+        """Models that diverged stay where they stopped: their rows leave the update."""
+        self.rows = {}
+        for key, rows in self.sets.items():
+            live = [i for i in rows if i not in stopped]
+            if live:
+                self.rows[key] = self._buffers(live)
+
+    def __call__(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        total, (loss, fit) = objective(self.leaves, x, y, self.task, self.activation, self.table)
+        total.backward()
+        self.t += 1
+        with torch.no_grad():
+            for (lr, beta1, beta2, eps, correct), buffers in self.rows.items():
+                lr_t, eps_t = coefficients(
+                    self.name, lr, eps, correct, beta1**self.t, beta2**self.t
+                )
+                if self.use_fused:
+                    fused.fused_update(self.name, *buffers, lr_t, beta1, beta2, eps_t)
+                else:
+                    ewma_update(*buffers, lr_t, beta1, beta2, eps_t)
+            self.grad.zero_()
+        return loss, fit
+
+
+# Per-call overhead, ≈ 25 % of a [16, 16] step: inductor's wrapper re-checks shapes that the
+# guards (dynamic=False) pin, and dynamo guards this module's globals, as callers here keep.
+_OPTIONS = {
+    "size_asserts": False,
+    "alignment_asserts": False,
+    "scalar_asserts": False,
+    "guard_filter_fn": torch.compiler.skip_guard_on_globals_unsafe,
+}
+
+
+def _graph_step(
+    params: list[Tensor],
+    ms: list[Tensor],
+    vs: list[Tensor],
+    hyper: Tensor,
+    powers: Tensor,
+    active: Tensor,
+    x: Tensor,
+    y: Tensor,
+    table: PenaltyTable,
+    task: str,
+    activation: str,
+    name: str,
+) -> tuple[Tensor, Tensor]:
+    """EagerStep's step as one traceable function: gradients from torch.func, then the update
+    formula with per-model numbers hyper = float64 [lr, β1, β2, ε, correct] of [K, 1, 1] each
+    and powers = [β1^t, β2^t] of the step before, as state."""
+    grad_fn = torch.func.grad_and_value(objective, has_aux=True)
+    grads, (_, (loss, fit)) = grad_fn(params, x, y, task, activation, table)
+    lr, beta1, beta2, eps, correct = hyper.unbind(0)
+    powers.mul_(hyper[1:3])
+    lr_t, eps_t = coefficients(name, lr, eps, correct, powers[0], powers[1])
+    ewma_update(params, grads, ms, vs, lr_t * active, beta1, beta2, eps_t)
+    return loss, fit
+
+
+@functools.cache
+def _compiled() -> Callable[..., tuple[Tensor, Tensor]]:
+    # one region for all callers: each architecture, batch shape and switch set is an entry
+    return torch.compile(
+        _graph_step, fullgraph=True, dynamic=False, recompile_limit=64, options=_OPTIONS
+    )
+
+
+class CompiledStep:
+    """train.compile=true: the step as one compiled graph. The first call compiles (seconds;
+    fewer with inductor's on-disk cache warm); it pays off on long runs (scripts/bench.py)."""
+
+    def __init__(self, group: Group, settings: Sequence[Settings], table: PenaltyTable, task: str):
+        self.group, self.table, self.task = group, table, task
+        self.name, self.activation = settings[0].optimizer.name, settings[0].activation
+        uses_m, uses_v = FAMILY[self.name]
+        self.ms = [torch.zeros_like(p) for p in group.params] if uses_m else []
+        self.vs = [torch.zeros_like(p) for p in group.params] if uses_v else []
+        rows = []
+        for s in settings:
+            o = s.optimizer
+            rows.append(
+                [o.lr, o.beta1, o.beta2, o.eps, float(corrects_bias(o.name, o.bias_correction))]
+            )
+        device = group.theta.device
+        self.hyper = torch.tensor(rows, dtype=torch.float64, device=device).T.reshape(5, -1, 1, 1)
+        self.powers = torch.ones(2, group.k, 1, 1, dtype=torch.float64, device=device)
+        self.active = torch.ones(group.k, 1, 1, dtype=torch.float64, device=device)
+
+    def freeze(self, stopped: Sequence[int]) -> None:
+        self.active[list(stopped)] = 0.0
+
+    def __call__(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return _compiled()(
+            self.group.params, self.ms, self.vs, self.hyper, self.powers, self.active,
+            x, y, self.table, self.task, self.activation, self.name,
+        )  # fmt: skip
+
+
+def batches(
+    x: Tensor, y: Tensor, batch_size: int | None, gen: torch.Generator
+) -> list[tuple[Tensor, Tensor]]:
+    """Full batch, or shuffled mini-batches (the order depends only on the data seed)."""
+    n = x.shape[0]
+    if batch_size is None or batch_size >= n:
+        return [(x, y)]
+    perm = torch.randperm(n, generator=gen).to(x.device)
+    return [(x[idx], y[idx]) for idx in perm.split(batch_size)]
+
+
+def final_metrics(
+    params: Sequence[Tensor], data: Dataset, activation: str, table: PenaltyTable
+) -> list[dict[str, float]]:
+    """Each model's train_/val_ metrics and penalty, as metrics.json holds them."""
+    k = params[0].shape[0]
+    with torch.no_grad():
+        pen = penalty(params, table) if table.active else params[0].new_zeros(k)
+        columns = {"penalty": pen}
+        for split, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val)):
+            for key, value in metrics(params, x, y, data.task, activation, pen).items():
+                columns[f"{split}_{key}"] = value
+        keys = [key for key in columns if key != "penalty"] + ["penalty"]
+        values = torch.stack([columns[key].double() for key in keys], 1).cpu().tolist()
+    return [dict(zip(keys, row)) for row in values]
+
+
+def fit(
+    settings: Sequence[Settings],
+    data: Dataset,
+    inits: Sequence[Sequence[Tensor]] | None = None,
+    label: str = "train",
+) -> list[Member]:
+    """Train the group (equal group_key) on data's device. inits: each model's starting
+    [kernel [in, out], bias [out], ...]; by default its seeded init. A model whose objective
+    turns non-finite stops there with status "diverged"; the others go on."""
+    t0 = time.perf_counter()
+    first, k, task = settings[0], len(settings), data.task
+    widths = [data.n_in, *first.hidden_units, 1]
+    if inits is None:
+        inits = [seeded_layers(widths, s.seed, s.init.mean, s.init.stddev) for s in settings]
+    device = data.x_train.device
+    group = Group(widths, inits, device)
+    table = PenaltyTable.of([s.penalty for s in settings], len(widths) - 1, device)
+    step = (CompiledStep if first.train.compile else EagerStep)(group, settings, table, task)
+    epochs, eval_every, n = first.train.epochs, first.train.eval_every, data.x_train.shape[0]
+    gen = torch.Generator().manual_seed(first.data.seed)
+    stopped = [0] * k  # the epoch at which a model diverged
+    means: list[Tensor] = []  # per epoch: [2, K] mean objective and data loss
+    evals: list[tuple[int, dict[str, Tensor]]] = []  # (epoch, [K] metrics)
+    with (
+        threads_for(group.theta.numel(), first.train.threads),
+        progress_reporter(epochs, label if k == 1 else f"{label} ({k} models)") as report,
+    ):
+        for epoch in range(1, epochs + 1):
+            parts = batches(data.x_train, data.y_train, first.train.batch_size, gen)
+            if len(parts) == 1:  # full batch: the mean is the step's own loss
+                mean = torch.stack(step(*parts[0]))
+            else:  # Keras's epoch loss: the mean over batches of the pre-update objective
+                mean = sum(torch.stack(step(xb, yb)) * (len(xb) / n) for xb, yb in parts)
+            means.append(mean)
+            if not bool(torch.isfinite(mean).all()):
+                _stop(mean[0], stopped, epoch, label)
+                step.freeze([i for i, e in enumerate(stopped) if e])
+            if epoch % eval_every == 0 or epoch == epochs:
+                evals.append((epoch, _eval(group.params, data, first.activation, table)))
+            report(epoch, mean)
+            if all(stopped):
+                break
+    outcome = final_metrics(group.params, data, first.activation, table)
+    seconds = (time.perf_counter() - t0) / k
+    histories = _histories(means, evals, stopped, task)
+    return [
+        Member(group.state_dict(i), h, "diverged" if stop else "ok", len(h), seconds, m)
+        for i, (h, stop, m) in enumerate(zip(histories, stopped, outcome))
+    ]
+
+
+def _stop(loss: Tensor, stopped: list[int], epoch: int, label: str) -> None:
+    for i in (~torch.isfinite(loss)).nonzero()[:, 0].tolist():
+        if not stopped[i]:
+            stopped[i] = epoch
+            log.warning("%s: model %d's loss is %s at epoch %d, stopping it", label, i,
+                        loss[i].item(), epoch)  # fmt: skip
+
+
+def _eval(params: list[Tensor], data: Dataset, activation: str, table: PenaltyTable) -> dict:
+    k = params[0].shape[0]
+    with torch.no_grad():
+        pen = penalty(params, table) if table.active else params[0].new_zeros(k)
+    val = metrics(params, data.x_val, data.y_val, data.task, activation, pen)
+    out = {f"val_{key}": v for key, v in val.items()}
+    if data.task == "classification":
+        train = metrics(params, data.x_train, data.y_train, data.task, activation, pen)
+        out["train_accuracy"] = train["accuracy"]
+    return out
+
+
+def _histories(
+    means: list[Tensor],
+    evals: list[tuple[int, dict[str, Tensor]]],
+    stopped: list[int],
+    task: str,
+) -> list[pd.DataFrame]:
+    """Each model's history: one row per epoch up to the one where it diverged (that row
+    without metrics); metrics at evaluated epochs, NaN between them."""
+    loss = torch.stack(means).cpu().double().numpy()  # [E, 2, K]
+    n_epochs = loss.shape[0]
+    eval_epochs = np.array([e for e, _ in evals], dtype=np.int64)
+    keys = list(evals[0][1]) if evals else []
+    evaluated = {k: torch.stack([m[k] for _, m in evals]).cpu().double().numpy() for k in keys}
+    frames = []
+    for i, stop in enumerate(stopped):
+        last = stop or n_epochs
+        columns = {"epoch": np.arange(1, last + 1), "train_loss": loss[:last, 0, i]}
+        columns["train_mse" if task == "regression" else "train_bce"] = loss[:last, 1, i]
+        rows = np.flatnonzero(eval_epochs < stop) if stop else np.arange(len(eval_epochs))
+        if len(rows):
+            for key in keys:
+                column = np.full(last, np.nan)
+                column[eval_epochs[rows] - 1] = evaluated[key][rows, i]
+                columns[key] = column
+        frames.append(pd.DataFrame(columns))
+    return frames

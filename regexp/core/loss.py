@@ -1,0 +1,140 @@
+"""What training minimises and what a run reports, for K >= 1 stacked models, written once.
+
+The data loss is MSE for regression and binary cross-entropy on logits for classification;
+the penalty is Keras's kernel regularizers, λ_l·Σw² (no 1/2) and λ_l·Σ|w| per weight layer,
+kernels only unless penalty.biases; the objective is their sum, as Keras reports `loss`.
+Per-model λ's are [K, layers] tables, so one program trains models with different penalties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from regexp.core.model import output
+from regexp.core.settings import PenaltySettings
+
+
+def data_loss(task: str, out: Tensor, y: Tensor) -> Tensor:
+    """[K] losses of stacked outputs [K, N, 1] against targets [N, 1]."""
+    if task == "classification":
+        target = y.expand_as(out)
+        return F.binary_cross_entropy_with_logits(out, target, reduction="none").mean((1, 2))
+    return (out - y).square().mean((1, 2))
+
+
+@torch.no_grad()
+def data_losses(
+    params: Sequence[Tensor],
+    x: Tensor,
+    y: Tensor,
+    task: str,
+    activation: str,
+    chunk_bytes: int = 128 * 2**20,
+) -> Tensor:
+    """[K] data losses of many stacked weight sets (forward only), scored in chunks of about
+    chunk_bytes of weights: a loss landscape or an init search may hold millions of sets."""
+    k = params[0].shape[0]
+    per_set = sum(t[0].numel() * t.element_size() for t in params)
+    chunk = max(1, min(k, chunk_bytes // max(1, per_set)))
+    return torch.cat(
+        [
+            data_loss(task, output([t[i : i + chunk] for t in params], x, activation), y)
+            for i in range(0, k, chunk)
+        ]
+    )
+
+
+@dataclass
+class PenaltyTable:
+    """λ's of K models: l2, l1 [K, layers]; bias_on [K, 1] (1 where biases are penalized).
+    use_* say which terms any model has, so a model without them pays nothing for them."""
+
+    l2: Tensor
+    l1: Tensor
+    bias_on: Tensor
+
+    def __post_init__(self) -> None:
+        self.use_l2, self.use_l1 = bool(self.l2.any()), bool(self.l1.any())
+        self.use_bias = bool(self.bias_on.any())
+
+    @property
+    def active(self) -> bool:
+        return self.use_l1 or self.use_l2
+
+    @classmethod
+    def of(
+        cls, penalties: Sequence[PenaltySettings], n_layers: int, device: torch.device
+    ) -> PenaltyTable:
+        l2, l1 = [], []
+        for p in penalties:
+            zeros = (0.0,) * n_layers
+            if p.name == "l1":
+                l2.append(zeros), l1.append(p.lam)
+            elif p.name == "l1_l2":
+                l2.append(p.lam), l1.append(p.l1_lam)
+            else:  # l2, or none (whose lam is all zeros)
+                l2.append(p.lam), l1.append(zeros)
+
+        def table(rows: list) -> Tensor:
+            return torch.tensor(rows, dtype=torch.float32, device=device).view(len(rows), -1)
+
+        biases = [[float(p.biases)] for p in penalties]
+        return cls(table(l2), table(l1), table(biases))
+
+
+def penalty(params: Sequence[Tensor], table: PenaltyTable) -> Tensor:
+    """[K] penalties of stacked params [w0, b0, w1, b1, ...] (differentiable)."""
+    kernels, biases = params[::2], params[1::2]
+    total = torch.zeros(table.l2.shape[0], device=table.l2.device)
+    for use, lam, norm in (
+        (table.use_l2, table.l2, torch.square),
+        (table.use_l1, table.l1, torch.abs),
+    ):
+        if not use:
+            continue
+        per_layer = torch.stack([norm(w).sum((1, 2)) for w in kernels], 1)
+        if table.use_bias:
+            per_layer = per_layer + table.bias_on * torch.stack(
+                [norm(b).sum((1, 2)) for b in biases], 1
+            )
+        total = total + (lam * per_layer).sum(1)
+    return total
+
+
+def objective(
+    params: Sequence[Tensor],
+    x: Tensor,
+    y: Tensor,
+    task: str,
+    activation: str,
+    table: PenaltyTable,
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """(what to differentiate, ([K] objectives, [K] data losses)). Models are independent,
+    so the gradient of the sum is each model's own gradient."""
+    fit = data_loss(task, output(params, x, activation), y)
+    loss = fit + penalty(params, table) if table.active else fit
+    return loss.sum(), (loss.detach(), fit.detach())
+
+
+@torch.no_grad()
+def metrics(
+    params: Sequence[Tensor], x: Tensor, y: Tensor, task: str, activation: str, pen: Tensor
+) -> dict[str, Tensor]:
+    """[K] mse, loss (= data loss + penalty, as Keras reports it) and, if binary, bce and
+    accuracy. For classification, mse is the Brier score (squared error of the probability)."""
+    out = output(params, x, activation)
+    if task == "classification":
+        bce = data_loss(task, out, y)
+        return {
+            "mse": data_loss("regression", torch.sigmoid(out), y),
+            "bce": bce,
+            "loss": bce.double() + pen.double(),  # float32 would round a small penalty away
+            "accuracy": ((out > 0).float() == y).float().mean((1, 2)),
+        }
+    mse = data_loss(task, out, y)
+    return {"mse": mse, "loss": mse.double() + pen.double()}

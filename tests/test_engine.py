@@ -1,0 +1,167 @@
+"""The engine against an independent plain-torch loop, and a group against its members alone.
+
+Reference: regexp.core.model.MLP (nn.Linear layers) trained by torch.optim's own Adam, SGD and
+RMSprop, the penalty written out as λ·Σw² / λ·Σ|w| per layer. Tolerances: stacked products
+round differently from nn.Linear's (≈1e-10 in a gradient), and Adam divides by √v + ε, so a
+near-zero gradient's rounding can grow up to lr/ε-fold in an update. Measured over 60 epochs
+of [8, 8]: 1e-7–3e-5 relative on final metrics, so the tests allow 1e-4 (SGD-type updates
+agree to ≈1e-7). L1 is checked under SGD: sign(w) near 0 makes Adam's rounding chaotic.
+"""
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from regexp.core.config import compose
+from regexp.core.data import make_data
+from regexp.core.engine import can_batch, fit, group_key
+from regexp.core.run import build_model
+from regexp.core.settings import validate
+
+
+@pytest.fixture(autouse=True)
+def quiet():
+    logging.disable(logging.INFO)
+    yield
+    logging.disable(logging.NOTSET)
+
+
+def settings(*overrides):
+    return validate(compose(["train.epochs=60", "hidden_units=[8,8]", *overrides]))
+
+
+def reference(s, data):
+    """A hand-written loop: (model, per-epoch pre-update objective)."""
+    model = build_model(s, data.n_in)
+    o = s.optimizer
+    opt = {
+        "adam": lambda p: torch.optim.Adam(p, o.lr, betas=(o.beta1, o.beta2), eps=o.eps),
+        "sgd": lambda p: torch.optim.SGD(p, o.lr),
+        "rmsprop": lambda p: torch.optim.RMSprop(p, o.lr, alpha=o.beta2, eps=o.eps),
+    }[o.name](model.parameters())
+    p = s.penalty
+    l2 = p.lam if p.name in ("l2", "l1_l2") else (0.0,) * 3
+    l1 = p.lam if p.name == "l1" else p.l1_lam if p.name == "l1_l2" else (0.0,) * 3
+    losses = []
+    for _ in range(s.train.epochs):
+        loss = F.mse_loss(model(data.x_train), data.y_train)
+        for layer, a, b in zip(model.layers, l2, l1):
+            loss = loss + a * layer.weight.square().sum() + b * layer.weight.abs().sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return model, np.array(losses)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["optimizer=adam"],
+        ["optimizer=adam", "penalty=l2", "penalty.lam=[0.01,0.0,0.002]"],
+        ["optimizer=rmsprop", "penalty=l2"],
+        ["optimizer=sgd", "optimizer.lr=0.05", "penalty=l1", "penalty.lam=0.002"],
+        ["optimizer=sgd", "optimizer.lr=0.05", "penalty=l1_l2", "penalty.l1_lam=0.001"],
+    ],
+)
+def test_a_run_of_one_matches_a_plain_torch_loop(overrides):
+    s = settings(*overrides)
+    data = make_data(s.data)
+    [member] = fit([s], data)
+    model, losses = reference(s, data)
+    tol = 1e-4 if s.optimizer.name != "sgd" else 1e-6
+    np.testing.assert_allclose(member.history["train_loss"], losses, rtol=tol)
+    for key, value in model.state_dict().items():
+        scale = value.abs().max().item()
+        assert (member.state[key] - value).abs().max().item() <= tol * scale + 1e-8, key
+    with torch.no_grad():
+        val = F.mse_loss(model(data.x_val), data.y_val).item()
+    assert member.metrics["val_mse"] == pytest.approx(val, rel=tol)
+    assert member.status == "ok" and member.epochs == 60
+
+
+MIXED = {
+    # Adam: seeds × λ (per layer too) × learning rates
+    "adam": [
+        (1, "l2", 0.01, 0.01),
+        (2, "l2", 0.001, 0.01),
+        (3, "none", 0.0, 0.005),
+        (5, "l2", "[0.01,0.0,0.001]", 0.02),
+    ],
+    "sgd": [(1, "l1", 0.001, 0.05), (4, "l1_l2", 0.002, 0.1), (6, "l2", 0.01, 0.05)],
+    "momentum": [(1, "l2", 0.001, 0.05), (2, "none", 0.0, 0.1)],
+}
+
+
+def _job(optimizer, seed, pen, lam, lr, *extra):
+    lam = [f"penalty.lam={lam}"] if pen != "none" else []
+    return settings(f"optimizer={optimizer}", f"seed={seed}", f"penalty={pen}", *lam,
+                    f"optimizer.lr={lr}", *extra)  # fmt: skip
+
+
+def assert_same(got, want, rtol=1e-4):
+    assert got.status == want.status and got.epochs == want.epochs
+    assert list(got.history.columns) == list(want.history.columns)
+    np.testing.assert_allclose(got.history.to_numpy(), want.history.to_numpy(), rtol=rtol)
+    for key in ("train_mse", "val_mse", "train_loss", "val_loss", "penalty"):
+        assert got.metrics[key] == pytest.approx(
+            want.metrics[key], rel=rtol, abs=1e-9, nan_ok=True
+        ), key
+
+
+@pytest.mark.parametrize("optimizer", sorted(MIXED))
+def test_a_mixed_group_matches_its_members_alone(optimizer):
+    jobs = [_job(optimizer, *row) for row in MIXED[optimizer]]
+    assert len({group_key(s) for s in jobs}) == 1 and all(can_batch(s) for s in jobs)
+    data = make_data(jobs[0].data)
+    for s, member in zip(jobs, fit(jobs, data)):
+        assert_same(member, fit([s], data)[0])
+
+
+def test_a_diverging_member_does_not_spoil_the_group():
+    jobs = [_job("sgd", seed, "none", 0.0, lr) for seed, lr in ((1, 0.05), (2, 1e6), (3, 0.05))]
+    data = make_data(jobs[0].data)
+    group = fit(jobs, data)
+    assert [m.status for m in group] == ["ok", "diverged", "ok"]
+    assert group[1].epochs < 60 and len(group[1].history) == group[1].epochs
+    for s, member in zip(jobs, group):  # alone, each stops at the same epoch
+        assert_same(member, fit([s], data)[0]) if member.status == "ok" else None
+    alone = fit([jobs[1]], data)[0]
+    assert alone.status == "diverged" and alone.epochs == group[1].epochs
+
+
+def test_a_classification_group_reports_accuracy():
+    extra = ["data=classification", "data.n_val=300", "data.n_train=100", "train.epochs=20"]
+    jobs = [settings(*extra, f"seed={seed}") for seed in (1, 2)]
+    data = make_data(jobs[0].data)
+    for s, member in zip(jobs, fit(jobs, data)):
+        alone = fit([s], data)[0]
+        assert_same(member, alone, rtol=1e-5)
+        assert {"val_accuracy", "train_accuracy", "val_bce"} <= set(member.history.columns)
+        model = build_model(s, 2)
+        model.load_state_dict(member.state)
+        with torch.no_grad():
+            right = ((model(data.x_val) > 0).float() == data.y_val).float().mean().item()
+        assert member.metrics["val_accuracy"] == pytest.approx(right, abs=1e-7)
+
+
+def test_mini_batches_average_the_pre_update_objective():
+    s = settings("optimizer=sgd", "optimizer.lr=0.05", "train.batch_size=16", "train.epochs=3")
+    data = make_data(s.data)
+    [member] = fit([s], data)
+    model = build_model(s, 1)
+    opt = torch.optim.SGD(model.parameters(), 0.05)
+    gen = torch.Generator().manual_seed(s.data.seed)  # the batch order follows the data seed
+    n = len(data.x_train)
+    for epoch in range(3):
+        total = 0.0
+        for idx in torch.randperm(n, generator=gen).split(16):
+            loss = F.mse_loss(model(data.x_train[idx]), data.y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx) / n
+        assert member.history["train_loss"][epoch] == pytest.approx(total, rel=1e-6)
