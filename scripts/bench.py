@@ -5,12 +5,13 @@
    vs a plain torch loop vs Keras 3 (JAX and torch backends, if the `bench` extra is in);
 2. the 5x1024 step's GFLOP/s as a share of the peak fp32 matmul measured here;
 3. seed sweeps of [16,16] and [128] at K = 8, 32, 128: models/s of the batched launcher vs
-   the same jobs launched one by one (Hydra's basic launcher), the same files written (no
-   plots; then a K = 32 sweep with plots, as `regexp sweep` writes them by default); and the
-   engine alone (fit of the group, eager and at the largest K compiled, vs fit of one in a loop, no
-   files, no Hydra);
-4. start-up: a 1-job sweep's wall time (a sweep's fixed cost) and `regexp --help`; the wall
-   time of `make reproduce` (--reproduce).
+   the same K jobs launched one by one (Hydra's basic launcher), both sides running all K
+   jobs in this run (no plots; then K = 32 with plots, as `regexp sweep` draws by default);
+   and the engine alone (fit of the group, eager and at the largest K compiled, vs fit of
+   each job in a loop, no files, no Hydra);
+4. where a batched sweep's time goes: its fixed cost (1 job of 1 epoch), `regexp run`'s, the
+   per-job cost outside training (two sweep sizes, their difference less engine time), and
+   engine time per job; `regexp --help`; the wall time of `make reproduce` (--reproduce).
 
 Absolute times on shared machines vary up to 4x; ratios taken in one run are what to compare.
 Results: a rich table, plus bench.md and bench.json under outputs/bench/DATE/TIME/.
@@ -135,8 +136,11 @@ def step_gflop(hidden: list[int], n: int = 50) -> float:
     return 6 * n * sum(a * b for a, b in zip(widths, widths[1:])) / 1e9
 
 
-def sweep_rate(hidden: str, k: int, launcher: str, epochs: int, plots: bool = False) -> float:
-    """models/s of `regexp sweep seed=1..k` through one launcher (wall time, start-up included)."""
+def sweep_seconds(
+    hidden: str, k: int, launcher: str, epochs: int, plots: bool = False
+) -> tuple[float, float]:
+    """(wall seconds, training seconds) of `regexp sweep seed=1..k` through one launcher,
+    start-up included; training is the sum of the jobs' train_seconds."""
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     seeds = ",".join(str(i) for i in range(1, k + 1))
     t0 = time.perf_counter()
@@ -156,13 +160,26 @@ def sweep_rate(hidden: str, k: int, launcher: str, epochs: int, plots: bool = Fa
         timeout=3600,
     )
     seconds = time.perf_counter() - t0
-    assert len(list(folder.glob("*/metrics.json"))) == k, "a job wrote no metrics.json"
+    metrics = [json.loads(p.read_text()) for p in folder.glob("*/metrics.json")]
+    assert len(metrics) == k, "a job wrote no metrics.json"
     shutil.rmtree(folder)
-    return k / seconds
+    return seconds, sum(m["train_seconds"] for m in metrics)
+
+
+def run_seconds() -> float:
+    """Wall seconds of `regexp run` of 1 epoch without plots: its fixed cost."""
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as folder:
+        t0 = time.perf_counter()
+        subprocess.run(
+            [str(BIN / "regexp"), "run", "train.epochs=1", "plots.enabled=false",
+             f"hydra.run.dir={folder}/run"],
+            capture_output=True, check=True, timeout=600,
+        )  # fmt: skip
+        return time.perf_counter() - t0
 
 
 def engine_rates(
-    hidden: list[int], k: int, epochs: int, one_max: int, compiled: bool
+    hidden: list[int], k: int, epochs: int, compiled: bool
 ) -> tuple[float, float, float | None]:
     """models/s trained one after another, stacked, and stacked with train.compile=true
     (steady state: after a compiling warm-up call), training alone, no files."""
@@ -186,9 +203,9 @@ def engine_rates(
     jobs = jobs_of(False)
     data = make_data(jobs[0].data)
     t0 = time.perf_counter()
-    for s in jobs[:one_max]:
+    for s in jobs:
         fit([s], data)
-    one = min(k, one_max) / (time.perf_counter() - t0)
+    one = k / (time.perf_counter() - t0)
     t0 = time.perf_counter()
     fit(jobs, data)
     stacked = k / (time.perf_counter() - t0)
@@ -216,17 +233,14 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=300, help="steps per timing (5x1024: /3)")
     p.add_argument("--sweep-epochs", type=int, default=300)
     p.add_argument("--ks", default="8,32,128")
-    p.add_argument(
-        "--one-by-one-max",
-        type=int,
-        default=16,
-        help="one-by-one side: jobs actually run (its rate is per job)",
-    )
+    p.add_argument("--quick", action="store_true", help="K = 4,16 on both sides of every ratio")
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--reproduce", action="store_true", help="also time `make reproduce`")
     args = p.parse_args()
+    if args.quick:
+        args.ks, args.repeats, args.steps = "4,16", 1, 100
     logging.disable(logging.INFO)
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=170)
     rows: list[dict] = []
 
     def add(section: str, what: str, values: list[float] | str, unit: str, ratio: str = ""):
@@ -289,59 +303,48 @@ def main() -> int:
                     f"share of peak = {med(achieved) / med(peak):.0%}",
                 )
 
+    ks = [int(v) for v in args.ks.split(",")]
     for hidden in ([16, 16], [128]):
-        ks = [int(v) for v in args.ks.split(",")]
         for k in ks:
-            one, stacked, compiled = engine_rates(
-                hidden, k, args.sweep_epochs, args.one_by_one_max, k == max(ks)
-            )
+            one, stacked, compiled = engine_rates(hidden, k, args.sweep_epochs, k == max(ks))
             add("engine", f"{hidden} K={k} fit([job]) one by one", [one], "models/s")
-            add(
-                "engine",
-                f"{hidden} K={k} fit(group)",
-                [stacked],
-                "models/s",
-                f"stacked/one-by-one = {stacked / one:.1f}",
-            )
+            add("engine", f"{hidden} K={k} fit(group)", [stacked], "models/s",
+                f"stacked/one-by-one = {stacked / one:.1f}")  # fmt: skip
             if compiled is not None:
-                add(
-                    "engine",
-                    f"{hidden} K={k} fit(group), train.compile=true",
-                    [compiled],
-                    "models/s",
-                    f"compiled stacked/one-by-one = {compiled / one:.1f} (compiling not counted)",
-                )
+                ratio = f"compiled stacked/one-by-one = {compiled / one:.1f} (not compiling)"
+                add("engine", f"{hidden} K={k} fit(group), train.compile=true", [compiled],
+                    "models/s", ratio)  # fmt: skip
 
+    # both sides of every sweep ratio run all K jobs, in this run
     for hidden in ("[16,16]", "[128]"):
-        basic = 0.0
-        for k in (int(v) for v in args.ks.split(",")):
-            # one by one is a per-job rate: past --one-by-one-max, the last measured one stands
-            if k <= args.one_by_one_max or not basic:
-                basic = sweep_rate(hidden, min(k, args.one_by_one_max), "basic", args.sweep_epochs)
-            batched = sweep_rate(hidden, k, "batched", args.sweep_epochs)
-            add("sweep", f"{hidden} K={k} one by one", [basic], "models/s")
-            add(
-                "sweep",
-                f"{hidden} K={k} batched",
-                [batched],
-                "models/s",
-                f"batched/one-by-one = {batched / basic:.1f}",
-            )
+        for k in ks:
+            basic, _ = sweep_seconds(hidden, k, "basic", args.sweep_epochs)
+            batched, _ = sweep_seconds(hidden, k, "batched", args.sweep_epochs)
+            add("sweep", f"{hidden} K={k} basic launcher (one by one)", [k / basic], "models/s")
+            add("sweep", f"{hidden} K={k} batched launcher", [k / batched], "models/s",
+                f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
+    k = min(32, max(ks))  # the default sweep draws each job's figures
+    basic, _ = sweep_seconds("[16,16]", k, "basic", args.sweep_epochs, True)
+    batched, _ = sweep_seconds("[16,16]", k, "batched", args.sweep_epochs, True)
+    add("sweep", f"[16,16] K={k} with plots, basic launcher", [k / basic], "models/s")
+    add("sweep", f"[16,16] K={k} with plots, batched launcher", [k / batched], "models/s",
+        f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
 
-    # the default sweep draws each job's figures (~0.5 s a job): batched groups use a pool
-    k = min(32, max(int(v) for v in args.ks.split(",")))
-    basic = sweep_rate("[16,16]", min(k, args.one_by_one_max), "basic", args.sweep_epochs, True)
-    batched = sweep_rate("[16,16]", k, "batched", args.sweep_epochs, True)
-    add("sweep", f"[16,16] K={k} with plots, one by one", [basic], "models/s")
-    add(
-        "sweep",
-        f"[16,16] K={k} with plots, batched",
-        [batched],
-        "models/s",
-        f"batched/one-by-one = {batched / basic:.1f}",
-    )
-    one_job = 1 / sweep_rate("[16,16]", 1, "batched", 1)
-    add("start-up", "regexp sweep, 1 job of 1 epoch", [one_job], "s", "a sweep's fixed cost")
+    # where a batched sweep's time goes: two sizes of 1 epoch, no plots
+    small, big = min(ks), max(ks)
+    t_small, e_small = sweep_seconds("[16,16]", small, "batched", 1)
+    t_big, e_big = sweep_seconds("[16,16]", big, "batched", 1)
+    t_one, _ = sweep_seconds("[16,16]", 1, "batched", 1)
+    per_job = ((t_big - e_big) - (t_small - e_small)) / (big - small)
+    add("split", "sweep fixed cost (1 job, 1 epoch, no plots)", [t_one], "s", "target <= 2.5 s")
+    add("split", "regexp run fixed cost (1 epoch, no plots)",
+        [statistics.median(run_seconds() for _ in range(3))], "s", "target <= 2.5 s")  # fmt: skip
+    add("split", f"per-job cost outside training (K={small} vs K={big}, batched)",
+        [per_job * 1000], "ms", "target <= 5 ms")  # fmt: skip
+    add("split", f"engine time per job (K={big}, 1 epoch)", [e_big / big * 1000], "ms")
+    _, e300 = sweep_seconds("[16,16]", big, "batched", args.sweep_epochs)
+    add("split", f"engine time per job (K={big}, {args.sweep_epochs} epochs)",
+        [e300 / big * 1000], "ms")  # fmt: skip
     add("start-up", "regexp --help", help_seconds(5), "s")
     if args.reproduce:
         t0 = time.perf_counter()

@@ -193,12 +193,54 @@ def with_values(base: DictConfig, values: Sequence[Any]) -> DictConfig:
     return cfg
 
 
+def patched(tree: dict, fields: dict[str, Any]) -> dict:
+    """A copy of a nested dict with dotted keys set, copying only the dicts on their paths."""
+    out = dict(tree)
+    for dotted, value in fields.items():
+        *path, last = dotted.split(".")
+        node = out
+        for key in path:
+            node[key] = dict(node[key])
+            node = node[key]
+        node[last] = value
+    return out
+
+
+def plain_task(task: DictConfig) -> dict | None:
+    """The task config as a plain container, when it holds no interpolation (then a job's
+    KEY=VALUE overrides can be set in a copy of it without OmegaConf's deep copy)."""
+    tree = OmegaConf.to_container(task, resolve=False, enum_to_str=True)
+    try:
+        return (
+            tree if OmegaConf.to_container(task, resolve=True, enum_to_str=True) == tree else None
+        )
+    except Exception:
+        return None
+
+
+def with_values_plain(tree: dict, values: Sequence[Any]) -> dict | None:
+    """A copy of tree with KEY=VALUE overrides set, copying only the dicts on their paths;
+    None where Hydra's merge would do more than set a value (a dict value, a new key)."""
+    fields = {}
+    for o in values:
+        value, node, *path = o.value(), tree, *o.key_or_group.split(".")
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        if isinstance(value, dict) or isinstance(node, dict):
+            return None
+        fields[o.key_or_group] = value
+    return patched(tree, fields)
+
+
 def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
     """check() every job of a sweep, composing once per distinct choice of config groups
     (split_values). A job that fails this way is checked again in full, for Hydra's own
     message. Raises UsageError naming the first bad job.
     """
     bases: dict[tuple[str, ...], DictConfig] = {}
+    plains: dict[tuple[str, ...], dict | None] = {}
     checked: list[Settings] = []
     csv_checked: set = set()
     for i, job in enumerate(jobs):
@@ -206,7 +248,12 @@ def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
             base_key, values = split_values(job)
             if base_key not in bases:
                 bases[base_key] = compose(base_key)
-            settings = _settings_of(with_values(bases[base_key], values))
+                plains[base_key] = plain_task(bases[base_key])
+            plain = plains[base_key]
+            tree = with_values_plain(plain, values) if plain is not None else None
+            settings = _settings_of(
+                tree if tree is not None else with_values(bases[base_key], values)
+            )
         except Exception:
             try:
                 settings = check(job)
