@@ -1,10 +1,44 @@
-"""Shared helpers: compose a config from overrides, as the CLI does."""
+"""Shared helpers: compose a config from overrides, as the CLI does; settings of small
+training jobs and the comparison of two trained members."""
 
 from __future__ import annotations
 
+import logging
+
+import numpy as np
 import pytest
 
 from regexp.core.config import compose
+from regexp.core.settings import validate
+
+
+@pytest.fixture
+def quiet():
+    """No per-epoch log lines from training in this test."""
+    logging.disable(logging.INFO)
+    yield
+    logging.disable(logging.NOTSET)
+
+
+def settings(*overrides: str):
+    """Validated settings of a 60-epoch [8, 8] job."""
+    return validate(compose(["train.epochs=60", "hidden_units=[8,8]", *overrides]))
+
+
+def job(optimizer, seed, pen, lam, lr, *extra):
+    lam = [f"penalty.lam={lam}"] if pen != "none" else []
+    return settings(f"optimizer={optimizer}", f"seed={seed}", f"penalty={pen}", *lam,
+                    f"optimizer.lr={lr}", *extra)  # fmt: skip
+
+
+def assert_same(got, want, rtol=1e-4):
+    assert got.status == want.status and got.epochs == want.epochs
+    assert list(got.history.columns) == list(want.history.columns)
+    np.testing.assert_allclose(got.history.to_numpy(), want.history.to_numpy(), rtol=rtol)
+    for key in ("train_mse", "val_mse", "train_loss", "val_loss", "penalty"):
+        assert got.metrics[key] == pytest.approx(
+            want.metrics[key], rel=rtol, abs=1e-9, nan_ok=True
+        ), key
 
 
 @pytest.fixture

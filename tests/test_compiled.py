@@ -8,21 +8,15 @@ the family is `slow`.
 """
 
 import dataclasses
-import logging
 
 import pytest
 
 from regexp.core.data import make_data
 from regexp.core.engine import group_key
 from regexp.core.run import run_in
-from tests.test_engine import _job, assert_same, settings
+from tests.conftest import assert_same, job, settings
 
-
-@pytest.fixture(autouse=True)
-def quiet():
-    logging.disable(logging.INFO)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 def eager(s):
@@ -39,9 +33,9 @@ def test_compile_jobs_batch_apart_from_eager_ones():
 
 
 def test_a_compiled_group_matches_the_eager_group_with_a_diverging_member():
-    jobs = [_job("adam", *row) for row in [(1, "l2", 0.01, 0.01), (3, "none", 0.0, 0.005),
+    jobs = [job("adam", *row) for row in [(1, "l2", 0.01, 0.01), (3, "none", 0.0, 0.005),
                                            (5, "l2", "[0.01,0.0,0.001]", 0.02)]]  # fmt: skip
-    jobs.append(_job("adam", 2, "none", 0.0, 1e30))
+    jobs.append(job("adam", 2, "none", 0.0, 1e30))
     data = make_data(jobs[0].data)
     from regexp.core.engine import fit
 

@@ -8,29 +8,17 @@ of [8, 8]: 1e-7–3e-5 relative on final metrics, so the tests allow 1e-4 (SGD-t
 agree to ≈1e-7). L1 is checked under SGD: sign(w) near 0 makes Adam's rounding chaotic.
 """
 
-import logging
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from regexp.core.config import compose
 from regexp.core.data import make_data
 from regexp.core.engine import can_batch, fit, group_key
 from regexp.core.run import build_model
-from regexp.core.settings import validate
+from tests.conftest import assert_same, job, settings
 
-
-@pytest.fixture(autouse=True)
-def quiet():
-    logging.disable(logging.INFO)
-    yield
-    logging.disable(logging.NOTSET)
-
-
-def settings(*overrides):
-    return validate(compose(["train.epochs=60", "hidden_units=[8,8]", *overrides]))
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 def reference(s, data):
@@ -96,25 +84,9 @@ MIXED = {
 }
 
 
-def _job(optimizer, seed, pen, lam, lr, *extra):
-    lam = [f"penalty.lam={lam}"] if pen != "none" else []
-    return settings(f"optimizer={optimizer}", f"seed={seed}", f"penalty={pen}", *lam,
-                    f"optimizer.lr={lr}", *extra)  # fmt: skip
-
-
-def assert_same(got, want, rtol=1e-4):
-    assert got.status == want.status and got.epochs == want.epochs
-    assert list(got.history.columns) == list(want.history.columns)
-    np.testing.assert_allclose(got.history.to_numpy(), want.history.to_numpy(), rtol=rtol)
-    for key in ("train_mse", "val_mse", "train_loss", "val_loss", "penalty"):
-        assert got.metrics[key] == pytest.approx(
-            want.metrics[key], rel=rtol, abs=1e-9, nan_ok=True
-        ), key
-
-
 @pytest.mark.parametrize("optimizer", sorted(MIXED))
 def test_a_mixed_group_matches_its_members_alone(optimizer):
-    jobs = [_job(optimizer, *row) for row in MIXED[optimizer]]
+    jobs = [job(optimizer, *row) for row in MIXED[optimizer]]
     assert len({group_key(s) for s in jobs}) == 1 and all(can_batch(s) for s in jobs)
     data = make_data(jobs[0].data)
     for s, member in zip(jobs, fit(jobs, data)):
@@ -122,7 +94,7 @@ def test_a_mixed_group_matches_its_members_alone(optimizer):
 
 
 def test_a_diverging_member_does_not_spoil_the_group():
-    jobs = [_job("sgd", seed, "none", 0.0, lr) for seed, lr in ((1, 0.05), (2, 1e6), (3, 0.05))]
+    jobs = [job("sgd", seed, "none", 0.0, lr) for seed, lr in ((1, 0.05), (2, 1e6), (3, 0.05))]
     data = make_data(jobs[0].data)
     group = fit(jobs, data)
     assert [m.status for m in group] == ["ok", "diverged", "ok"]

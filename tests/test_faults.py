@@ -158,6 +158,17 @@ class PausingOs:
         return HalfWriter(f) if pause_on and name.startswith("." + pause_on) else f
 
 runs.os = PausingOs()
+from regexp.core import engine
+real_batches = engine.batches
+calls = [0]
+
+def counting_batches(*args):  # a marker once training is 10 epochs in
+    calls[0] += 1
+    if calls[0] == 10:
+        Path(os.environ["MARKER"] + ".training").write_text("epoch 10")
+    return real_batches(*args)
+
+engine.batches = counting_batches
 from regexp.cli import main
 sys.exit(main(["run", *sys.argv[1:]]))
 """
@@ -205,8 +216,7 @@ def _assert_incomplete(run_dir: Path) -> None:
 def test_kill9_mid_training_leaves_an_incomplete_folder(tmp_path):
     run_dir = tmp_path / "run"
     proc = _start(tmp_path, run_dir, "hidden_units=[64,64]", "train.epochs=1000000")
-    _wait_for(run_dir / ".hydra" / "config.yaml", proc)
-    time.sleep(2.5)  # past startup (imports, first optimizer), into the epochs
+    _wait_for(tmp_path / "marker.training", proc)  # past start-up, into the epochs
     _kill9(proc)
     assert not {p.name for p in run_dir.iterdir()} & set(RESULTS)  # killed before any result
     _assert_incomplete(run_dir)

@@ -177,10 +177,6 @@ def _run(overrides: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def test_at_least_thirty_kinds():
-    assert len(KINDS) >= 30
-
-
 @pytest.mark.parametrize("kind", list(KINDS))
 @settings(
     max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -1,0 +1,61 @@
+"""Data sets: shapes, determinism per data.seed, the label noise asked for, CSV errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from regexp.core.data import input_dim, load_csv, make_data, regression_target
+from regexp.core.errors import ConfigError
+from tests.conftest import settings
+
+
+def data_of(*overrides):
+    return settings(*overrides).data
+
+
+def test_regression_is_the_notebooks_curve_with_its_noise_sorted_by_x():
+    s = data_of("data.noise=0.1")
+    d = make_data(s)
+    assert d.task == "regression" and d.n_in == input_dim(s) == 1
+    assert d.x_train.shape == (s.n_train, 1) and d.y_val.shape == (s.n_val, 1)
+    assert torch.all(d.x_train[1:] >= d.x_train[:-1])
+    residual = (d.y_train - torch.as_tensor(regression_target(d.x_train.double().numpy()))).std()
+    assert residual.item() == pytest.approx(0.1, rel=0.2)
+
+
+def test_the_same_seed_gives_the_same_points_and_another_seed_others():
+    a, b = make_data(data_of("data.seed=3")), make_data(data_of("data.seed=3"))
+    c = make_data(data_of("data.seed=4"))
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_val, b.y_val)
+    assert not torch.equal(a.x_train, c.x_train)
+
+
+def test_classification_flips_the_share_of_labels_it_is_asked_to():
+    s = data_of("data=classification", "data.n_val=20000", "data.label_noise=0.1")
+    d = make_data(s)
+    assert d.n_in == input_dim(s) == 2
+    assert set(d.y_val.unique().tolist()) == {0.0, 1.0}
+    clean = make_data(data_of("data=classification", "data.n_val=20000", "data.label_noise=0.0"))
+    assert torch.equal(d.x_val, clean.x_val)  # the same points; only labels differ
+    flipped = (d.y_val != clean.y_val).float().mean().item()
+    assert flipped == pytest.approx(0.1, abs=0.01)
+
+
+def test_a_csv_file_is_split_by_val_fraction(tmp_path):
+    path = tmp_path / "d.csv"
+    x = np.arange(20.0)
+    path.write_text("a,b,y\n" + "".join(f"{v},{2 * v},{3 * v}\n" for v in x))
+    s = data_of("data=csv", f"data.path={path}", "data.features=[a,b]", "data.target=y",
+                "data.val_fraction=0.25")  # fmt: skip
+    d = load_csv(s)
+    assert d.x_train.shape == (15, 2) and d.x_val.shape == (5, 2)
+    torch.testing.assert_close(d.y_train[:, 0], 3 * d.x_train[:, 0])
+    assert sorted(torch.cat([d.x_train[:, 0], d.x_val[:, 0]]).tolist()) == x.tolist()
+
+
+def test_a_csv_without_the_target_column_names_the_key(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n1,2\n3,4\n5,6\n")
+    s = data_of("data=csv", f"data.path={path}", "data.features=[a]", "data.target=y")
+    with pytest.raises(ConfigError, match=r"^data.target: column 'y' not in .*; columns: a, b$"):
+        load_csv(s)
