@@ -42,6 +42,9 @@ def test_three_widths_give_three_folders_and_a_three_row_summary(tmp_path):
     md = (folder / "summary.md").read_text()
     assert md.count("\n| ") >= 3 and "[1024]" in md
     assert "3 of 3 jobs" in done.stdout
+    # off a terminal, the sweep's progress: one line per 10 % of its jobs, on stderr
+    assert "sweep: job 3 of 3 (100 %), one by one" in done.stderr  # 3 widths: 3 programs
+    assert "sweep: job" not in (folder / "0" / "regexp.log").read_text()
 
 
 @pytest.mark.slow
@@ -75,6 +78,8 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
             tmp_path, *args, f"hydra/launcher={launcher}", f"hydra.sweep.dir=outputs/{launcher}"
         )
         assert done.returncode == 0, done.stderr
+        if launcher == "batched":
+            assert "sweep: job 6 of 6 (100 %), 1 of 1 groups trained" in done.stderr
     batched = pd.read_csv(tmp_path / "outputs" / "batched" / "summary.csv")
     basic = pd.read_csv(tmp_path / "outputs" / "basic" / "summary.csv")
     assert len(batched) == len(basic) == 6

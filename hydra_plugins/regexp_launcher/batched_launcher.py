@@ -30,6 +30,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from hydra_plugins.regexp_launcher.job_writer import JobWriter, LogFiles
+from regexp.core.progress import SweepProgress, sweep_progress
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,18 @@ def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
     # spawn, not fork: torch's thread pools do not survive a fork
     context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(min(cores, with_plots), mp_context=context)
+
+
+class _Counted(Executor):
+    """The figure pool, counting each job's figures as drawn when they are."""
+
+    def __init__(self, pool: Executor, progress: SweepProgress):
+        self.pool, self.progress = pool, progress
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        future = self.pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda _: self.progress.figure_done())
+        return future
 
 
 @dataclass
@@ -221,7 +234,9 @@ class BatchedLauncher(Launcher):
         flush_loggers()
         return ret
 
-    def _run_group(self, jobs: list[_Job]) -> list[JobReturn]:
+    def _run_group(
+        self, jobs: list[_Job], progress: SweepProgress | None = None
+    ) -> list[JobReturn]:
         """Train the group's models as one program, then write each job's folder."""
         from regexp.core.run import train_group
 
@@ -231,28 +246,47 @@ class BatchedLauncher(Launcher):
             log.warning(
                 "batched training of %d jobs failed (%s); running them one by one", len(jobs), err
             )
-            return [self._run(j) for j in jobs]
+            return [self._counted(self._run(j), progress) for j in jobs]
+        if progress is not None:
+            progress.group_trained()
+            progress.figures_queued(sum(1 for j in jobs if j.settings.plots.enabled))
         returns, logs, writers = [], LogFiles(), {}
         with _plot_pool(jobs) as pool:
             for job, trained in zip(jobs, results):
                 extra = {"batched": len(jobs)}
                 if self._hydra_path_only(job):
-                    returns.append(self._run(job, trained, extra))
+                    returns.append(self._counted(self._run(job, trained, extra), progress, job))
                     logs.dir = None  # run_job configured the logs its own way
                     continue
                 if job.base_key not in writers:
                     base, tree = self._bases[job.base_key], self._hydra_yaml[job.base_key]
                     writers[job.base_key] = JobWriter(base, tree, logs)
-                returns.append(self._write_job(job, trained, extra, writers[job.base_key], pool))
+                counted = _Counted(pool, progress) if pool is not None and progress else pool
+                ret = self._write_job(job, trained, extra, writers[job.base_key], counted)
+                if pool is None or not job.settings.plots.enabled:
+                    self._counted(ret, progress, job)
+                elif progress is not None:
+                    progress.job_done()
+                returns.append(ret)
         assert self.config is not None  # the launcher's own logging, as after run_job
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return returns
 
+    @staticmethod
+    def _counted(
+        ret: JobReturn, progress: SweepProgress | None, job: _Job | None = None
+    ) -> JobReturn:
+        """A job is done (and its figures, drawn here, with it)."""
+        if progress is not None:
+            progress.job_done()
+            if job is not None and job.settings.plots.enabled:
+                progress.figure_done()
+        return ret
+
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from regexp.core.data import input_dim
-        from regexp.core.engine import can_batch, chunk_size, group_key
+        from regexp.core.engine import can_batch, group_key
 
         setup_globals()
         assert self.config is not None
@@ -265,27 +299,40 @@ class BatchedLauncher(Launcher):
                 groups.setdefault(group_key(job.settings), []).append(job)
             else:
                 groups[("alone", job.idx)] = [job]
-        log.info("Launching %d jobs in %d groups (batched)", len(jobs), len(groups))
+        units = self._plan(groups)
+        stacked = sum(1 for unit in units if len(unit) > 1)
+        log.info("Launching %d jobs: %d stacked programs, %d jobs alone (batched)",
+                 len(jobs), stacked, len(units) - stacked)  # fmt: skip
         returns: dict[int, JobReturn] = {}
+        with sweep_progress(len(jobs), stacked) as progress:
+            for unit in units:
+                if len(unit) == 1:
+                    job = unit[0]
+                    log.info("\t#%d : %s", job.idx, " ".join(filter_overrides(job.overrides)))
+                    returns[job.idx] = self._counted(self._run(job), progress, job)
+                    continue
+                log.info("\t#%s : %d jobs as one program",
+                         ",".join(str(j.idx) for j in unit), len(unit))  # fmt: skip
+                for job, ret in zip(unit, self._run_group(unit, progress)):
+                    returns[job.idx] = ret
+        return [returns[j.idx] for j in jobs]
+
+    def _plan(self, groups: dict[tuple, list[_Job]]) -> list[list[_Job]]:
+        """Units of work: chunks of a group that train as one program (sized to memory), and
+        jobs that run alone (one job a unit)."""
+        from regexp.core.data import input_dim
+        from regexp.core.engine import chunk_size
+
+        units: list[list[_Job]] = []
         for members in groups.values():
             s = members[0].settings
             widths = [input_dim(s.data), *s.hidden_units, 1] if s is not None else [0, 0]
             size = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
             if len(members) < self.min_group or s is None or size > self.max_params:
-                for job in members:
-                    log.info("\t#%d : %s", job.idx, " ".join(filter_overrides(job.overrides)))
-                    returns[job.idx] = self._run(job)
+                units.extend([job] for job in members)
                 continue
             width = max(s.hidden_units, default=1)
             rows = max(s.data.n_train, s.data.n_val)
             step = min(self.max_group, chunk_size(size, width, rows, self.memory_mb))
-            for start in range(0, len(members), step):
-                chunk = members[start : start + step]
-                log.info(
-                    "\t#%s : %d jobs as one program",
-                    ",".join(str(j.idx) for j in chunk),
-                    len(chunk),
-                )
-                for job, ret in zip(chunk, self._run_group(chunk)):
-                    returns[job.idx] = ret
-        return [returns[j.idx] for j in jobs]
+            units.extend(members[i : i + step] for i in range(0, len(members), step))
+        return units

@@ -1,43 +1,62 @@
-"""Progress of one training program: a rich bar on a terminal, log lines every 10 % otherwise."""
+"""Progress on a terminal (rich bars) or, off one, log lines every 10 %: of one training
+program's epochs, and of a sweep's jobs and figures. A sweep's bars and its groups' epoch bars
+share one rich display (rich allows one live display at a time)."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from torch import Tensor
+if TYPE_CHECKING:  # torch is not imported for a type: the launcher module loads at start-up
+    from torch import Tensor
 
 log = logging.getLogger("regexp")
 
 # (epoch, [2, K] mean objective and data loss of the K models): read only when shown, since
 # reading a tensor waits for the device and costs dispatches every epoch
-Report = Callable[[int, Tensor], None]
+Report = Callable[[int, "Tensor"], None]
+
+_live: Any = None  # the sweep's rich Progress while one is shown
+
+
+def _bars(transient: bool) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        transient=transient,
+    )
 
 
 @contextmanager
 def progress_reporter(epochs: int, label: str) -> Iterator[Report]:
     step = max(1, epochs // 10)
     if sys.stderr.isatty():
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        own = _live is None
+        bar = _bars(transient=True) if own else _live
+        if own:
+            bar.start()
+        task = bar.add_task(label, total=epochs, unit="epochs", info="")
+        every = max(1, epochs // 100)
 
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} epochs"),
-            TextColumn("loss {task.fields[loss]:.4g}"),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task(label, total=epochs, loss=float("nan"))
-            every = max(1, epochs // 100)
+        def show(epoch: int, loss: Tensor) -> None:
+            if epoch % every == 0 or epoch == epochs:
+                bar.update(task, completed=epoch, info=f"loss {_shown(loss):.4g}")
 
-            def show(epoch: int, loss: Tensor) -> None:
-                if epoch % every == 0 or epoch == epochs:
-                    bar.update(task, completed=epoch, loss=_shown(loss))
-
+        try:
             yield show
+        finally:
+            bar.remove_task(task)
+            if own:
+                bar.stop()
         return
 
     def report(epoch: int, loss: Tensor) -> None:
@@ -50,3 +69,61 @@ def progress_reporter(epochs: int, label: str) -> Iterator[Report]:
 def _shown(mean: Tensor) -> float:
     """The mean objective over the models that are still finite."""
     return mean[0].nan_to_num(0.0, 0.0, 0.0).mean().item()
+
+
+class SweepProgress:
+    """Jobs done of N (with groups trained and time left) and figures drawn."""
+
+    def __init__(self, total: int, groups: int, bar: Any = None):
+        self.total, self.groups, self.bar = total, groups, bar
+        self.done = self.trained = self.figures = self.figures_done = 0
+        self.t0, self.logged = time.perf_counter(), 0
+        if bar is not None:
+            self.jobs = bar.add_task("sweep", total=total, unit="jobs", info=self._groups())
+            self.drawn = bar.add_task("figures", total=0, unit="drawn", info="", visible=False)
+
+    def _groups(self) -> str:
+        return f"{self.trained} of {self.groups} groups trained" if self.groups else "one by one"
+
+    def group_trained(self) -> None:
+        self.trained += 1
+        if self.bar is not None:
+            self.bar.update(self.jobs, info=self._groups())
+
+    def job_done(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(self.jobs, completed=self.done)
+        elif self.done * 10 // self.total > self.logged or self.done == self.total:
+            self.logged = self.done * 10 // self.total
+            elapsed = time.perf_counter() - self.t0
+            left = elapsed / self.done * (self.total - self.done)
+            # stderr, not a logger: while a job is written its log file is attached to the root
+            print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}][regexp] sweep: job {self.done} of "
+                  f"{self.total} ({100 * self.done // self.total} %), {self._groups()}, about "
+                  f"{left:.0f} s left", file=sys.stderr, flush=True)  # fmt: skip
+
+    def figures_queued(self, n: int) -> None:
+        self.figures += n
+        if self.bar is not None and n:
+            self.bar.update(self.drawn, total=self.figures, visible=True)
+
+    def figure_done(self) -> None:  # called from the figure pool's callback thread too
+        self.figures_done += 1
+        if self.bar is not None:
+            self.bar.update(self.drawn, completed=self.figures_done)
+
+
+@contextmanager
+def sweep_progress(total: int, groups: int) -> Iterator[SweepProgress]:
+    global _live
+    if not sys.stderr.isatty() or _live is not None:
+        yield SweepProgress(total, groups)
+        return
+    bar = _bars(transient=False)
+    _live = bar
+    try:
+        with bar:
+            yield SweepProgress(total, groups, bar)
+    finally:
+        _live = None
