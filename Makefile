@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q "$(TORCH)"
 	# compat mode puts the repo on sys.path, so Hydra's plugin scan sees hydra_plugins/
-	$(PY) -m pip install -q -e ".[dev]" --config-settings editable_mode=compat
+	$(PY) -m pip install -q -e ".[dev,ray]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install regexp with its dev tools

@@ -223,3 +223,41 @@ def test_resume_through_joblib_leaves_ok_folders_intact(tmp_path, default_summar
         }
         assert files == digest[k]
     _assert_same_summary(pd.read_csv(sweep_dir / "summary.csv"), default_summary)
+
+
+def _summary_of(tmp_path, launcher: str, *extra: str) -> pd.DataFrame:
+    folder = tmp_path / launcher
+    done = subprocess.run(
+        [sys.executable, "-m", "regexp.cli", "sweep", f"hydra/launcher={launcher}",
+         "hidden_units=[4],[8]", "seed=range(0,16)", "train.epochs=30", "plots.enabled=false",
+         f"hydra.sweep.dir={folder}", *extra],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return pd.read_csv(folder / "summary.csv"), done
+
+
+SAME = ["job", "hidden_units", "seed", "status", "train_mse", "val_mse", "n_params"]
+
+
+@pytest.mark.slow
+def test_submitit_runs_one_job_per_group_and_writes_what_the_default_launcher_does(tmp_path):
+    local, _ = _summary_of(tmp_path, "batched")
+    remote, done = _summary_of(tmp_path, "batched_submitit_local")
+    assert "submitted 2 units as local jobs" in done.stdout + done.stderr
+    assert len(remote) == 32 and (remote["status"] == "ok").all()
+    pd.testing.assert_frame_equal(remote[SAME], local[SAME], rtol=1e-6)
+    for job in (0, 31):  # the folders are whole: Hydra's files, weights, metrics
+        folder = tmp_path / "batched_submitit_local" / str(job)
+        assert (folder / ".hydra" / "config.yaml").is_file() and (folder / "regexp.log").is_file()
+        assert (folder / "weights.safetensors").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_spec("ray") is None, reason="needs ray: pip install -e .[ray]")
+def test_ray_runs_one_task_per_group_and_writes_what_the_default_launcher_does(tmp_path):
+    local, _ = _summary_of(tmp_path, "batched")
+    remote, done = _summary_of(tmp_path, "batched_ray", "hydra.launcher.ray.init.num_cpus=2")
+    assert "submitted 2 units as Ray tasks" in done.stdout + done.stderr
+    assert len(remote) == 32 and (remote["status"] == "ok").all()
+    pd.testing.assert_frame_equal(remote[SAME], local[SAME], rtol=1e-6)

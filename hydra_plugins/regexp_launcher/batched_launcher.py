@@ -13,13 +13,14 @@ hence this package.
 """
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from hydra_plugins.regexp_launcher.dispatch import DISPATCHES, run_units
 from hydra_plugins.regexp_launcher.job_writer import JobWriter, LogFiles
 from regexp.core.progress import SweepProgress, sweep_progress
 
@@ -67,6 +69,13 @@ class BatchedLauncherConf:
     min_group: int = 2  # smaller groups run one by one
     # Models this large are memory bound: stacked, a 5 x 1024 step ran ~2x slower on 2 cores
     max_params: int = 1_000_000
+    # where each unit (a stacked group, or a job alone) runs: local (here, one after another),
+    # submitit (one SLURM or local job per unit: see `submitit`), ray (one Ray task per unit)
+    dispatch: str = "local"
+    # submitit.AutoExecutor: cluster (local | slurm), folder, then update_parameters' keys
+    submitit: Any = field(default_factory=lambda: {"cluster": "local", "timeout_min": 60})
+    # ray.init's keys under init (address: null starts a local Ray), ray.remote's under remote
+    ray: Any = field(default_factory=lambda: {"init": {"address": None}, "remote": {}})
 
 
 ConfigStore.instance().store(
@@ -91,9 +100,21 @@ class BatchedLauncher(Launcher):
         max_group: int = 256,
         min_group: int = 2,
         max_params: int = 1_000_000,
+        dispatch: str = "local",
+        submitit: Any = None,
+        ray: Any = None,
     ) -> None:
         self.memory_mb, self.max_group, self.min_group = memory_mb, max_group, min_group
         self.max_params = max_params
+        if dispatch not in DISPATCHES:
+            raise ValueError(
+                f"hydra.launcher.dispatch: must be one of {', '.join(DISPATCHES)}, got {dispatch!r}"
+            )
+        self.dispatch = dispatch
+        options = {"submitit": submitit, "ray": ray}.get(dispatch) or {}
+        if isinstance(options, DictConfig):
+            options = OmegaConf.to_container(options, resolve=True)
+        self.options: dict = dict(options)
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None
@@ -304,6 +325,9 @@ class BatchedLauncher(Launcher):
         log.info("Launching %d jobs: %d stacked programs, %d jobs alone (batched)",
                  len(jobs), stacked, len(units) - stacked)  # fmt: skip
         returns: dict[int, JobReturn] = {}
+        if self.dispatch != "local":
+            self._dispatch(units, returns)
+            return [returns[j.idx] for j in jobs]
         with sweep_progress(len(jobs), stacked) as progress:
             for unit in units:
                 if len(unit) == 1:
@@ -316,6 +340,21 @@ class BatchedLauncher(Launcher):
                 for job, ret in zip(unit, self._run_group(unit, progress)):
                     returns[job.idx] = ret
         return [returns[j.idx] for j in jobs]
+
+    def _work(self, unit: list[_Job]) -> list[JobReturn]:
+        """A unit's work, as a worker runs it: the group trained and written, or the job."""
+        return self._run_group(unit) if len(unit) > 1 else [self._run(unit[0])]
+
+    def _dispatch(self, units: list[list[_Job]], returns: dict[int, JobReturn]) -> None:
+        """Every unit as its own remote task (dispatch.py), all at once; then the results."""
+        assert self.config is not None
+        runs = [functools.partial(self._work, unit) for unit in units]
+        sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
+        log.info("\tdispatching %d units (%s)", len(units), self.dispatch)
+        for unit, rets in zip(units, run_units(runs, self.dispatch, self.options, sweep_dir)):
+            for job, ret in zip(unit, rets):
+                returns[job.idx] = ret
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
 
     def _plan(self, groups: dict[tuple, list[_Job]]) -> list[list[_Job]]:
         """Units of work: chunks of a group that train as one program (sized to memory), and
