@@ -53,7 +53,7 @@ def test_presets_are_ours_and_expose_the_cluster_knobs():
     assert slurm["submitit_folder"] == "${hydra.sweep.dir}/.submitit/%j"
     ray = _launcher("ray", "hydra.launcher.ray.init.address=auto")
     assert ray["_target_"] == "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
-    assert ray["ray"]["init"] == {"address": "auto"}
+    assert ray["ray"]["init"] == {"address": "auto", "num_cpus": None}
     assert ray["ray"]["remote"] == {"num_cpus": 1, "num_gpus": 0, "max_calls": 1}
 
 
