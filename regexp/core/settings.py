@@ -13,13 +13,14 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from regexp.core.errors import ConfigError
+from regexp.core.update import FAMILY
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 DEVICES = ("auto", "cpu", "cuda")
 DATA = ("regression", "classification", "csv")
 TASKS = ("regression", "classification")
 PENALTIES = ("none", "l1", "l2", "l1_l2")
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+OPTIMIZERS = tuple(FAMILY)  # regexp.core.update: each member's update rule
 INIT_STRATEGIES = ("default", "search", "grid")
 LOGGERS = ("none", "tensorboard")
 

@@ -26,9 +26,10 @@ regexp.core.fused runs the same formula in torch's fused kernels.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from torch import Tensor
+if TYPE_CHECKING:  # no torch at import: settings.py reads FAMILY for the allowed names
+    from torch import Tensor
 
 # (uses m, uses v) for each member of the family
 FAMILY: dict[str, tuple[bool, bool]] = {
@@ -38,7 +39,7 @@ FAMILY: dict[str, tuple[bool, bool]] = {
     "adam": (True, True),
 }
 
-Number = TypeVar("Number", float, Tensor)
+Number = TypeVar("Number", float, "Tensor")
 
 
 def corrects_bias(name: str, setting: bool | None) -> bool:
@@ -72,7 +73,7 @@ def ewma_update(
     numbers come in float64 and are rounded to the parameters' dtype only after 1 − β: in
     float32, 1 − 0.999 is off by 1.3e-5, enough to move a 60-epoch Adam run by 1e-3."""
     numbers = (lr_t, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps_t)
-    if isinstance(lr_t, Tensor):
+    if not isinstance(lr_t, float | int):  # tensors, one number per stacked model
         numbers = tuple(n.to(params[0].dtype) for n in numbers)
     lr_t, beta1, keep1, beta2, keep2, eps_t = numbers
     for i, (p, g) in enumerate(zip(params, grads)):
