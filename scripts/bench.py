@@ -40,6 +40,7 @@ from regexp.core.engine import fit
 from regexp.core.run import build_model
 from regexp.core.runs import OUTPUT_ROOT, claim_dir, write_atomic, write_json
 from regexp.core.settings import validate
+from regexp.core.threads import threads_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -80,20 +81,22 @@ def first_compiled_call(hidden: list[int]) -> float:
 
 
 def plain_rates(hidden: list[int], steps: int, repeats: int) -> list[float]:
-    """The shortest honest torch loop: same model, data, Adam (fused), MSE."""
+    """The shortest honest torch loop: same model, data, Adam (fused), MSE, and the same torch
+    threads as regexp's loop (regexp.core.threads.threads_for's choice)."""
     s = validate(compose([f"hidden_units={hidden}"]))
     data = make_data(s.data)
     rates = []
     for _ in range(repeats):
         model = build_model(s, 1)
         opt = torch.optim.Adam(model.parameters(), lr=0.01, fused=True)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            loss = torch.nn.functional.mse_loss(model(data.x_train), data.y_train)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        rates.append(steps / (time.perf_counter() - t0))
+        with threads_for(sum(p.numel() for p in model.parameters()), s.train.threads):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                loss = torch.nn.functional.mse_loss(model(data.x_train), data.y_train)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            rates.append(steps / (time.perf_counter() - t0))
     return rates
 
 
