@@ -237,12 +237,14 @@ def main() -> int:
     p.add_argument("--sweep-epochs", type=int, default=300)
     p.add_argument("--ks", default="8,32,128")
     p.add_argument("--quick", action="store_true", help="K = 4,16 on both sides of every ratio")
+    p.add_argument("--sections", default="steps,engine,sweep,split", help="which to run")
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--reproduce", action="store_true", help="also time `make reproduce`")
     args = p.parse_args()
     if args.quick:
         args.ks, args.repeats, args.steps = "4,16", 1, 100
     logging.disable(logging.INFO)
+    sections = set(args.sections.split(","))
     console = Console() if sys.stdout.isatty() else Console(width=170)
     rows: list[dict] = []
 
@@ -252,62 +254,63 @@ def main() -> int:
         rows.append(rec)
         console.log(rec)
 
-    for label, hidden in MODELS.items():
-        # 5x1024: a third of the steps, still enough to amortize train()'s final validation
-        steps = max(10, args.steps // 3) if label == "5x1024" else args.steps
-        ours = regexp_rates(hidden, steps, args.repeats)
-        first = first_compiled_call(hidden)  # the steady state below excludes compiling
-        compiled = regexp_rates(hidden, steps, args.repeats, compiled=True)
-        plain = plain_rates(hidden, steps, args.repeats)
-        med = statistics.median
-        add("steps/s", f"{label} regexp", ours, "steps/s")
-        add(
-            "steps/s",
-            f"{label} regexp compiled",
-            compiled,
-            "steps/s",
-            f"compiled/regexp = {med(compiled) / med(ours):.2f}",
-        )
-        add(
-            "steps/s",
-            f"{label} regexp compiled, first call",
-            [first],
-            "s",
-            "compile + 2 epochs, not in the steps/s",
-        )
-        add(
-            "steps/s",
-            f"{label} plain torch",
-            plain,
-            "steps/s",
-            f"regexp/plain = {med(ours) / med(plain):.2f}, "
-            f"compiled/plain = {med(compiled) / med(plain):.2f}",
-        )
-        if not args.no_keras:
-            for backend in ("jax", "torch"):
-                keras = keras_rates(backend, hidden, steps, args.repeats)
-                ratio = ""
-                if isinstance(keras, list):
-                    ratio = (
-                        f"regexp/keras = {med(ours) / med(keras):.1f}, "
-                        f"compiled/keras = {med(compiled) / med(keras):.1f}"
+    if "steps" in sections:
+        for label, hidden in MODELS.items():
+            # 5x1024: a third of the steps, still enough to amortize train()'s final validation
+            steps = max(10, args.steps // 3) if label == "5x1024" else args.steps
+            ours = regexp_rates(hidden, steps, args.repeats)
+            first = first_compiled_call(hidden)  # the steady state below excludes compiling
+            compiled = regexp_rates(hidden, steps, args.repeats, compiled=True)
+            plain = plain_rates(hidden, steps, args.repeats)
+            med = statistics.median
+            add("steps/s", f"{label} regexp", ours, "steps/s")
+            add(
+                "steps/s",
+                f"{label} regexp compiled",
+                compiled,
+                "steps/s",
+                f"compiled/regexp = {med(compiled) / med(ours):.2f}",
+            )
+            add(
+                "steps/s",
+                f"{label} regexp compiled, first call",
+                [first],
+                "s",
+                "compile + 2 epochs, not in the steps/s",
+            )
+            add(
+                "steps/s",
+                f"{label} plain torch",
+                plain,
+                "steps/s",
+                f"regexp/plain = {med(ours) / med(plain):.2f}, "
+                f"compiled/plain = {med(compiled) / med(plain):.2f}",
+            )
+            if not args.no_keras:
+                for backend in ("jax", "torch"):
+                    keras = keras_rates(backend, hidden, steps, args.repeats)
+                    ratio = ""
+                    if isinstance(keras, list):
+                        ratio = (
+                            f"regexp/keras = {med(ours) / med(keras):.1f}, "
+                            f"compiled/keras = {med(compiled) / med(keras):.1f}"
+                        )
+                    add("steps/s", f"{label} keras-{backend}", keras, "steps/s", ratio)
+            if label == "5x1024":
+                peak = peak_gflops(max(3, args.repeats))
+                add("gflops", "matmul peak (2048^3)", peak, "GFLOP/s")
+                for what, rates in (("", ours), (", train.compile=true", compiled)):
+                    achieved = [r * step_gflop(hidden) for r in rates]
+                    add(
+                        "gflops",
+                        f"5x1024 training step{what}",
+                        achieved,
+                        "GFLOP/s",
+                        f"share of peak = {med(achieved) / med(peak):.0%}",
                     )
-                add("steps/s", f"{label} keras-{backend}", keras, "steps/s", ratio)
-        if label == "5x1024":
-            peak = peak_gflops(max(3, args.repeats))
-            add("gflops", "matmul peak (2048^3)", peak, "GFLOP/s")
-            for what, rates in (("", ours), (", train.compile=true", compiled)):
-                achieved = [r * step_gflop(hidden) for r in rates]
-                add(
-                    "gflops",
-                    f"5x1024 training step{what}",
-                    achieved,
-                    "GFLOP/s",
-                    f"share of peak = {med(achieved) / med(peak):.0%}",
-                )
 
     ks = [int(v) for v in args.ks.split(",")]
-    for hidden in ([16, 16], [128]):
+    for hidden in ([16, 16], [128]) if "engine" in sections else ():
         for k in ks:
             one, stacked, compiled = engine_rates(hidden, k, args.sweep_epochs, k == max(ks))
             add("engine", f"{hidden} K={k} fit([job]) one by one", [one], "models/s")
@@ -318,36 +321,41 @@ def main() -> int:
                 add("engine", f"{hidden} K={k} fit(group), train.compile=true", [compiled],
                     "models/s", ratio)  # fmt: skip
 
-    # both sides of every sweep ratio run all K jobs, in this run
-    for hidden in ("[16,16]", "[128]"):
-        for k in ks:
-            basic, _ = sweep_seconds(hidden, k, "basic", args.sweep_epochs)
-            batched, _ = sweep_seconds(hidden, k, "batched", args.sweep_epochs)
-            add("sweep", f"{hidden} K={k} basic launcher (one by one)", [k / basic], "models/s")
-            add("sweep", f"{hidden} K={k} batched launcher", [k / batched], "models/s",
-                f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
-    k = min(32, max(ks))  # the default sweep draws each job's figures
-    basic, _ = sweep_seconds("[16,16]", k, "basic", args.sweep_epochs, True)
-    batched, _ = sweep_seconds("[16,16]", k, "batched", args.sweep_epochs, True)
-    add("sweep", f"[16,16] K={k} with plots, basic launcher", [k / basic], "models/s")
-    add("sweep", f"[16,16] K={k} with plots, batched launcher", [k / batched], "models/s",
-        f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
+    if "sweep" in sections:
+        # both sides of every sweep ratio run all K jobs, in this run
+        for hidden in ("[16,16]", "[128]"):
+            for k in ks:
+                basic, _ = sweep_seconds(hidden, k, "basic", args.sweep_epochs)
+                batched, _ = sweep_seconds(hidden, k, "batched", args.sweep_epochs)
+                add("sweep", f"{hidden} K={k} basic launcher (one by one)", [k / basic], "models/s")
+                add("sweep", f"{hidden} K={k} batched launcher", [k / batched], "models/s",
+                    f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
+        k = min(32, max(ks))  # the default sweep draws each job's figures
+        basic, _ = sweep_seconds("[16,16]", k, "basic", args.sweep_epochs, True)
+        batched, _ = sweep_seconds("[16,16]", k, "batched", args.sweep_epochs, True)
+        add("sweep", f"[16,16] K={k} with plots, basic launcher", [k / basic], "models/s")
+        add("sweep", f"[16,16] K={k} with plots, batched launcher", [k / batched], "models/s",
+            f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
 
-    # where a batched sweep's time goes: two sizes of 1 epoch, no plots
-    small, big = min(ks), max(ks)
-    t_small, e_small = sweep_seconds("[16,16]", small, "batched", 1)
-    t_big, e_big = sweep_seconds("[16,16]", big, "batched", 1)
-    t_one, _ = sweep_seconds("[16,16]", 1, "batched", 1)
-    per_job = ((t_big - e_big) - (t_small - e_small)) / (big - small)
-    add("split", "sweep fixed cost (1 job, 1 epoch, no plots)", [t_one], "s", "target <= 2.5 s")
-    add("split", "regexp run fixed cost (1 epoch, no plots)",
-        [statistics.median(run_seconds() for _ in range(3))], "s", "target <= 2.5 s")  # fmt: skip
-    add("split", f"per-job cost outside training (K={small} vs K={big}, batched)",
-        [per_job * 1000], "ms", "target <= 5 ms")  # fmt: skip
-    add("split", f"engine time per job (K={big}, 1 epoch)", [e_big / big * 1000], "ms")
-    _, e300 = sweep_seconds("[16,16]", big, "batched", args.sweep_epochs)
-    add("split", f"engine time per job (K={big}, {args.sweep_epochs} epochs)",
-        [e300 / big * 1000], "ms")  # fmt: skip
+    if "split" in sections:
+        # where a batched sweep's time goes: two sizes of 1 epoch, no plots
+        small, big = min(ks), max(ks)
+        per_job, fixed, engine_1 = [], [], []
+        for _ in range(args.repeats):  # the sizes interleaved: a busy spell hits both
+            t_small, e_small = sweep_seconds("[16,16]", small, "batched", 1)
+            t_big, e_big = sweep_seconds("[16,16]", big, "batched", 1)
+            fixed.append(sweep_seconds("[16,16]", 1, "batched", 1)[0])
+            per_job.append(1000 * ((t_big - e_big) - (t_small - e_small)) / (big - small))
+            engine_1.append(1000 * e_big / big)
+        add("split", "sweep fixed cost (1 job, 1 epoch, no plots)", fixed, "s", "target <= 2.5 s")
+        add("split", "regexp run fixed cost (1 epoch, no plots)",
+            [run_seconds() for _ in range(args.repeats)], "s", "target <= 2.5 s")  # fmt: skip
+        add("split", f"per-job cost outside training (K={small} vs K={big}, batched)",
+            per_job, "ms", "target <= 5 ms")  # fmt: skip
+        add("split", f"engine time per job (K={big}, 1 epoch)", engine_1, "ms")
+        _, e300 = sweep_seconds("[16,16]", big, "batched", args.sweep_epochs)
+        add("split", f"engine time per job (K={big}, {args.sweep_epochs} epochs)",
+            [e300 / big * 1000], "ms")  # fmt: skip
     add("start-up", "regexp --help", help_seconds(5), "s")
     if args.reproduce:
         t0 = time.perf_counter()
