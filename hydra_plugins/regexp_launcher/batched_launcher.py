@@ -173,15 +173,15 @@ class BatchedLauncher(Launcher):
 
     def _run(self, job: _Job, trained: Any = None, extra: dict | None = None) -> JobReturn:
         """One job through Hydra's own run_job: trained there, or written from its group."""
-        from regexp.core.run import run_in, write_run
+        from regexp.core.run import objective_of, run_in, write_run
 
-        def task(cfg: DictConfig) -> dict:
+        def task(cfg: DictConfig) -> float:
             from hydra.core.hydra_config import HydraConfig
 
             out = Path(HydraConfig.get().runtime.output_dir)
             if trained is None:
-                return run_in(out, cfg)
-            return write_run(out, job.settings, trained, extra)
+                return objective_of(job.settings, run_in(out, cfg, job.settings))
+            return objective_of(job.settings, write_run(out, job.settings, trained, extra))
 
         assert self.hydra_context is not None and self.config is not None
         ret = run_job(
@@ -213,7 +213,7 @@ class BatchedLauncher(Launcher):
         from hydra.core.utils import JobRuntime, JobStatus
 
         from regexp.core.hydra_shim import flush_loggers, hydra_config, job_files
-        from regexp.core.run import write_run
+        from regexp.core.run import objective_of, write_run
 
         assert job.task is not None
         base = self._bases[job.base_key]
@@ -237,7 +237,8 @@ class BatchedLauncher(Launcher):
             ret = JobReturn(overrides=fields["overrides.task"], cfg=job.task)
             ret.working_dir = str(Path.cwd())
             try:
-                ret.return_value = write_run(out, job.settings, trained, extra, plot_pool)
+                metrics = write_run(out, job.settings, trained, extra, plot_pool)
+                ret.return_value = objective_of(job.settings, metrics)
                 ret.status = JobStatus.COMPLETED
             except Exception as err:
                 ret.return_value, ret.status = err, JobStatus.FAILED
