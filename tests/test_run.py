@@ -111,23 +111,6 @@ def test_cli_run_writes_the_contract_folder(tmp_path, monkeypatch, capsys):
     assert f"run folder: {run_dir.relative_to(tmp_path)}" in capsys.readouterr().out
 
 
-def test_runs_in_the_same_second_get_distinct_folders(tmp_path):
-    from datetime import datetime
-
-    from regexp.core.runs import claim_dir
-
-    now = datetime(2026, 1, 2, 3, 4, 5)
-    folders = {claim_dir(tmp_path, now) for _ in range(5)}
-    assert len(folders) == 5
-    assert sorted(p.name for p in folders) == [
-        "03-04-05",
-        "03-04-05-1",
-        "03-04-05-2",
-        "03-04-05-3",
-        "03-04-05-4",
-    ]
-
-
 def test_tensorboard_logger_writes_scalars(tmp_path, cfg_of):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
