@@ -108,7 +108,7 @@ def test_cfg_prints_the_users_composed_config(user_conf, capsys):
 def test_help_is_hydras_with_the_groups_and_the_app_named_regexp(user_conf, capsys):
     assert main(["run", "--help"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("regexp: regularization experiments")
+    assert out.startswith("regexp is powered by Hydra.")
     assert "== Configuration groups ==" in out
     assert "penalty: l1, l1_l2, l2, none" in out and "optimizer: adam, momentum" in out
 
