@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from regexp.core.errors import UsageError
 
@@ -49,127 +50,150 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _hydra_flags(args: list[str]) -> tuple[list[str], list[str]]:
-    """(overrides, Hydra's own flags such as --cfg job, passed through untouched)."""
-    flags, overrides, i = [], [], 0
-    while i < len(args):
-        a = args[i]
-        if a.startswith("-"):
-            flags.append(a)
-            if a in ("--cfg", "-c", "--package", "-p", "--info", "-i") and i + 1 < len(args):
-                if not args[i + 1].startswith("-") and "=" not in args[i + 1]:
-                    flags.append(args[i + 1])
-                    i += 1
-        else:
-            overrides.append(a)
-        i += 1
-    return overrides, flags
+def _hydra_parser(prog: str) -> Any:
+    """Hydra's own flags (hydra.main's parser), for run and sweep alike, so every flag goes
+    through the same checks; overrides may come before or after them."""
+    from regexp.flags import ArgumentParser
+
+    parser = ArgumentParser(prog=prog, add_help=False)
+    parser.add_argument("overrides", nargs="*")
+    parser.add_argument("--help", "-h", action="store_true")
+    parser.add_argument("--hydra-help", action="store_true")
+    parser.add_argument("--version", action="store_true")
+    parser.add_argument("--cfg", "-c", choices=["job", "hydra", "all"])
+    parser.add_argument("--resolve", action="store_true")
+    parser.add_argument("--package", "-p")
+    parser.add_argument("--run", "-r", action="store_true")
+    parser.add_argument("--multirun", "-m", action="store_true")
+    parser.add_argument("--shell-completion", "-sc", action="store_true")
+    parser.add_argument("--config-path", "-cp")
+    parser.add_argument("--config-name", "-cn")
+    parser.add_argument("--config-dir", "-cd")
+    parser.add_argument(
+        "--info",
+        "-i",
+        nargs="?",
+        const="all",
+        choices=["all", "config", "defaults", "defaults-tree", "plugins", "searchpath"],
+    )
+    if prog.endswith("sweep"):
+        parser.add_argument("--resume", metavar="SWEEP_DIR")
+    return parser
 
 
-def _call_hydra(argv: list[str]) -> None:
-    import hydra
+def _parse(verb: str, args: list[str]) -> Any:
+    """(parsed flags, config source); bad flags and missing folders are UsageErrors."""
+    from regexp.core.config import source_of
 
+    try:
+        ns = _hydra_parser(f"regexp {verb}").parse_intermixed_args(args)
+    except UsageError as err:
+        if "--resume" in str(err):
+            raise UsageError(
+                "--resume: give the sweep folder, e.g. --resume outputs/multirun/…"
+            ) from None
+        raise
+    if ns.resolve and ns.cfg is None and not ns.help:
+        raise UsageError("--resolve goes with --cfg (or --help)")
+    for o in ns.overrides:  # one parser for overrides: Hydra's
+        from regexp.core.config import parse_override
+
+        parse_override(o)
+    return ns, source_of(ns.config_path, ns.config_name, ns.config_dir)
+
+
+def _shown_flags(ns: Any) -> list[str]:
+    """The flags that make Hydra show something instead of running (--cfg, --info, ...)."""
+    flags = []
+    if ns.cfg is not None:
+        flags += ["--cfg", ns.cfg]
+    if ns.package is not None:
+        flags += ["--package", ns.package]
+    if ns.resolve:
+        flags.append("--resolve")
+    if ns.info is not None:
+        flags += ["--info", ns.info]
+    for name in ("help", "hydra_help", "version", "shell_completion"):
+        if getattr(ns, name):
+            flags.append("--" + name.replace("_", "-"))
+    return flags
+
+
+def _task(cfg: Any) -> float:
+    """Hydra's task function (imported lazily: torch takes a second to import)."""
     from regexp.core.run import run_job
 
+    return run_job(cfg)
+
+
+def _call_hydra(argv: list[str]) -> int:
+    """hydra.main over argv; Hydra's own exit code (it exits 1 on its errors)."""
+    import hydra
+
+    from regexp.core.objective import register_resolvers
+
+    register_resolvers()
     main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")
     saved = sys.argv
     sys.argv = ["regexp", *argv]
     try:
-        main(run_job)()
+        main(_task)()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     finally:
         sys.argv = saved
+    return 0
 
 
-def _has_override(overrides: list[str], key: str) -> bool:
-    return any(o.split("=", 1)[0].lstrip("+") == key for o in overrides)
+def _show(ns: Any, source: Any, overrides: list[str], multirun: bool) -> int:
+    """--cfg, --info, --help, ...: Hydra answers (after the same checks) and nothing runs."""
+    flags = _shown_flags(ns)
+    if not (ns.help or ns.hydra_help or ns.version or ns.shell_completion):
+        from regexp.core.plan import plan_run, plan_sweep
+
+        (plan_sweep if multirun else plan_run)(overrides, source, claim=False)
+    mode = ["--multirun"] if multirun else []
+    return _call_hydra([*mode, *source.hydra_flags(), *flags, *overrides])
 
 
 def cmd_run(args: list[str]) -> int:
-    from regexp.core import config as configure
-    from regexp.core import runs
+    ns, source = _parse("run", args)
+    if ns.multirun:  # a multirun is a sweep: the same checks and summary
+        return _sweep(ns, source)
+    if _shown_flags(ns):
+        return _show(ns, source, ns.overrides, multirun=False)
+    from regexp.core.plan import plan_run
 
-    overrides, flags = _hydra_flags(args)
-    if flags:  # --cfg, --info, --help ...: Hydra answers and no run starts
-        _call_hydra([*flags, *overrides])
-        return 0
-    settings = configure.check(overrides)
-    given = [o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")]
-    if given:  # the user's folder; with interpolations in it only Hydra knows the name
-        out = Path(given[-1]) if "${" not in given[-1] else None
-    else:
-        out = runs.claim_dir(runs.OUTPUT_ROOT)
-        overrides = [*overrides, f"hydra.run.dir={out}"]
-    _call_hydra(overrides)
-    if out is None:
-        return 0
+    plan = plan_run(ns.overrides, source)
+    code = _call_hydra([*source.hydra_flags(), *plan.overrides])
     from regexp.read.report import print_run
 
-    return print_run(out, settings)
-
-
-# launcher preset -> the Hydra plugin that runs it (pip package = module with - for _)
-LAUNCHER_PLUGINS = {
-    "joblib": "hydra_joblib_launcher",
-    "submitit_local": "hydra_submitit_launcher",
-    "submitit_slurm": "hydra_submitit_launcher",
-    "ray": "hydra_ray_launcher",
-}
-
-
-def _resume_args(args: list[str]) -> tuple[Path | None, list[str]]:
-    """(SWEEP_DIR of --resume SWEEP_DIR or --resume=SWEEP_DIR, the other args)."""
-    for i, a in enumerate(args):
-        if a == "--resume":
-            if i + 1 == len(args) or args[i + 1].startswith("-") or "=" in args[i + 1]:
-                raise UsageError(
-                    "--resume: give the sweep folder, e.g. --resume outputs/multirun/…"
-                )
-            return Path(args[i + 1]), args[:i] + args[i + 2 :]
-        if a.startswith("--resume="):
-            return Path(a.split("=", 1)[1]), args[:i] + args[i + 1 :]
-    return None, args
-
-
-def _check_launcher(overrides: list[str]) -> None:
-    from importlib.util import find_spec
-
-    for o in overrides:
-        key, _, value = o.partition("=")
-        if key.lstrip("+") == "hydra/launcher" and value in LAUNCHER_PLUGINS:
-            module = LAUNCHER_PLUGINS[value]
-            if find_spec(f"hydra_plugins.{module}") is None:
-                package = module.replace("_", "-")
-                raise UsageError(
-                    f"hydra/launcher={value} needs the {package} package: pip install {package}"
-                )
+    return max(print_run(plan.out, plan.settings[0]), 1 if code else 0)
 
 
 def cmd_sweep(args: list[str]) -> int:
-    from regexp.core import config as configure
-    from regexp.core import runs
+    ns, source = _parse("sweep", args)
+    return _sweep(ns, source)
 
-    resume_dir, args = _resume_args(args)
-    overrides, flags = _hydra_flags(args)
-    if resume_dir is not None:
+
+def _sweep(ns: Any, source: Any) -> int:
+    overrides = list(ns.overrides)
+    if getattr(ns, "resume", None) is not None:
         from regexp.core.resume import relaunch_overrides
 
-        overrides = relaunch_overrides(resume_dir, overrides)
-    _check_launcher(overrides)
-    jobs = configure.expand_sweep(overrides)
-    configure.check_jobs(jobs)
-    if _has_override(overrides, "hydra.sweep.dir"):
-        given = next(o for o in overrides if o.startswith("hydra.sweep.dir="))
-        sweep_dir = Path(given.split("=", 1)[1])
-    else:
-        sweep_dir = runs.claim_dir(runs.OUTPUT_ROOT / "multirun")
-        overrides = [*overrides, f"hydra.sweep.dir={sweep_dir}"]
+        overrides = relaunch_overrides(Path(ns.resume), overrides)
+    if _shown_flags(ns):
+        return _show(ns, source, overrides, multirun=True)
+    from regexp.core.plan import plan_sweep
+
+    plan = plan_sweep(overrides, source)
     try:
-        _call_hydra(["--multirun", *flags, *overrides])
+        code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
     finally:
         from regexp.read.report import print_sweep
 
-        code = print_sweep(sweep_dir, expected=len(jobs))
-    return code
+        summary = print_sweep(plan.out, expected=plan.expected)
+    return max(summary, 1 if code else 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,14 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     verb, rest = args[0], args[1:]
     try:
         if verb == "run":
-            if rest[:1] in (["-h"], ["--help"]):
-                print(USAGE, end="")
-                return 0
             return cmd_run(rest)
         if verb == "sweep":
-            if rest[:1] in (["-h"], ["--help"]):
-                print(USAGE, end="")
-                return 0
             return cmd_sweep(rest)
         if verb in VERBS:
             return int(import_module(VERBS[verb]).cli(rest) or 0)

@@ -102,9 +102,11 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--before", default="75e498d", help="the commit whose train() to time")
     p.add_argument("--no-compiled", action="store_true")
+    p.add_argument("--models", default=";".join(MODELS), help="which, e.g. '[2];5x1024'")
     args = p.parse_args()
     logging.disable(logging.INFO)
-    cases = [(m, pen) for m in MODELS for pen in PENALTIES]
+    models = [m for m in MODELS if m in args.models.split(";")] or list(MODELS)
+    cases = [(m, pen) for m in models for pen in PENALTIES]
     steps = {m: max(20, args.steps // 5) if m == "5x1024" else args.steps for m in MODELS}
     spec = {c: overrides(MODELS[c[0]], PENALTIES[c[1]], steps[c[0]]) for c in cases}
     settings = {c: validate(compose(o)) for c, o in spec.items()}

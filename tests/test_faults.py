@@ -19,7 +19,7 @@ import pytest
 
 from regexp.cli import main
 from regexp.core import run as experiment
-from regexp.core.resume import is_done
+from regexp.core.runs import RunDir
 from regexp.core.settings import validate
 from regexp.read.collect import collect, write_summary
 from tests.fixtures_runs import make_sweep
@@ -127,7 +127,7 @@ def test_compare_lists_broken_folders_and_never_crashes(tmp_path, capsys):
     assert main(["compare", str(root), str(foreign), str(tmp_path / "lone")]) == 0
     out = capsys.readouterr().out
     assert "corrupt" in out and "incomplete" in out and "Traceback" not in out
-    assert not any(is_done(root / k) for k in "12345")  # a resume reruns each of them
+    assert not any(RunDir(root / k).is_done() for k in "12345")  # a resume reruns each of them
 
 
 # ---------------------------------------------------------------- processes (slow)
@@ -209,7 +209,7 @@ def _assert_incomplete(run_dir: Path) -> None:
     if "history.csv" in names:
         assert len(pd.read_csv(run_dir / "history.csv")) == 5
     assert collect([run_dir])["status"].tolist() == ["incomplete"]
-    assert not is_done(run_dir)
+    assert not RunDir(run_dir).is_done()
 
 
 @pytest.mark.slow

@@ -62,3 +62,11 @@ def test_hydra_config_answers_inside_the_block_only(full_cfg):
     with hydra_shim.hydra_config(full_cfg):
         assert HydraConfig.get().job.override_dirname == full_cfg.hydra.job.override_dirname
     assert HydraConfig.instance().cfg is before
+
+
+def test_long_and_odd_strings_dump_as_omegaconf_dumps_them():
+    tree = {
+        "help": {"header": "word " * 40, "footer": "a-b " * 50 + "\nsecond line"},
+        "odd": ["yes", "1.5", "null", "~", "a: b", "#x", "", " lead", "é"],
+    }
+    assert hydra_shim.yaml_text(tree) == OmegaConf.to_yaml(OmegaConf.create(tree))

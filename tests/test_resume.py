@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from regexp.cli import main
-from regexp.core.resume import is_done, relaunch_overrides
+from regexp.core.resume import relaunch_overrides
+from regexp.core.runs import RunDir
 
 TINY = ["hidden_units=[4]", "train.epochs=5", "plots.enabled=false"]
 
@@ -57,7 +58,7 @@ def test_resume_reruns_all_but_ok_jobs_and_leaves_ok_folders_intact(broken_sweep
     assert main(["sweep", "--resume", str(broken_sweep)]) == 0
     assert _fingerprint(broken_sweep / "0") == before  # not a byte (nor an mtime) changed
     for k in "01234":
-        assert is_done(broken_sweep / k) and _status(broken_sweep / k) == "ok"
+        assert RunDir(broken_sweep / k).is_done() and _status(broken_sweep / k) == "ok"
     assert not list((broken_sweep / "2").glob(".*.tmp"))  # the unfinished folder was cleaned
     summary = pd.read_csv(broken_sweep / "summary.csv")
     assert list(summary["seed"]) == [1, 2, 3, 4, 5]  # each job back in its own folder

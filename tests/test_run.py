@@ -7,7 +7,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from regexp.cli import main
 from regexp.core.run import load_run, run_in
 
 
@@ -78,56 +77,6 @@ def test_absurd_learning_rate_diverges_and_stops_early(tmp_path, cfg_of):
     assert saved["status"] == "diverged"
 
 
-def test_cli_run_writes_the_contract_folder(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    code = main(["run", "train.epochs=20", "hidden_units=[4]", "name=tiny"])
-    assert code == 0
-    (run_dir,) = list((tmp_path / "outputs").glob("*/*"))
-    for name in (
-        "metrics.json",
-        "history.csv",
-        "weights.safetensors",
-        ".hydra/config.yaml",
-        ".hydra/overrides.yaml",
-        "plots/layers.png",
-        "plots/history.png",
-        "plots/activations_layer0.png",
-    ):
-        assert (run_dir / name).is_file(), name
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["status"] == "ok" and metrics["name"] == "tiny" and metrics["epochs"] == 20
-    for key in (
-        "train_mse",
-        "val_mse",
-        "train_loss",
-        "val_loss",
-        "penalty",
-        "n_params",
-        "seconds",
-        "device",
-        "seed",
-    ):
-        assert key in metrics
-    assert f"run folder: {run_dir.relative_to(tmp_path)}" in capsys.readouterr().out
-
-
-def test_runs_in_the_same_second_get_distinct_folders(tmp_path):
-    from datetime import datetime
-
-    from regexp.core.runs import claim_dir
-
-    now = datetime(2026, 1, 2, 3, 4, 5)
-    folders = {claim_dir(tmp_path, now) for _ in range(5)}
-    assert len(folders) == 5
-    assert sorted(p.name for p in folders) == [
-        "03-04-05",
-        "03-04-05-1",
-        "03-04-05-2",
-        "03-04-05-3",
-        "03-04-05-4",
-    ]
-
-
 def test_tensorboard_logger_writes_scalars(tmp_path, cfg_of):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -139,13 +88,6 @@ def test_tensorboard_logger_writes_scalars(tmp_path, cfg_of):
     history = pd.read_csv(tmp_path / "history.csv")
     assert train_mse == pytest.approx(list(history["train_mse"]), rel=1e-6)
     assert [e.step for e in events.Scalars("mse/val")] == [10, 20]
-
-
-def test_cli_run_into_a_given_folder_reports_divergence(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    args = ["run", "optimizer=sgd", "optimizer.lr=1e30", "train.epochs=20", "plots.enabled=false"]
-    assert main([*args, "hydra.run.dir=mine"]) == 1
-    assert json.loads((tmp_path / "mine" / "metrics.json").read_text())["status"] == "diverged"
 
 
 def test_search_init_records_its_choice_and_never_scores_worse(tmp_path, cfg_of):

@@ -114,7 +114,9 @@ def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
 
     composed = []
     real_compose = configure.compose
-    monkeypatch.setattr(configure, "compose", lambda o: composed.append(o) or real_compose(o))
+    monkeypatch.setattr(
+        configure, "compose", lambda o, *a: composed.append(o) or real_compose(o, *a)
+    )
 
     jobs = expand_sweep(
         [

@@ -202,15 +202,15 @@ class BatchedLauncher(Launcher):
 
     def _run(self, job: _Job, trained: Any = None, extra: dict | None = None) -> JobReturn:
         """One job through Hydra's own run_job: trained there, or written from its group."""
-        from regexp.core.run import run_in, write_run
+        from regexp.core.run import objective_of, run_in, write_run
 
-        def task(cfg: DictConfig) -> dict:
+        def task(cfg: DictConfig) -> float:
             from hydra.core.hydra_config import HydraConfig
 
             out = Path(HydraConfig.get().runtime.output_dir)
             if trained is None:
-                return run_in(out, cfg)
-            return write_run(out, job.settings, trained, extra)
+                return objective_of(job.settings, run_in(out, cfg, job.settings))
+            return objective_of(job.settings, write_run(out, job.settings, trained, extra))
 
         assert self.hydra_context is not None and self.config is not None
         ret = run_job(
@@ -238,7 +238,7 @@ class BatchedLauncher(Launcher):
         from hydra.core.utils import JobRuntime, JobStatus
 
         from regexp.core.hydra_shim import flush_loggers
-        from regexp.core.run import write_run
+        from regexp.core.run import objective_of, write_run
 
         assert job.task is not None
         fields = self._job_fields(job)
@@ -247,7 +247,8 @@ class BatchedLauncher(Launcher):
         ret = JobReturn(overrides=fields["overrides.task"], cfg=job.task)
         ret.working_dir = str(Path.cwd())
         try:
-            ret.return_value = write_run(out, job.settings, trained, extra, pool)
+            metrics = write_run(out, job.settings, trained, extra, pool)
+            ret.return_value = objective_of(job.settings, metrics)  # as run_job's task returns
             ret.status = JobStatus.COMPLETED
         except Exception as err:
             ret.return_value, ret.status = err, JobStatus.FAILED

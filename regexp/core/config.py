@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -21,27 +24,79 @@ CONFIG_MODULE = "regexp.conf"
 GROUPS = ("data", "penalty", "optimizer", "experiment")
 
 
-def _group_options(group: str) -> list[str]:
-    from importlib.resources import files
+@dataclass(frozen=True)
+class Source:
+    """Where configs come from, as Hydra's flags say: --config-path/-cp replaces regexp's
+    conf/ as the primary folder, --config-name/-cn picks the primary config, --config-dir/-cd
+    adds a folder searched first (a user's own experiment/, data/, ... files)."""
 
-    folder = files(CONFIG_MODULE).joinpath(group)
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    config_path: str | None = None  # an absolute folder, or None for pkg://regexp.conf
+    config_name: str = "config"
+    config_dir: str | None = None  # an absolute folder
+
+    def hydra_flags(self) -> list[str]:
+        """The same choice as flags for hydra.main."""
+        flags = ["--config-name", self.config_name]
+        if self.config_path is not None:
+            flags += ["--config-path", self.config_path]
+        if self.config_dir is not None:
+            flags += ["--config-dir", self.config_dir]
+        return flags
+
+
+DEFAULT_SOURCE = Source()
+
+
+def source_of(
+    config_path: str | None = None, config_name: str | None = None, config_dir: str | None = None
+) -> Source:
+    """A Source from Hydra's flags, folders made absolute (relative to the working directory,
+    where a user types them) and checked to exist."""
+    folders = {}
+    for flag, folder in (("--config-path", config_path), ("--config-dir", config_dir)):
+        if folder is None:
+            continue
+        if folder.startswith("pkg://"):
+            raise UsageError(f"{flag}: give a folder (pkg:// configs are not supported)")
+        absolute = os.path.abspath(folder.removeprefix("file://"))
+        if not os.path.isdir(absolute):
+            raise UsageError(f"{flag}: no such folder: {folder}")
+        folders[flag] = absolute
+    return Source(
+        folders.get("--config-path"), config_name or "config", folders.get("--config-dir")
+    )
+
+
+def _initialized(source: Source) -> AbstractContextManager[Any]:
+    """Hydra's compose API set up as hydra.main is for these flags; yields the loader."""
+    from regexp.core.hydra_shim import config_search
+
+    primary = source.config_path or f"pkg://{CONFIG_MODULE}"
+    return config_search(primary, source.config_dir)
+
+
+def _group_options(group: str, source: Source = DEFAULT_SOURCE) -> list[str]:
+    """A config group's options, the user's --config-dir ones included."""
+    try:
+        with _initialized(source) as loader:
+            return sorted(loader.get_group_options(group))
+    except Exception:  # only for an error message: never hide the error it explains
+        return []
 
 
 def _unparsable(overrides: Sequence[str]) -> str | None:
     """The first override Hydra's grammar rejects on its own (its errors may not quote it)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create()
     for o in overrides:
         try:
-            parser.parse_override(o)
-        except Exception:
+            parse_override(o)
+        except UsageError:
             return o
     return None
 
 
-def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
+def _explain(
+    err: Exception, overrides: Sequence[str], source: Source = DEFAULT_SOURCE
+) -> UsageError:
     """Turn one of Hydra's or OmegaConf's exceptions into a one-line UsageError."""
     text = str(err).strip()
     first = text.splitlines()[0] if text else type(err).__name__
@@ -59,7 +114,7 @@ def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
     m = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
     if m:
         group, option = m.groups()
-        allowed = ", ".join(_group_options(group)) if group in GROUPS else "see conf/"
+        allowed = ", ".join(_group_options(group, source)) or "see conf/"
         return ConfigError(group, f"unknown option {option!r}; allowed: {allowed}")
     m = re.search(r"In '[^']*': Could not find '([^']+)'", text)
     if m:
@@ -77,19 +132,15 @@ def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
         )
     if "Config group override must be" in text or isinstance(err, TypeError):
         # data=[1], optimizer=5: a group takes an option's name
-        picks = [o.split("=", 1) for o in overrides if "=" in o]
-        bad = next(
-            (
-                f"{k}={v}"
-                for k, v in picks
-                if k.lstrip("+~") in GROUPS and v not in _group_options(k.lstrip("+~"))
-            ),
-            None,
-        )
-        if bad is not None:
-            group = bad.split("=", 1)[0].lstrip("+~")
-            allowed = ", ".join(_group_options(group))
-            return ConfigError(group, f"must name one option ({allowed}), got {bad!r}")
+        for line in overrides:
+            try:
+                o = parse_override(line)
+            except UsageError:
+                continue
+            group = o.key_or_group
+            if group in GROUPS and o.value_type is not None and not isinstance(o.value(), str):
+                allowed = ", ".join(_group_options(group, source))
+                return ConfigError(group, f"must name one option ({allowed}), got {line!r}")
         return UsageError(f"malformed override: write KEY=VALUE (got {' '.join(overrides)!r})")
     if "LexerNoViableAlt" in text:  # a character Hydra's grammar does not know (ŕ, ?, ...)
         bad = next((o for o in overrides if o in text), text)
@@ -99,23 +150,33 @@ def _explain(err: Exception, overrides: Sequence[str]) -> UsageError:
     return UsageError(first)
 
 
-def compose(overrides: Sequence[str]) -> DictConfig:
-    """Compose conf/config.yaml with the overrides, as Hydra would for one job."""
+def compose(
+    overrides: Sequence[str], source: Source = DEFAULT_SOURCE, with_hydra: bool = False
+) -> DictConfig:
+    """Compose the primary config with the overrides, as Hydra would for one job (with its
+    `hydra` node when with_hydra: output folders, sweeper, launcher)."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
-            return hydra_compose("config", overrides=list(overrides))
+        with _initialized(source):
+            return hydra_compose(
+                source.config_name, overrides=list(overrides), return_hydra_config=with_hydra
+            )
     except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
-        raise _explain(err, overrides) from None
+        raise _explain(err, overrides, source) from None
 
 
-def check(overrides: Sequence[str]) -> Settings:
+def check(overrides: Sequence[str], source: Source = DEFAULT_SOURCE) -> Settings:
     """Compose and validate one job's overrides; for a CSV data set also read the file."""
-    settings = _settings_of(compose(overrides))
+    return check_config(compose(overrides, source))
+
+
+def check_config(cfg: DictConfig) -> Settings:
+    """Validate a composed config (its `hydra` node, if any, is ignored); for a CSV data set
+    also read the file."""
+    settings = _settings_of(cfg)
     if settings.data.name == "csv":
         from regexp.core.data import load_csv
 
@@ -154,9 +215,31 @@ def _parser() -> Any:
 
 @functools.lru_cache(maxsize=65_536)
 def parse_override(line: str) -> Any:
-    """Hydra's parse of one override; a sweep's jobs repeat most of theirs, and a parse costs
-    ~1 ms."""
-    return _parser().parse_override(line)
+    """Hydra's parse of one override (every override regexp looks at goes through here); a
+    sweep's jobs repeat most of theirs, and a parse costs ~1 ms. Raises UsageError."""
+    from hydra.errors import HydraException
+
+    try:
+        return _parser().parse_override(line)
+    except (HydraException, ValueError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UsageError(f"malformed override {line!r}: {first}") from None
+
+
+def override_key(line: str) -> str:
+    """The key or group an override sets: `+a.b=1` -> a.b, `hydra/launcher=x` -> hydra/launcher."""
+    return parse_override(line).key_or_group
+
+
+def given_value(overrides: Sequence[str], key: str) -> Any | None:
+    """The value the last override of `key` sets (None when none does): Hydra's own parse, so
+    `++hydra.sweep.dir=X`, `+hydra.sweep.dir=X` and `hydra.sweep.dir=X` all count."""
+    found = None
+    for line in overrides:
+        o = parse_override(line)
+        if o.key_or_group == key and not o.is_delete():
+            found = o.value()
+    return found
 
 
 def is_value_override(override) -> bool:
@@ -170,7 +253,8 @@ def is_value_override(override) -> bool:
         and override.package is None
         and key not in GROUPS
         and "/" not in key
-        and not key.startswith("hydra")
+        and not override.is_hydra_override()
+        and key != "hydra"
     )
 
 
@@ -234,7 +318,7 @@ def with_values_plain(tree: dict, values: Sequence[Any]) -> dict | None:
     return patched(tree, fields)
 
 
-def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
+def check_jobs(jobs: Sequence[Sequence[str]], source: Source = DEFAULT_SOURCE) -> list[Settings]:
     """check() every job of a sweep, composing once per distinct choice of config groups
     (split_values). A job that fails this way is checked again in full, for Hydra's own
     message. Raises UsageError naming the first bad job.
@@ -247,7 +331,7 @@ def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
         try:
             base_key, values = split_values(job)
             if base_key not in bases:
-                bases[base_key] = compose(base_key)
+                bases[base_key] = compose(base_key, source)
                 plains[base_key] = plain_task(bases[base_key])
             plain = plains[base_key]
             tree = with_values_plain(plain, values) if plain is not None else None
@@ -256,7 +340,7 @@ def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
             )
         except Exception:
             try:
-                settings = check(job)
+                settings = check(job, source)
             except UsageError as err:
                 where = f"job {i} ({' '.join(job)}): " if len(jobs) > 1 else ""
                 raise UsageError(f"{where}{err}") from None
@@ -269,15 +353,32 @@ def check_jobs(jobs: Sequence[Sequence[str]]) -> list[Settings]:
     return checked
 
 
-def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
-    """The override list of every job a Hydra basic sweep would launch, in its order."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+def _discrete(line: str) -> str:
+    """An optimizing sweeper's search space as a basic sweep of its corners, for checking:
+    interval(a, b) -> a,b (ints under tag(int, ...)); tag(...) around a choice or range drops
+    its tags. Other overrides are returned as they are."""
+    o = parse_override(line)
+    if not o.is_sweep_override():
+        return line
+    if o.is_discrete_sweep():
+        values = list(o.sweep_string_iterator())
+    else:  # interval: its two ends
+        sweep = o.value()
+        ends = (sweep.start, sweep.end)
+        values = [str(int(v)) if "int" in sweep.tags else repr(float(v)) for v in ends]
+    return f"{o.get_key_element()}={','.join(values)}"
+
+
+def expand_sweep(overrides: Sequence[str], discrete: bool = False) -> list[list[str]]:
+    """The override list of every job a Hydra basic sweep would launch, in its order. With
+    `discrete`, an optimizing sweeper's syntax (interval, tag) becomes its corners first."""
     from hydra.errors import HydraException
 
     from regexp.core.hydra_shim import basic_sweeper
 
+    lines = [_discrete(o) for o in overrides] if discrete else list(overrides)
     try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        parsed = [parse_override(o) for o in lines]
         batches = basic_sweeper().split_arguments(parsed, None)
     except (HydraException, ValueError) as err:
         raise _explain(err, overrides) from None

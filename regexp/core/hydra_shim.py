@@ -9,10 +9,13 @@ changes them fails there first.
 - overrides_dirname: hydra.job.override_dirname as Hydra's load_sweep_config computes it.
 - job_files: the .hydra/ files of a job, as Hydra's run_job writes them, for the batched
   launcher's own job writer (Hydra's run_job costs ~45 ms a job in deep copies; a trained
-  group's job needs ~1 ms). It dumps with OmegaConf's YAML dumper class on libyaml's
-  emitter: the same text, ~4x faster.
+  group's job needs ~1 ms). It dumps with OmegaConf's YAML representer for strings on
+  PyYAML's dumper, as OmegaConf.to_yaml does.
 - flush_loggers, and setting HydraConfig's config for the job the writer writes, restored
   afterwards, as run_job does.
+- config_search(): Hydra's compose API set up with the search path hydra.main builds from
+  --config-path and --config-dir (initialize_config_dir/module take no --config-dir), so the
+  CLI checks a user's config folder exactly as the run will read it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import _flush_loggers
 from omegaconf import DictConfig
 
-__all__ = ["basic_sweeper", "flush_loggers", "hydra_config", "job_files", "overrides_dirname"]
+__all__ = [
+    "basic_sweeper",
+    "config_search",
+    "flush_loggers",
+    "hydra_config",
+    "job_files",
+    "overrides_dirname",
+]
 
 flush_loggers = _flush_loggers
 
@@ -54,8 +64,8 @@ def _dumper() -> type:
     import yaml
     from omegaconf._utils import OmegaConfDumper
 
-    base = getattr(yaml, "CDumper", yaml.Dumper)
-    dumper = type("RegexpDumper", (base,), {})
+    # PyYAML's own emitter: libyaml's folds long double-quoted strings at other places
+    dumper = type("RegexpDumper", (yaml.Dumper,), {})
     # OmegaConf quotes strings that would read back as a bool or a number
     dumper.add_representer(str, OmegaConfDumper.str_representer)
     return dumper
@@ -89,3 +99,29 @@ def hydra_config(cfg: DictConfig) -> Iterator[None]:
         yield
     finally:
         instance.cfg = before
+
+
+@contextmanager
+def config_search(primary: str, config_dir: str | None) -> Iterator[Any]:
+    """Hydra initialized as hydra.main initializes it for config_path=primary (pkg://... or
+    an absolute folder) and --config-dir config_dir; yields its config loader."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
+    from hydra.version import setbase
+
+    setbase("1.3")
+    search_path = create_config_search_path(primary)
+    if config_dir is not None:  # hydra._internal.utils._run_hydra's add_conf_dir
+        search_path.prepend(
+            provider="command-line",
+            path=f"file://{config_dir}",
+            anchor=SearchPathQuery(provider="schema"),
+        )
+    backup = get_gh_backup()
+    try:
+        hydra = Hydra.create_main_hydra2(task_name="regexp", config_search_path=search_path)
+        yield hydra.config_loader
+    finally:
+        restore_gh_from_backup(backup)

@@ -17,24 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from regexp.core.config import override_key, parse_override
 from regexp.core.errors import UsageError
-from regexp.core.runs import WEIGHTS, read_metrics
+from regexp.core.runs import RunDir, SweepDir
 
 log = logging.getLogger("regexp")
 
 SWEEPER = "hydra/sweeper=resume"
 # Hydra overrides of the first launch that a resume sets itself.
 _REPLACED = ("hydra.sweep.dir", "hydra.mode", "hydra/sweeper")
-
-
-def is_done(job_dir: Path | str) -> bool:
-    """A job folder that a resume leaves alone: metrics.json says ok and the weights exist."""
-    job_dir = Path(job_dir)
-    try:
-        metrics = read_metrics(job_dir)
-    except (OSError, ValueError):
-        return False
-    return metrics.get("status") == "ok" and (job_dir / WEIGHTS).is_file()
 
 
 def clean(job_dir: Path, sweep_dir: Path) -> None:
@@ -48,33 +39,27 @@ def clean(job_dir: Path, sweep_dir: Path) -> None:
         shutil.rmtree(job_dir)
 
 
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
 def relaunch_overrides(sweep_dir: Path | str, extra: Sequence[str]) -> list[str]:
     """The first launch's overrides, with `extra` hydra overrides on top, into sweep_dir."""
     import yaml
 
-    sweep_dir = Path(sweep_dir)
-    saved = sweep_dir / "multirun.yaml"
+    sweep = SweepDir(sweep_dir)
+    saved = sweep.multirun_file
     try:
-        with open(saved) as f:
-            overrides = yaml.safe_load(f)["hydra"]["overrides"]
-        task, hydra = list(overrides["task"]), list(overrides["hydra"])
+        task, hydra = sweep.overrides()
     except FileNotFoundError:
         raise UsageError(f"--resume: no sweep in {sweep_dir} (no multirun.yaml)") from None
     except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
         raise UsageError(f"--resume: unreadable {saved} ({type(err).__name__})") from None
     for o in extra:
-        if not _key(o).startswith("hydra"):
+        if not parse_override(o).is_hydra_override():
             raise UsageError(
-                f"--resume: {_key(o)}: a resumed sweep keeps its jobs; only hydra overrides "
-                "(such as hydra/launcher=joblib) may change"
+                f"--resume: {override_key(o)}: a resumed sweep keeps its jobs; only hydra "
+                "overrides (such as hydra/launcher=joblib) may change"
             )
-    given = {_key(o) for o in extra}
-    kept = [o for o in hydra if _key(o) not in given and _key(o) not in _REPLACED]
-    return [*task, *kept, *extra, SWEEPER, f"hydra.sweep.dir={sweep_dir}"]
+    given = {override_key(o) for o in extra}
+    kept = [o for o in hydra if override_key(o) not in given and override_key(o) not in _REPLACED]
+    return [*task, *kept, *extra, SWEEPER, f"hydra.sweep.dir={sweep.path}"]
 
 
 class ResumingLauncher:
@@ -117,7 +102,7 @@ class ResumingLauncher:
         done = 0
         for i, overrides in enumerate(job_overrides):
             job_dir = self.job_dir(initial_job_idx + i, overrides)
-            if is_done(job_dir):
+            if RunDir(job_dir).is_done():
                 flush()
                 returns.append(self._skipped(overrides, job_dir))
                 done += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import time
 import traceback
 from collections.abc import Sequence
@@ -56,11 +57,11 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 
 def load_run(run_dir: Path | str) -> tuple[Settings, MLP, Dataset]:
     """Rebuild a finished run's settings, trained model (CPU) and data from its folder."""
-    run_dir = Path(run_dir)
-    settings = validate(OmegaConf.load(run_dir / ".hydra" / "config.yaml"))
+    run = runs.RunDir(run_dir)
+    settings = validate(OmegaConf.load(run.config_file))
     data = make_data(settings.data)
     model = build_model(settings, data.n_in)
-    model.load_state_dict(load_weights(run_dir / runs.WEIGHTS))
+    model.load_state_dict(load_weights(run.weights_file))
     return settings, model.eval(), data
 
 
@@ -79,7 +80,7 @@ def write_tensorboard(out: Path, history: Any) -> None:
 def _write_history(out: Path, history: Any) -> None:
     buf = io.StringIO()
     history.to_csv(buf, index=False)
-    runs.write_atomic(out / runs.HISTORY, buf.getvalue())
+    runs.write_atomic(runs.RunDir(out).history_file, buf.getvalue())
 
 
 @dataclass
@@ -138,7 +139,7 @@ def write_run(
     )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        save_weights(out / runs.WEIGHTS, member.state)
+        save_weights(runs.RunDir(out).weights_file, member.state)
         _write_history(out, member.history)
         if settings.logger == "tensorboard":
             write_tensorboard(out, member.history)
@@ -161,7 +162,7 @@ def write_run(
     except Exception as err:  # recorded in metrics.json; the job itself does not raise
         _record_failure(metrics, err)
     metrics["seconds"] = member.seconds + time.perf_counter() - t0
-    runs.write_json(out / runs.METRICS, metrics)
+    runs.RunDir(out).write_metrics(metrics)
     return metrics
 
 
@@ -183,7 +184,7 @@ def run_in(
         metrics: dict[str, Any] = {"status": "failed"}
         _record_failure(metrics, err)
         metrics["seconds"] = time.perf_counter() - t0
-        runs.write_json(out / runs.METRICS, metrics)
+        runs.RunDir(out).write_metrics(metrics)
         return metrics
     return write_run(out, settings, trained)
 
@@ -206,11 +207,19 @@ def _finish_plotted(out: Path, metrics: dict, specs: list[PlotSpec], drawn: Futu
             err = again
     if err is not None:
         _record_failure(metrics, err)
-    runs.write_json(out / runs.METRICS, metrics)
+    runs.RunDir(out).write_metrics(metrics)
 
 
-def run_job(cfg: DictConfig) -> None:
-    """Hydra's task function: the job's folder is Hydra's output_dir."""
+def objective_of(settings: Settings | None, metrics: dict[str, Any]) -> float:
+    """The job's objective for Hydra's optimizing sweepers (NaN when it failed or diverged)."""
+    from regexp.core import objective
+
+    return objective.value(metrics, settings.objective) if settings is not None else math.nan
+
+
+def run_job(cfg: DictConfig) -> float:
+    """Hydra's task function: the job's folder is Hydra's output_dir; returns its objective
+    (config key `objective`), which optimizing sweepers minimise or maximise."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -219,4 +228,8 @@ def run_job(cfg: DictConfig) -> None:
         from regexp.core.threads import configure_job
 
         configure_job(hc.launcher, hc.job.num)
-    run_in(Path(hc.runtime.output_dir), cfg)
+    try:
+        settings: Settings | None = validate(cfg)
+    except Exception:  # run_in records the error in the job's folder
+        settings = None
+    return objective_of(settings, run_in(Path(hc.runtime.output_dir), cfg, settings))

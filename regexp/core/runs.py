@@ -1,4 +1,9 @@
-"""Read and write run and sweep folders: unique folder names, atomic writes, loading weights."""
+"""Run and sweep folders: their layout (RunDir, SweepDir own the file names), unique folder
+names, atomic writes.
+
+Everything outside this module asks a RunDir for its files, status and whether it is done,
+so compare, resume, the notebook table and the launchers never spell the layout themselves.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,22 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+ROOT_ENV = "REGEXP_OUTPUTS"  # where outputs go when no hydra.run.dir / hydra.sweep.dir is set
 OUTPUT_ROOT = Path("outputs")
+
+
+def output_root() -> Path:
+    """The outputs root: $REGEXP_OUTPUTS, else ./outputs (conf/config.yaml reads the same)."""
+    return Path(os.environ.get(ROOT_ENV) or OUTPUT_ROOT)
+
+
 # metrics.json's numbers in display order (the contract's keys; classification adds accuracy)
 METRIC_COLUMNS = (
     "train_mse",
@@ -27,25 +43,32 @@ METRIC_COLUMNS = (
 METRICS = "metrics.json"
 HISTORY = "history.csv"
 WEIGHTS = "weights.safetensors"
+HYDRA = ".hydra"  # Hydra's output_subdir: config.yaml, hydra.yaml, overrides.yaml
+MULTIRUN = "multirun.yaml"  # Hydra writes it into a sweep folder before the first job
+STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
 
 
-def claim_dir(parent: Path | str, now: datetime | None = None) -> Path:
-    """Create and return a new folder parent/YYYY-MM-DD/HH-MM-SS[-N].
+def claim(path: Path | str) -> Path:
+    """Create and return path, or path-1, path-2, ... when it exists already.
 
     os.mkdir is atomic, so runs started in the same second get distinct folders.
     """
-    now = now or datetime.now()
-    day = Path(parent) / now.strftime("%Y-%m-%d")
-    day.mkdir(parents=True, exist_ok=True)
-    stem = now.strftime("%H-%M-%S")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     for n in range(10_000):
-        path = day / (stem if n == 0 else f"{stem}-{n}")
+        candidate = path if n == 0 else path.with_name(f"{path.name}-{n}")
         try:
-            path.mkdir()
-            return path
+            candidate.mkdir()
+            return candidate
         except FileExistsError:
             continue
-    raise RuntimeError(f"could not claim a folder under {day}")
+    raise RuntimeError(f"could not claim a folder like {path}")
+
+
+def claim_dir(parent: Path | str, now: datetime | None = None) -> Path:
+    """Create and return a new folder parent/YYYY-MM-DD/HH-MM-SS[-N]."""
+    now = now or datetime.now()
+    return claim(Path(parent) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S"))
 
 
 def write_atomic(path: Path | str, data: bytes | str) -> None:
@@ -83,8 +106,127 @@ def write_json(path: Path | str, obj: dict) -> None:
 
 def read_metrics(run_dir: Path | str) -> dict:
     """The run's metrics.json; raises FileNotFoundError or ValueError when absent or corrupt."""
-    with open(Path(run_dir) / METRICS) as f:
-        data = json.load(f)
-    if not isinstance(data, dict):
-        raise ValueError("metrics.json is not a JSON object")
-    return data
+    return RunDir(run_dir).metrics()
+
+
+def read_yaml(path: Path | str) -> Any:
+    """A YAML file's tree, with libyaml when present (~10x faster on big trees)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path) as f:
+        return yaml.load(f, Loader=loader)  # noqa: S506 (a safe loader)
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """One run's folder: Hydra's .hydra/ files, metrics.json (written last), history.csv, the
+    weights and plots/. metrics.json's presence marks the run finished, its status says how."""
+
+    path: Path
+
+    def __init__(self, path: Path | str) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def hydra_dir(self) -> Path:
+        return self.path / HYDRA
+
+    @property
+    def config_file(self) -> Path:
+        return self.hydra_dir / "config.yaml"
+
+    @property
+    def hydra_file(self) -> Path:
+        return self.hydra_dir / "hydra.yaml"
+
+    @property
+    def overrides_file(self) -> Path:
+        return self.hydra_dir / "overrides.yaml"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def history_file(self) -> Path:
+        return self.path / HISTORY
+
+    @property
+    def weights_file(self) -> Path:
+        return self.path / WEIGHTS
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.path / "plots"
+
+    def looks_like_run(self) -> bool:
+        """Hydra's .hydra/ or a metrics.json: a run folder, finished or not."""
+        return self.hydra_dir.is_dir() or self.metrics_file.is_file()
+
+    def has_weights(self) -> bool:
+        return self.weights_file.is_file()
+
+    def metrics(self) -> dict:
+        """metrics.json; raises FileNotFoundError or ValueError when absent or corrupt."""
+        with open(self.metrics_file) as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            raise ValueError("metrics.json is not a JSON object")
+        return data
+
+    def write_metrics(self, metrics: dict) -> None:
+        """Write metrics.json, atomically; write it last: it marks the run finished."""
+        write_json(self.metrics_file, metrics)
+
+    def status(self) -> str | None:
+        """ok, diverged or failed from metrics.json; None while it is absent or unreadable."""
+        try:
+            status = self.metrics().get("status")
+        except (OSError, ValueError):
+            return None
+        return status if status in STATUSES else None
+
+    def is_done(self) -> bool:
+        """Finished with status ok and its weights written: nothing left to run again."""
+        return self.status() == "ok" and self.has_weights()
+
+    def config_tree(self) -> Any:
+        """.hydra/config.yaml as plain containers (raises OSError or yaml.YAMLError)."""
+        return read_yaml(self.config_file)
+
+    def overrides(self) -> Any:
+        """.hydra/overrides.yaml: the job's task overrides (raises OSError, yaml.YAMLError)."""
+        return read_yaml(self.overrides_file)
+
+    def job_num(self) -> int | None:
+        """hydra.job.num from .hydra/hydra.yaml, when readable."""
+        try:
+            num = read_yaml(self.hydra_file)["hydra"]["job"]["num"]
+        except (OSError, KeyError, TypeError, yaml.YAMLError):
+            return None
+        return num if isinstance(num, int) else None
+
+
+@dataclass(frozen=True)
+class SweepDir:
+    """A sweep's folder: multirun.yaml (the sweep's overrides), job folders, the summary."""
+
+    path: Path
+
+    def __init__(self, path: Path | str) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def multirun_file(self) -> Path:
+        return self.path / MULTIRUN
+
+    def is_sweep(self) -> bool:
+        return self.multirun_file.is_file()
+
+    def job(self, subdir: str | int) -> RunDir:
+        return RunDir(self.path / str(subdir))
+
+    def overrides(self) -> tuple[list[str], list[str]]:
+        """(task overrides, hydra overrides) of the sweep's first launch, from multirun.yaml.
+        Raises OSError, KeyError, TypeError or yaml.YAMLError when absent or unreadable."""
+        saved = read_yaml(self.multirun_file)["hydra"]["overrides"]
+        return list(saved["task"]), list(saved["hydra"])

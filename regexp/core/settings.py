@@ -100,6 +100,7 @@ class Settings:
     init: InitSettings
     plots: PlotSettings
     logger: str
+    objective: str = "val_mse"  # the metrics.json key a run reports to an optimizing sweeper
 
 
 def _get(node: Mapping, key: str, path: str) -> Any:
@@ -348,7 +349,21 @@ def validate(cfg: DictConfig | Mapping) -> Settings:
         init=_init(_block(node, "init")),
         plots=_plots(_block(node, "plots")),
         logger=_logger(node),
+        objective=_objective(node, _block(node, "data").get("task")),
     )
+
+
+def _objective(node: Mapping, task: str) -> str:
+    from regexp.core import objective
+
+    # folders written before the key existed have none: auto
+    value = node.get("objective", "auto")
+    allowed = ("auto", *objective.METRICS, *objective.ACCURACY)
+    if value not in allowed:
+        raise ConfigError("objective", f"must be one of {', '.join(allowed)}; got {value!r}")
+    if value in objective.ACCURACY and task != "classification":
+        raise ConfigError("objective", f"{value} needs a classification data set")
+    return objective.metric(value, task)
 
 
 def _logger(node: Mapping) -> str:

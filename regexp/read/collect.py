@@ -21,9 +21,8 @@ import pandas as pd
 import yaml
 
 from regexp.core.errors import UsageError
-from regexp.core.runs import METRIC_COLUMNS, METRICS, write_atomic
+from regexp.core.runs import METRIC_COLUMNS, METRICS, STATUSES, RunDir, SweepDir, write_atomic
 
-STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
 SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 SUMMARY_METRICS += ("train_accuracy", "val_accuracy", "n_params", "seconds")
 META = ("path", "job", "name", "overrides", "status", "error")
@@ -44,14 +43,6 @@ class _Run:
     metrics: dict[str, Any] = field(default_factory=dict)
     status: str = "unknown"
     errors: list[str] = field(default_factory=list)
-
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster on big trees
-
-
-def _read_yaml(path: Path) -> Any:
-    with open(path) as f:
-        return yaml.load(f, Loader=_Loader)  # noqa: S506 (a safe loader)
 
 
 def _fmt_value(value: Any) -> Any:
@@ -76,28 +67,25 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def _is_run_dir(path: Path) -> bool:
-    return (path / ".hydra").is_dir() or (path / METRICS).is_file()
+    return RunDir(path).looks_like_run()
 
 
 def _job_number(path: Path) -> int | None:
     """The job number of a sweep's job folder: its name, else hydra.yaml's hydra.job.num."""
     if path.name.isdigit():
         return int(path.name)
-    if not (path.parent / "multirun.yaml").is_file():
+    if not SweepDir(path.parent).is_sweep():
         return None
-    try:
-        num = _read_yaml(path / ".hydra" / "hydra.yaml")["hydra"]["job"]["num"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
-    return num if isinstance(num, int) else None
+    return RunDir(path).job_num()
 
 
 def _read_run(path: Path) -> _Run:
     run = _Run(path=path, job=_job_number(path))
-    hydra_dir = path / ".hydra"
+    folder = RunDir(path)
+    hydra_dir = folder.hydra_dir
     if hydra_dir.is_dir():
         try:
-            config = _read_yaml(hydra_dir / "config.yaml")
+            config = folder.config_tree()
             if isinstance(config, dict):
                 run.config = config
             else:
@@ -107,12 +95,12 @@ def _read_run(path: Path) -> _Run:
         except (OSError, yaml.YAMLError) as exc:
             run.errors.append(f"unreadable .hydra/config.yaml ({type(exc).__name__})")
         try:
-            overrides = _read_yaml(hydra_dir / "overrides.yaml")
+            overrides = folder.overrides()
             run.overrides = [str(o) for o in overrides] if isinstance(overrides, list) else []
         except (OSError, yaml.YAMLError):
             pass  # the config alone is enough; a missing overrides list is not worth a note
 
-    metrics_path = path / METRICS
+    metrics_path = folder.metrics_file
     if metrics_path.is_file():
         try:
             with open(metrics_path) as f:
@@ -170,7 +158,7 @@ def _find_runs(root: Path) -> list[Path]:
     """Run folders at or under root; a sweep's numbered job folders count even when empty."""
     if _is_run_dir(root):
         return [root]
-    is_sweep = (root / "multirun.yaml").is_file()
+    is_sweep = SweepDir(root).is_sweep()
     found: list[Path] = []
     for child in _subdirs(root):
         if is_sweep and child.name.isdigit():

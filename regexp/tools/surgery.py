@@ -126,7 +126,8 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
     from regexp.core.run import load_run, save_weights
 
     run_dir = Path(run_dir)
-    if not (run_dir / runs.WEIGHTS).is_file() or not (run_dir / ".hydra").is_dir():
+    source = runs.RunDir(run_dir)
+    if not source.has_weights() or not source.hydra_dir.is_dir():
         raise UsageError(f"{run_dir} is not a finished run folder (no {runs.WEIGHTS} or .hydra/)")
     settings, model, data = load_run(run_dir)
     if data.n_in != 1:
@@ -139,9 +140,10 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
     after = _metrics(model, data, settings)
 
     out = runs.claim_dir(parent if parent is not None else runs.OUTPUT_ROOT / "fix")
-    shutil.copytree(run_dir / ".hydra", out / ".hydra")  # so load_run and compare read it
-    save_weights(out / runs.WEIGHTS, model)
-    source_metrics = runs.read_metrics(run_dir) if (run_dir / runs.METRICS).is_file() else {}
+    fixed = runs.RunDir(out)
+    shutil.copytree(source.hydra_dir, fixed.hydra_dir)  # so load_run and compare read it
+    save_weights(fixed.weights_file, model)
+    source_metrics = source.metrics() if source.metrics_file.is_file() else {}
     metrics = {
         "status": "ok",
         "name": f"{settings.name}+fix",
@@ -155,7 +157,7 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
         "before": before,
     }
     _plot(out / "plots", model, original, data, settings, fix, info)
-    runs.write_json(out / runs.METRICS, metrics)  # last: its presence marks the folder done
+    fixed.write_metrics(metrics)  # last: its presence marks the folder done
     return out, metrics
 
 

@@ -1,0 +1,136 @@
+"""What `regexp run` and `regexp sweep` will do, settled before anything starts: every job
+checked, how many jobs the sweeper launches, and the output folder (claimed, so runs started
+in the same second never share one).
+
+The output folder is Hydra's own hydra.run.dir / hydra.sweep.dir, from conf/config.yaml, a
+user's config file or the command line; the CLI resolves it once and hands Hydra the result,
+so the folder it prints is the folder Hydra wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from regexp.core import runs
+from regexp.core.config import (
+    DEFAULT_SOURCE,
+    Source,
+    check_config,
+    check_jobs,
+    compose,
+    expand_sweep,
+    parse_override,
+)
+from regexp.core.errors import ConfigError, UsageError
+from regexp.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Plan:
+    overrides: list[str]  # what Hydra gets: the user's, with the output folder made explicit
+    out: Path  # the run folder, or the sweep folder
+    settings: list[Settings]  # every checked job (an optimizing sweep: its search space's corners)
+    expected: int  # jobs the sweep launches (1 for a run)
+    optimizing: bool = False  # an optimizing sweeper (Optuna, Nevergrad, ...) picks the jobs
+
+
+def _quoted(path: Path) -> str:
+    """A path as a quoted override value (commas, spaces and = stay literal)."""
+    text = str(path).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+def _resolved(cfg: DictConfig, key: str) -> str:
+    """cfg's value at key, interpolations resolved (${hydra:...} included)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return str(OmegaConf.select(cfg, key, throw_on_missing=True))
+    except OmegaConfBaseException:
+        pass
+    try:  # ${hydra:...} resolves against HydraConfig, which Hydra sets when the job starts
+        HydraConfig.instance().set_config(cfg)
+        return str(OmegaConf.select(cfg, key, throw_on_missing=True))
+    except OmegaConfBaseException as err:
+        first = str(err).splitlines()[0]
+        raise ConfigError(key, f"cannot be resolved before the run starts: {first}") from None
+
+
+def _output_dir(
+    cfg: DictConfig, overrides: Sequence[str], kind: str, claim: bool
+) -> tuple[Path, list[str]]:
+    """(the folder, the overrides with `hydra.<kind>.dir=<it>` in place of any given).
+
+    A folder named by the time (${now:...}, as the default is) is claimed: created here, with
+    -1, -2, ... appended when it exists. A fixed folder is used as it is (a resumed or
+    reproduced sweep writes into its own folder again)."""
+    key = f"hydra.{kind}.dir"
+    raw = str(OmegaConf.to_container(cfg.hydra[kind], resolve=False).get("dir"))
+    path = Path(_resolved(cfg, key))
+    if "${now:" in raw and claim:
+        path = runs.claim(path)
+    kept = [o for o in overrides if parse_override(o).key_or_group != key]
+    return path, [*kept, f"{key}={_quoted(path)}"]
+
+
+def plan_run(overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True) -> Plan:
+    """Check one run's config and claim its folder (claim=False: only check)."""
+    cfg = compose(overrides, source, with_hydra=True)
+    settings = check_config(cfg)
+    out, given = _output_dir(cfg, overrides, "run", claim)
+    return Plan(given, out, [settings], 1)
+
+
+def _plugin_class(cfg: DictConfig, group: str) -> type:
+    """The class a hydra/launcher or hydra/sweeper config instantiates; UsageError naming the
+    pip package when its plugin is not installed."""
+    from hydra.utils import get_class
+
+    target = str(OmegaConf.select(cfg, f"hydra.{group.split('/')[-1]}._target_"))
+    try:
+        return get_class(target)
+    except Exception:
+        parts = target.split(".")
+        package = parts[1].replace("_", "-") if parts[0] == "hydra_plugins" else parts[0]
+        choice = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}") or target
+        raise UsageError(
+            f"{group}={choice} needs the {package} package: pip install {package}"
+        ) from None
+
+
+def _trials(sweeper: Any) -> int | None:
+    """How many jobs an optimizing sweeper launches (Optuna, Nevergrad, Ax)."""
+    for key in ("n_trials", "optim.budget", "ax_config.max_trials"):
+        value = OmegaConf.select(sweeper, key)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def plan_sweep(
+    overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True
+) -> Plan:
+    """Check every job of a sweep before the first starts, and claim the sweep's folder.
+
+    The sweeper's own params (hydra.sweeper.params) count as overrides, as Hydra's sweepers
+    read them. An optimizing sweeper's search space is checked at its corners (each end of
+    every interval, every choice), the jobs it may launch."""
+    from regexp.core.hydra_shim import basic_sweeper
+
+    fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
+    cfg = compose(fixed, source, with_hydra=True)
+    _plugin_class(cfg, "hydra/launcher")
+    optimizing = not issubclass(_plugin_class(cfg, "hydra/sweeper"), basic_sweeper())
+    params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
+    lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
+    jobs = expand_sweep(lines, discrete=optimizing)
+    settings = check_jobs(jobs, source)
+    out, given = _output_dir(cfg, overrides, "sweep", claim)
+    expected = (_trials(cfg.hydra.sweeper) if optimizing else None) or len(jobs)
+    return Plan(given, out, settings, expected, optimizing)

@@ -1,0 +1,170 @@
+"""regexp run / regexp sweep: Hydra's flags through the same checks, honest exit codes, output
+folders the Hydra way, optimizing sweepers."""
+
+import json
+
+import pytest
+
+from regexp.cli import main
+
+FAST = ["train.epochs=5", "plots.enabled=false"]
+
+
+@pytest.fixture
+def user_conf(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REGEXP_OUTPUTS", raising=False)
+    folder = tmp_path / "myconf" / "experiment"
+    folder.mkdir(parents=True)
+    (folder / "mine.yaml").write_text("# @package _global_\nhidden_units: [3]\nname: mine\n")
+    (folder / "bad.yaml").write_text("# @package _global_\nhidden_units: 3\n")
+    (folder / "here.yaml").write_text(
+        "# @package _global_\nhydra:\n  run:\n    dir: mine/${now:%Y}\n  sweep:\n    dir: swept\n"
+    )
+    return tmp_path
+
+
+def _one_line_error(capsys, text):
+    err = capsys.readouterr().err
+    assert err.startswith("regexp: error: ") and err.count("\n") == 1 and text in err, err
+
+
+def test_user_config_dir_good_and_bad_run(user_conf, capsys):
+    assert main(["run", "--config-dir", "myconf", "+experiment=bad", *FAST]) == 2
+    _one_line_error(capsys, "hidden_units: must be a list of positive integers")
+    assert not (user_conf / "outputs").exists()  # checked before any folder
+    assert main(["run", "-cd", "myconf", "+experiment=mine", *FAST]) == 0
+    (run,) = (user_conf / "outputs").glob("*/*")
+    assert json.loads((run / "metrics.json").read_text())["name"] == "mine"
+    assert (run / "regexp.log").is_file()
+
+
+@pytest.mark.slow
+def test_user_config_dir_sweep_checks_every_job_first(user_conf, capsys):
+    assert main(["sweep", "-cd", "myconf", "+experiment=mine,bad", *FAST]) == 2
+    _one_line_error(capsys, "job 1 (+experiment=bad")
+    assert not (user_conf / "outputs").exists()
+    assert main(["sweep", "-cd", "myconf", "+experiment=mine", "seed=1,2", *FAST]) == 0
+    (sweep,) = (user_conf / "outputs" / "multirun").glob("*/*")
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
+
+
+@pytest.mark.slow
+def test_run_multirun_is_a_checked_sweep_with_a_summary(user_conf, capsys):
+    assert main(["run", "-m", "seed=1,2", "hidden_units=3", *FAST]) == 2
+    _one_line_error(capsys, "hidden_units: must be a list")
+    assert main(["run", "-m", "seed=1,2", *FAST]) == 0
+    (sweep,) = (user_conf / "outputs" / "multirun").glob("*/*")
+    assert (sweep / "summary.csv").read_text().count("\n") == 3  # header + 2 jobs
+
+
+@pytest.mark.slow
+def test_double_plus_sweep_dir(user_conf):
+    assert main(["sweep", "seed=1,2", "++hydra.sweep.dir=X", *FAST]) == 0
+    assert (user_conf / "X" / "summary.csv").is_file() and (user_conf / "X" / "1").is_dir()
+
+
+def test_exit_code_1_when_the_run_diverges(user_conf, capsys):
+    code = main(["run", "optimizer=sgd", "optimizer.lr=1e6", "hidden_units=[64]", *FAST])
+    assert code == 1
+    assert "diverged" in capsys.readouterr().out
+
+
+def test_outputs_from_a_config_file_the_environment_and_the_same_second(user_conf, monkeypatch):
+    assert main(["run", "-cd", "myconf", "+experiment=here", *FAST]) == 0
+    assert main(["run", "-cd", "myconf", "+experiment=here", *FAST]) == 0
+    made = sorted(p.name for p in (user_conf / "mine").iterdir())
+    year = made[0]
+    assert made[1] == f"{year}-1"  # a time-named folder is never shared
+    monkeypatch.setenv("REGEXP_OUTPUTS", str(user_conf / "root"))
+    assert main(["run", *FAST]) == 0
+    assert len(list((user_conf / "root").glob("*/*/metrics.json"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["run", "--cfg", "job", "hidden_units=3"], "hidden_units: must be a list"),
+        (["run", "--info", "all", "hidden_units=3"], "hidden_units: must be a list"),
+        (["run", "--resolve"], "--resolve goes with --cfg"),
+        (["run", "--cfg", "nope"], "argument --cfg/-c: invalid choice"),
+        (["run", "-cd", "no/such/folder"], "--config-dir: no such folder"),
+        (["sweep", "--cfg", "job", "seed=1,x"], "seed: must be an integer"),
+        (["sweep", "hydra/sweeper=optuna_lam_lr"], "penalty.lam: unknown key"),
+    ],
+)
+def test_hydra_flags_go_through_the_same_checks(user_conf, capsys, argv, text):
+    assert main(argv) == 2
+    _one_line_error(capsys, text)
+    assert not (user_conf / "outputs").exists()
+
+
+def test_cfg_prints_the_users_composed_config(user_conf, capsys):
+    assert main(["run", "--cfg", "job", "-cd", "myconf", "+experiment=mine"]) == 0
+    out = capsys.readouterr().out
+    assert "hidden_units:\n- 3\n" in out and "name: mine" in out
+
+
+def test_help_is_hydras_with_the_groups_and_the_app_named_regexp(user_conf, capsys):
+    assert main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("regexp is powered by Hydra.")
+    assert "== Configuration groups ==" in out
+    assert "penalty: l1, l1_l2, l2, none" in out and "optimizer: adam, momentum" in out
+
+
+@pytest.mark.slow
+def test_optuna_sweep_improves_on_its_first_trial(user_conf):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="pip install 'regexp[optuna]'")
+    argv = ["sweep", "hydra/sweeper=optuna_lam_lr", "penalty=l2", "plots.enabled=false"]
+    argv += ["train.epochs=200", "hydra.sweeper.n_trials=6", "hydra.sweep.dir=opt"]
+    assert main(argv) == 0
+    objective = [
+        json.loads((user_conf / "opt" / str(k) / "metrics.json").read_text())["val_mse"]
+        for k in range(6)
+    ]
+    assert min(objective[1:]) < objective[0]
+    from regexp.core.runs import RunDir
+
+    lams = {RunDir(user_conf / "opt" / str(k)).config_tree()["penalty"]["lam"] for k in range(6)}
+    assert len(lams) == 6 and all(1e-6 <= lam <= 1e-1 for lam in lams)  # the preset's range
+
+
+def test_cli_run_writes_the_contract_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "train.epochs=20", "hidden_units=[4]", "name=tiny"])
+    assert code == 0
+    (run_dir,) = list((tmp_path / "outputs").glob("*/*"))
+    for name in (
+        "metrics.json",
+        "history.csv",
+        "weights.safetensors",
+        ".hydra/config.yaml",
+        ".hydra/overrides.yaml",
+        "plots/layers.png",
+        "plots/history.png",
+        "plots/activations_layer0.png",
+    ):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["name"] == "tiny" and metrics["epochs"] == 20
+    for key in (
+        "train_mse",
+        "val_mse",
+        "train_loss",
+        "val_loss",
+        "penalty",
+        "n_params",
+        "seconds",
+        "device",
+        "seed",
+    ):
+        assert key in metrics
+    assert f"run folder: {run_dir.relative_to(tmp_path)}" in capsys.readouterr().out
+
+
+def test_cli_run_into_a_given_folder_reports_divergence(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "optimizer=sgd", "optimizer.lr=1e30", "train.epochs=20", "plots.enabled=false"]
+    assert main([*args, "hydra.run.dir=mine"]) == 1
+    assert json.loads((tmp_path / "mine" / "metrics.json").read_text())["status"] == "diverged"

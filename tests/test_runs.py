@@ -1,0 +1,73 @@
+"""regexp.core.runs: the run folder type owns the layout; folders are claimed uniquely."""
+
+from datetime import datetime
+
+import pytest
+
+from regexp.core.runs import RunDir, SweepDir, claim, claim_dir, output_root
+
+
+def test_runs_in_the_same_second_get_distinct_folders(tmp_path):
+    now = datetime(2026, 1, 2, 3, 4, 5)
+    folders = {claim_dir(tmp_path, now) for _ in range(5)}
+    assert sorted(p.name for p in folders) == [
+        "03-04-05",
+        "03-04-05-1",
+        "03-04-05-2",
+        "03-04-05-3",
+        "03-04-05-4",
+    ]
+    assert all(p.parent == tmp_path / "2026-01-02" for p in folders)
+
+
+def test_claim_keeps_a_free_name_and_suffixes_a_taken_one(tmp_path):
+    assert claim(tmp_path / "a" / "b") == tmp_path / "a" / "b"
+    assert claim(tmp_path / "a" / "b") == tmp_path / "a" / "b-1"
+
+
+def test_run_folder_status_and_done(tmp_path):
+    run = RunDir(tmp_path)
+    assert not run.looks_like_run() and run.status() is None and not run.is_done()
+    run.write_metrics({"status": "ok", "val_mse": float("nan")})
+    assert run.looks_like_run() and run.status() == "ok"
+    assert run.metrics() == {"status": "ok", "val_mse": None}  # JSON has no NaN
+    assert not run.is_done()  # no weights yet: a resume runs it again
+    run.weights_file.write_bytes(b"x")
+    assert run.is_done()
+    run.write_metrics({"status": "diverged"})
+    assert run.status() == "diverged" and not run.is_done()
+    run.metrics_file.write_text("{broken")
+    assert run.status() is None
+    with pytest.raises(ValueError):
+        run.metrics()
+
+
+def test_run_folder_reads_hydras_files(tmp_path):
+    run = RunDir(tmp_path)
+    run.hydra_dir.mkdir()
+    run.config_file.write_text("hidden_units: [2]\nseed: 3\n")
+    run.overrides_file.write_text("- seed=3\n")
+    run.hydra_file.write_text("hydra:\n  job:\n    num: 7\n")
+    assert run.config_tree() == {"hidden_units": [2], "seed": 3}
+    assert run.overrides() == ["seed=3"]
+    assert run.job_num() == 7
+    run.hydra_file.write_text("hydra: [")
+    assert run.job_num() is None
+
+
+def test_sweep_folder_overrides(tmp_path):
+    sweep = SweepDir(tmp_path)
+    assert not sweep.is_sweep()
+    sweep.multirun_file.write_text(
+        "hydra:\n  overrides:\n    task:\n    - seed=1,2\n    hydra:\n    - hydra/launcher=joblib\n"
+    )
+    assert sweep.is_sweep()
+    assert sweep.overrides() == (["seed=1,2"], ["hydra/launcher=joblib"])
+    assert sweep.job(1).path == tmp_path / "1"
+
+
+def test_output_root_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("REGEXP_OUTPUTS", raising=False)
+    assert str(output_root()) == "outputs"
+    monkeypatch.setenv("REGEXP_OUTPUTS", str(tmp_path))
+    assert output_root() == tmp_path
