@@ -26,7 +26,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 from PIL import Image, PngImagePlugin
 
 DPI = 100
@@ -58,16 +58,21 @@ class Template:
             text.set_text(value)
             self._background = None
 
-    def few_ticks(self, *axes: Any, nbins: int = 5) -> None:
-        """At most nbins + 1 ticks on linear axes: tick labels are most of a draw's time."""
-        for ax in axes:
-            # Fixed label places: else every draw lays the tick labels out twice to place them.
-            w, h = ax.figure.get_size_inches() * ax.get_position().size  # the axes, inches
-            ax.xaxis.set_label_coords(0.5, -0.36 / h)
-            ax.yaxis.set_label_coords(-0.56 / w, 0.5)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins))
-            if ax.get_yscale() == "linear":
-                ax.yaxis.set_major_locator(MaxNLocator(nbins))
+    def axes_labels(self, ax: Any, xlabel: str = "", ylabel: str = "", nbins: int = 5) -> None:
+        """Axis labels in the static layer at fixed places, and at most nbins + 1 ticks on
+        linear axes: tick labels are most of what is drawn on every call, and Axis labels
+        would lay the tick labels out twice per draw to place themselves."""
+        w, h = ax.figure.get_size_inches() * ax.get_position().size  # the axes, inches
+        size = matplotlib.rcParams["axes.labelsize"]
+        if xlabel:
+            ax.text(0.5, -0.3 / h, xlabel, transform=ax.transAxes, ha="center", va="top",
+                    fontsize=size)  # fmt: skip
+        if ylabel:
+            ax.text(-0.62 / w, 0.5, ylabel, transform=ax.transAxes, ha="center", va="center",
+                    rotation=90, fontsize=size)  # fmt: skip
+        ax.xaxis.set_major_locator(MaxNLocator(nbins))
+        if ax.get_yscale() == "linear":
+            ax.yaxis.set_major_locator(MaxNLocator(nbins))
 
     def forget(self, artist: Any) -> None:
         """A dynamic artist that was removed from the figure."""
@@ -180,7 +185,7 @@ def plain_log_axis(ax: Any) -> None:
     """A log y axis labelled 0.04, 0.1, 1e-05 (mathtext labels are wide and slow)."""
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_locator(NullLocator())  # unlabelled minor ticks: 3 artists each a draw
 
 
 def unit_colors(n: int) -> np.ndarray:

@@ -70,15 +70,15 @@ def _build_layers(n_lines: int, legend: bool, with_units: bool, total_label: str
     t.val = ax_fit.scatter([], [], s=7, color="0.6", alpha=0.35, lw=0, label="validation", zorder=1)
     t.train = ax_fit.scatter([], [], s=16, color="0.15", lw=0, label="training", zorder=3)
     (t.fit,) = ax_fit.plot([], [], color="C3", lw=2.2, label="fitted function", zorder=4)
-    ax_fit.set_ylabel("y")
     ax_fit.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     t.ax_fit, t.ax_hid = ax_fit, ax_hid
-    t.suptitle = t.fig.suptitle("", fontsize=11)
-    t.few_ticks(ax_fit)
-    t.dynamic(ax_fit.xaxis, ax_fit.yaxis, t.val, t.train, t.fit)
+    # The title is static (it changes with the run's name or shape); the scores are not.
+    t.suptitle = t.fig.suptitle("", fontsize=11, y=1 - 0.08 / t.fig.get_figheight())
+    t.scores = t.fig.text(0.5, 1 - 0.32 / t.fig.get_figheight(), "", ha="center", va="top",
+                          fontsize=9, color="0.2")  # fmt: skip
+    t.axes_labels(ax_fit, xlabel="" if with_units else "x", ylabel="y")
+    t.dynamic(ax_fit.xaxis, ax_fit.yaxis, t.val, t.train, t.fit, t.scores)
     if ax_hid is None:
-        ax_fit.set_xlabel("x")
-        t.dynamic(t.suptitle)
         return t
     t.zero = ax_hid.axhline(0, color="0.8", lw=0.8, zorder=0)
     if legend:
@@ -90,8 +90,7 @@ def _build_layers(n_lines: int, legend: bool, with_units: bool, total_label: str
     (t.bias,) = ax_hid.plot([], [], color="0.3", lw=1.2, ls=":", zorder=4, label="output bias")
     (t.total,) = ax_hid.plot([], [], color="C3", lw=1.4, ls="--", alpha=0.8, zorder=5,
                              label=total_label)  # fmt: skip
-    ax_hid.set_xlabel("x")
-    t.few_ticks(ax_hid)
+    t.axes_labels(ax_hid, "x", "contribution to output" if total_label else "unit output")
     # The legend is drawn once: its entries are the same for every run of this shape.
     handles = (list(t.units) if legend else []) + ([t.total, t.bias] if total_label else [])
     labels = [f"unit {j}" for j in range(n_lines)] if legend else []
@@ -102,7 +101,6 @@ def _build_layers(n_lines: int, legend: bool, with_units: bool, total_label: str
                       columnspacing=0.6)  # fmt: skip
     units = list(t.units) if legend else [t.units]
     t.dynamic(ax_hid.xaxis, ax_hid.yaxis, t.zero, *units, t.bias, t.total)
-    t.dynamic(t.suptitle)
     return t
 
 
@@ -167,18 +165,15 @@ def plot_layers(
                 t.total.set_data(x_grid, total)
                 ys += [total, [bias]]
                 what = f"{layer_name}: {label}, each unit's output weight × activation"
-                ylabel = "contribution to output"
             else:
                 what = f"{layer_name}: {label}, each unit's output"
-                ylabel = "unit output"
             fit_limits(t.ax_hid, xs, ys)
-            t.ax_hid.yaxis.label.set_text(ylabel)
             t.set_static_text(t.ax_hid.title, what)
             t.ax_hid.title.set_fontsize(9)
             if len(idx) < n_units:
                 full_title = f"{title} ({label} shown)" if title else f"{label} shown"
-        scores_text = _scores_text(scores)
-        t.suptitle.set_text(full_title + (f"\n{scores_text}" if scores_text else ""))
+        t.set_static_text(t.suptitle, full_title)
+        t.scores.set_text(_scores_text(scores))
         save_png(t, path, full_title)
 
 
@@ -207,7 +202,9 @@ def _build_activations(ncols: int, nrows: int, labels: tuple[int, ...]) -> Templ
     ax.add_collection(t.zero)
     ax.add_collection(t.curves)
     t.suptitle = t.fig.suptitle("", fontsize=10)
-    t.dynamic(t.zero, t.curves, t.suptitle)
+    # The shared y range changes with every run: a short text of its own, not the title.
+    t.y_range = t.fig.text(0.99, 0.995, "", ha="right", va="top", fontsize=7, color="0.35")
+    t.dynamic(t.zero, t.curves, t.y_range)
     for k, j in enumerate(labels):
         ax.text(col[k] + 0.04, -row[k] - 0.06, str(j), fontsize=6, va="top", color="0.35")
     ax.set(xlim=(-0.02, ncols + 0.02), ylim=(-nrows - 0.02, 0.02))
@@ -259,12 +256,10 @@ def plot_activations(
             z = -row - 1 + pad + (1 - 2 * pad) * (0 - lo) / span_y
             zero = [[(c, zr), (c + 1, zr)] for c, zr in zip(col, z)]
         t.zero.set_segments(zero)
-        title = (
-            f"layer {layer} activations: {subset_label(len(idx), n_units)}"
-            f" (shared y range [{lo:.3g}, {hi:.3g}])"
-        )
-        t.suptitle.set_text(title)
-        save_png(t, path, title)
+        title = f"layer {layer} activations: {subset_label(len(idx), n_units)}, one y range"
+        t.set_static_text(t.suptitle, title)
+        t.y_range.set_text(f"y: [{lo:.3g}, {hi:.3g}]")
+        save_png(t, path, f"{title} [{lo:.3g}, {hi:.3g}]")
 
 
 # ---------------------------------------------------------------------------- history.png
@@ -331,7 +326,6 @@ def _build_history(layout: tuple[tuple[str, bool, tuple[str, ...]], ...]) -> Tem
                 t.dynamic(raw, bold)
         if log:
             plain_log_axis(ax)
-        ax.set_xlabel("epoch")
         if splits:  # above the panel, right of its title: never over the curves
             handles = [Line2D([], [], color=c, lw=1.8) for s, c in zip(("train", "val"),
                        ("C0", "C1")) if s in splits]  # fmt: skip
@@ -341,7 +335,7 @@ def _build_history(layout: tuple[tuple[str, bool, tuple[str, ...]], ...]) -> Tem
         else:
             ax.text(0.5, 0.5, "no finite values", ha="center", va="center", transform=ax.transAxes)
         t.titles.append(ax.set_title(" ", loc="left", fontsize=10))
-        t.few_ticks(ax)
+        t.axes_labels(ax, "epoch")
         t.dynamic(ax.xaxis, ax.yaxis)
     return t
 
@@ -404,8 +398,7 @@ def _build_boundary(shape: tuple[int, int]) -> Template:
     (t.edge,) = ax.plot([], [], color="k", lw=1.5, label="P(y = 1) = 0.5")
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, fontsize=8, frameon=False,
               borderaxespad=0.2)  # fmt: skip
-    ax.set(xlabel="x1", ylabel="x2")
-    t.few_ticks(ax)
+    t.axes_labels(ax, "x1", "x2")
     t.suptitle = t.fig.suptitle("", fontsize=10)
     t.ax, t.contour = ax, None
     t.dynamic(t.field, ax.xaxis, ax.yaxis, t.c0, t.c1, t.suptitle)

@@ -2,7 +2,8 @@
 commit before the figure templates (a git worktree of it) against this tree's.
 
 Both sides run in subprocesses of their own, on the same inputs: the default experiment's data
-(1-D regression), a seeded [16] model and a 1000-epoch history with validation every 10 epochs,
+(1-D regression), [16] models of seeds 0, 1, ... and a 1000-epoch history with validation
+every 10 epochs,
 through the same public calls (regexp.core.figures.plot_specs, then draw_plots; PNGs written to
 a temporary folder). The first run of a process (imports, building a figure template) is
 reported apart from the steady state, which is the median of --runs runs of process CPU time.
@@ -43,7 +44,11 @@ def child(runs: int) -> None:
     torch.set_num_threads(1)
     settings = validate(compose(["hidden_units=[16]"]))
     data = make_data(settings.data)
-    model = MLP(1, settings.hidden_units, 1, settings.activation).init_seeded(0).eval()
+    # A model per run (seeded by the run's number), so no run redraws the previous one.
+    models = [
+        MLP(1, settings.hidden_units, 1, settings.activation).init_seeded(i, stddev=0.5).eval()
+        for i in range(runs + 1)
+    ]
     epochs = np.arange(1, settings.train.epochs + 1)
     train = 0.04 + 0.6 * np.exp(-epochs / 40)
     val = np.where(epochs % settings.train.eval_every == 0, train * 0.98, np.nan)
@@ -54,7 +59,7 @@ def child(runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs + 1):
             t0 = time.process_time()
-            draw_plots(plot_specs(Path(tmp) / str(i), model, data, settings, history))
+            draw_plots(plot_specs(Path(tmp) / str(i), models[i], data, settings, history))
             times.append(1000 * (time.process_time() - t0))
         pngs = sorted(p.name for p in (Path(tmp) / "0" / "plots").glob("*.png"))
     out = {"first": times[0], "runs": times[1:], "pngs": pngs, "module": regexp.__file__}
