@@ -139,10 +139,11 @@ def save_png(t: Template, path: Path | str, title: str) -> None:
     info.add_text("Title", title)
     buf = io.BytesIO()
     img.save(buf, format="png", compress_level=PNG_COMPRESSION, pnginfo=info)
-    _write_replace(Path(path), buf.getvalue())
+    write_replace(Path(path), buf.getvalue())
 
 
-def _write_replace(path: Path, data: bytes) -> None:
+def write_replace(path: Path, data: bytes) -> None:
+    """Write data to path through a temp file renamed over it (never half a file)."""
     # No fsync: a figure can be drawn again, and the rename alone never leaves half a file
     # under the final name (metrics.json, written last, is the run's commit point).
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +185,7 @@ def fit_limits(
 def plain_log_axis(ax: Any) -> None:
     """A log y axis labelled 0.04, 0.1, 1e-05 (mathtext labels are wide and slow)."""
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # a tick within any range
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     ax.yaxis.set_minor_locator(NullLocator())  # unlabelled minor ticks: 3 artists each a draw
 

@@ -10,6 +10,7 @@ in the PNG "Title" text chunk (handy for tests and file browsers).
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from regexp.figure_templates import (
     save_png,
     template,
     unit_colors,
+    write_replace,
 )
 from regexp.tools.ewma import ewma
 
@@ -184,6 +186,14 @@ def _update_units(t: Template, x: np.ndarray, shown: np.ndarray, idx, legend: bo
     else:
         # One LineCollection instead of thousands of Line2D objects keeps wide layers fast.
         t.units.set_segments(np.stack([np.column_stack([x, shown[:, k]]) for k in range(len(idx))]))
+
+
+def save_fit(path: Path | str, **arrays: np.ndarray) -> None:
+    """The arrays a sweep's summary.png overlays (x_grid, y_grid, x_train, ...), as float32
+    .npz: a sweep's figure reads them instead of loading each model (no torch there)."""
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v, dtype=np.float32).reshape(-1) for k, v in arrays.items()})
+    write_replace(Path(path), buf.getvalue())
 
 
 # ---------------------------------------------------------------------------- activations

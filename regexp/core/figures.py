@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from regexp.core import runs
 from regexp.core.data import Dataset
 from regexp.core.model import MLP
 from regexp.core.settings import Settings
@@ -92,6 +93,16 @@ def plot_specs(
                 y_val=data.y_val[:, 0].numpy(),
                 scores=_scores(model, data),
                 **units,
+            )
+            add(
+                "save_fit",
+                out / runs.FIT,
+                x_grid=grid[:, 0].numpy(),
+                y_grid=y_grid[:, 0].numpy(),
+                x_train=x_train[:, 0],
+                y_train=y_train,
+                x_val=data.x_val[:, 0].numpy(),
+                y_val=data.y_val[:, 0].numpy(),
             )
             for k, acts in enumerate(hidden):
                 add(

@@ -27,6 +27,7 @@ METRIC_COLUMNS = (
 METRICS = "metrics.json"
 HISTORY = "history.csv"
 WEIGHTS = "weights.safetensors"
+FIT = "plots/fit.npz"  # 1-D runs: fitted function and points, overlaid by a sweep's summary.png
 
 
 def claim_dir(parent: Path | str, now: datetime | None = None) -> Path:
