@@ -78,9 +78,9 @@ def make_run(
         import matplotlib.image
 
         (folder / "plots").mkdir()
-        img = np.zeros((4, 4, 3))
-        img[1:3, 1:3] = 1.0
-        matplotlib.image.imsave(folder / "plots" / "fit.png", img)
+        img = np.zeros((60, 80, 3))
+        img[20:40, 20:60] = 1.0
+        matplotlib.image.imsave(folder / "plots" / "layers.png", img)
     return folder
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
 from pathlib import Path
 
+import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from regexp.core.errors import UsageError
 from regexp.read.collect import collect, write_summary
@@ -207,9 +213,41 @@ def test_markdown_and_html(tree, tmp_path):
     page = tmp_path / "t.html"
     cli([str(tree["hidden"]), str(tree["single"]), "--out", str(page)])
     text = page.read_text()
-    assert text.count("data:image/png;base64,") == 2  # hidden/0 and the single run
+    # A thumbnail for hidden/0 and the single run, each linked to its full image
+    assert text.count("data:image/png;base64,") == 2
     assert "<table" in text and "[16, 16]" in text
-    assert 'src="' not in text and "src='data:" in text  # nothing to fetch from disk
+    assert text.count("<tr>") == 1 + 4  # the header, then one row per run
+    links = {(page.parent / h).resolve() for h in re.findall(r"href='([^']+)'", text)}
+    runs = (tree["single"], tree["hidden"] / "0")
+    assert links == {(run / "plots" / "layers.png").resolve() for run in runs}
+
+
+def test_html_thumbnails_are_small_and_link_the_full_image(tree, tmp_path):
+    big = np.random.default_rng(0).random((600, 800, 3))  # noise: a PNG that compresses badly
+    matplotlib.image.imsave(tree["hidden"] / "0" / "plots" / "layers.png", big)
+    page = tmp_path / "sub" / "t.html"
+    cli([str(tree["hidden"]), "--out", str(page)])
+    text = page.read_text()
+    (uri,) = re.findall(r"src='data:image/png;base64,([^']+)'", text)
+    thumb = base64.b64decode(uri)
+    assert len(thumb) < 60_000 < (tree["hidden"] / "0" / "plots" / "layers.png").stat().st_size
+    with Image.open(io.BytesIO(thumb)) as img:
+        assert max(img.size) <= 200
+    (href,) = re.findall(r"href='([^']+)'", text)
+    assert href == "../multirun/hidden/0/plots/layers.png"
+
+
+def test_plot_draws_the_sweep_figure(tree, tmp_path):
+    png = tmp_path / "s.png"
+    assert cli([str(tree["hidden"]), "--plot", str(png)]) == 0
+    with Image.open(png) as img:
+        assert img.text["Title"] == "sweep summary: hidden_units"
+        panels = json.loads(img.text["Description"])
+    assert panels == [
+        {"key": "hidden_units", "metric": m, "by": None} for m in ("train_mse", "val_mse")
+    ]
+    with pytest.raises(UsageError, match=r"--plot: unsupported extension '.jpg'"):
+        cli([str(tree["hidden"]), "--plot", str(tmp_path / "s.jpg")])
 
 
 def test_usage_errors(tree, tmp_path):

@@ -46,6 +46,15 @@ def test_layers_with_hidden_legend(tmp_path):
     assert _png(path) == ""  # no subset: nothing to say
 
 
+def test_layers_with_contributions_validation_and_scores(tmp_path):
+    path = tmp_path / "c.png"
+    units = _relu_units(16) * rng.standard_normal(16)  # output weight x activation
+    plots.plot_layers(path, X_TRAIN, Y_TRAIN, X_GRID, units.sum(1) + 0.3, units, True, "c",
+                      x_val=X_GRID, y_val=Y_GRID, bias=0.3,
+                      scores={"train MSE": 0.04, "val MSE": 0.05})  # fmt: skip
+    assert _png(path) == "c"
+
+
 def test_layers_wide_layer_draws_a_subset(tmp_path):
     path = tmp_path / "wide.png"
     plots.plot_layers(path, X_TRAIN, Y_TRAIN, X_GRID, Y_GRID, _relu_units(8192), title="8192")
@@ -117,10 +126,44 @@ def test_decision_boundary(tmp_path):
     _png(tmp_path / "c.png")
 
 
-def test_no_figures_left_open(tmp_path):
-    import matplotlib.pyplot as plt
+def test_a_template_redraw_keeps_nothing_of_the_previous_run(tmp_path):
+    """Templates are reused across calls: drawing A, then B, then A again must give A's
+    PNG byte for byte (no line, limit or title of B left behind)."""
+    units_a, units_b = _relu_units(16), 3 * _relu_units(16)
+    args = dict(hidden_legend=True, bias=0.1, x_val=X_GRID, y_val=Y_GRID)
+    hist_a, hist_b = _history(), _history(80, 7)
+    hist_b["train_mse"] = hist_b["train_loss"] = 10 * hist_b["train_loss"]
+    for name, units, score, hist in (
+        ("a1", units_a, 0.1, hist_a),
+        ("b", units_b, 0.5, hist_b),
+        ("a2", units_a, 0.1, hist_a),
+    ):
+        plots.plot_layers(tmp_path / f"{name}.png", X_TRAIN, Y_TRAIN, X_GRID,
+                          units.sum(1) + 0.1, units, title=name[0],
+                          scores={"train MSE": score}, **args)  # fmt: skip
+        plots.plot_history(tmp_path / f"h{name}.png", hist)
+    read = lambda name: np.asarray(Image.open(tmp_path / name).convert("RGB"))  # noqa: E731
+    assert (read("a1.png") == read("a2.png")).all()
+    assert (read("ha1.png") == read("ha2.png")).all()
+    assert (read("a1.png") != read("b.png")).any() and (read("ha1.png") != read("hb.png")).any()
 
-    before = plt.get_fignums()
-    plots.plot_activations(tmp_path / "a.png", X_GRID, _relu_units(8), layer=0)
-    plots.plot_history(tmp_path / "h.png", _history())
-    assert plt.get_fignums() == before
+
+def test_unit_colors_are_distinct_up_to_64():
+    for n in (2, 10, 16, 20, 64):
+        colors = plots.unit_colors(n)
+        assert len({tuple(np.round(c, 3)) for c in colors}) == n
+    assert len(plots.unit_colors(1024)) == 1024  # a colormap beyond
+
+
+def test_history_drops_the_loss_panel_when_it_is_the_mse():
+    same = plots.history_panels(_history())
+    assert [m for m, _, _ in same] == ["mse"]
+    penalized = _history()
+    penalized["train_loss"] = penalized["train_mse"] + 0.01
+    assert [m for m, _, _ in plots.history_panels(penalized)] == ["loss", "mse"]
+
+
+def test_only_dense_series_are_smoothed():
+    assert plots.is_dense(np.arange(1, 101, dtype=float))
+    assert not plots.is_dense(np.arange(10, 1001, 10, dtype=float))  # val every 10 epochs
+    assert not plots.is_dense(np.arange(1, 6, dtype=float))  # too few points

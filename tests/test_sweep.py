@@ -165,8 +165,12 @@ def test_a_batched_group_draws_every_jobs_plots(tmp_path):
     for job in "0123":
         metrics = json.loads((folder / job / "metrics.json").read_text())
         assert metrics["status"] == "ok" and metrics["batched"] == 4
-        pngs = sorted(p.name for p in (folder / job / "plots").iterdir())
-        assert pngs == ["activations_layer0.png", "history.png", "layers.png"]
+        names = sorted(p.name for p in (folder / job / "plots").iterdir())
+        # fit.npz: the fitted function, overlaid by the sweep's summary.png
+        assert names == ["activations_layer0.png", "fit.npz", "history.png", "layers.png"]
+        pngs = [n for n in names if n.endswith(".png")]
         for png in pngs:
             data = (folder / job / "plots" / png).read_bytes()
-            assert data.startswith(b"\x89PNG") and len(data) > 5_000, (job, png, len(data))
+            assert data.startswith(b"\x89PNG") and len(data) > 2_000, (job, png, len(data))
+    for name in ("summary.png", "report.html"):
+        assert (folder / name).stat().st_size > 5_000, name

@@ -5,14 +5,41 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from regexp.core import runs
 from regexp.core.data import Dataset
 from regexp.core.model import MLP
 from regexp.core.settings import Settings
 
 # (a regexp.plots function's name, its positional arguments (path first), its keywords)
 PlotSpec = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+def contributions(model: MLP, x: torch.Tensor) -> tuple[np.ndarray, float, np.ndarray]:
+    """What layers.png draws below the fit: each unit of the last hidden layer's contribution
+    to the raw output over x, [n, units] (its output weight × its activation); the output
+    bias; and the raw output [n]. contributions.sum(1) + bias is the output (a logit if
+    binary). Needs a hidden layer."""
+    with torch.no_grad():
+        hidden = model.hidden_outputs(x)[-1]
+        out = model.layers[-1]
+        contrib = hidden * out.weight[0]
+        return contrib.numpy(), float(out.bias[0]), model(x)[:, 0].numpy()
+
+
+def _scores(model: MLP, data: Dataset) -> dict[str, float]:
+    """The final model's train and val MSE (accuracy for classification), for titles."""
+    with torch.no_grad():
+        out = {}
+        for split, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val)):
+            pred = model(x)
+            if data.task == "classification":
+                out[f"{split} accuracy"] = float(((pred > 0).float() == y).float().mean())
+            else:
+                out[f"{split} MSE"] = float(((pred - y) ** 2).mean())
+        return out
 
 
 def architecture(hidden_units: tuple[int, ...]) -> str:
@@ -26,7 +53,7 @@ def plot_specs(
     out: Path, model: MLP, data: Dataset, settings: Settings, history: Any
 ) -> list[PlotSpec]:
     """The run's figures as (a regexp.plots function, its arguments): the model's
-    part is done here; the drawing (~0.5 s a run, more than training a small model) is left
+    part is done here; the drawing (~40 ms a run with figure templates) is left
     to draw_plots, in this process or in a pool's."""
     specs: list[PlotSpec] = []
 
@@ -46,6 +73,13 @@ def plot_specs(
             if data.task == "classification":
                 y_grid = torch.sigmoid(y_grid)
             hidden = [h.numpy() for h in model.hidden_outputs(grid)]
+            units: dict[str, Any] = {}
+            if hidden and settings.plots.hidden:
+                contrib, bias, _ = contributions(model, grid)
+                last = "first" if len(hidden) == 1 else "last"
+                units = dict(hidden=contrib, bias=bias, layer_name=f"{last} hidden layer")
+                if data.task == "classification":  # the units add up to the logit
+                    units["total_label"] = "sum + bias = logit"
             add(
                 "plot_layers",
                 pdir / "layers.png",
@@ -53,9 +87,22 @@ def plot_specs(
                 y_train,
                 grid[:, 0].numpy(),
                 y_grid[:, 0].numpy(),
-                hidden=hidden[0] if hidden and settings.plots.hidden else None,
-                hidden_legend=bool(hidden) and hidden[0].shape[1] <= 16,
+                hidden_legend=bool(hidden) and hidden[-1].shape[1] <= 16,
                 title=f"{settings.name}: {architecture(settings.hidden_units)}",
+                x_val=data.x_val[:, 0].numpy(),
+                y_val=data.y_val[:, 0].numpy(),
+                scores=_scores(model, data),
+                **units,
+            )
+            add(
+                "save_fit",
+                out / runs.FIT,
+                x_grid=grid[:, 0].numpy(),
+                y_grid=y_grid[:, 0].numpy(),
+                x_train=x_train[:, 0],
+                y_train=y_train,
+                x_val=data.x_val[:, 0].numpy(),
+                y_val=data.y_val[:, 0].numpy(),
             )
             for k, acts in enumerate(hidden):
                 add(
@@ -68,8 +115,10 @@ def plot_specs(
                 )
         elif data.n_in == 2 and data.task == "classification":
             # 100 x 100 grid points: one forward pass of a 5 x 1024 model costs ~1 s at 40 000
-            g1 = torch.linspace(data.x_val[:, 0].min().item(), data.x_val[:, 0].max().item(), 100)
-            g2 = torch.linspace(data.x_val[:, 1].min().item(), data.x_val[:, 1].max().item(), 100)
+            # over train and val points alike, so the field covers every point drawn
+            both = torch.cat([data.x_train, data.x_val])
+            g1 = torch.linspace(both[:, 0].min().item(), both[:, 0].max().item(), 100)
+            g2 = torch.linspace(both[:, 1].min().item(), both[:, 1].max().item(), 100)
             mesh = torch.cartesian_prod(g1, g2)
             prob = torch.sigmoid(model(mesh))[:, 0].reshape(len(g1), len(g2)).T
             add(
@@ -80,7 +129,8 @@ def plot_specs(
                 g1.numpy(),
                 g2.numpy(),
                 prob.numpy(),
-                title=f"{settings.name}: {architecture(settings.hidden_units)}",
+                title=f"{settings.name}: {architecture(settings.hidden_units)} · "
+                + ", ".join(f"{k} {v:.3g}" for k, v in _scores(model, data).items()),
             )
     return specs
 

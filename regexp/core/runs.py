@@ -46,6 +46,7 @@ WEIGHTS = "weights.safetensors"
 HYDRA = ".hydra"  # Hydra's output_subdir: config.yaml, hydra.yaml, overrides.yaml
 MULTIRUN = "multirun.yaml"  # Hydra writes it into a sweep folder before the first job
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
+FIT = "plots/fit.npz"  # 1-D runs: fitted function and points, overlaid by a sweep's summary.png
 
 
 def claim(path: Path | str) -> Path:

@@ -8,8 +8,6 @@ and writes .csv, .md or .html. No torch here: compare must start fast.
 from __future__ import annotations
 
 import argparse
-import base64
-import html
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,8 @@ from regexp.core.errors import UsageError
 from regexp.core.runs import METRIC_COLUMNS, write_atomic
 from regexp.flags import ArgumentParser
 from regexp.read.collect import collect, fmt, isna
+from regexp.read.html_report import write_report
+from regexp.read.sweep_figures import plot_sweep
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")
@@ -129,34 +129,6 @@ def _sort(table: pd.DataFrame, spec: str | None, aliases: dict[str, str]) -> pd.
         return table.sort_values(col, key=lambda s: s.map(fmt), **order)
 
 
-def _html_page(shown: pd.DataFrame, df: pd.DataFrame, caption: str) -> str:
-    """One self-contained page: the table, then each run's plots as data: URIs."""
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>regexp compare</title>",
-        "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
-        "img{max-width:48%;margin:4px;border:1px solid #eee}</style></head><body>",
-        f"<h1>regexp compare</h1><p>{html.escape(caption)}</p>",
-        shown.to_html(index=False, escape=True, na_rep=""),
-    ]
-    for _, row in df.iterrows():
-        pngs = sorted((Path(row["path"]) / "plots").glob("*.png"))
-        if not pngs:
-            continue
-        title = " · ".join(fmt(v) for v in (row["path"], row["name"]) if fmt(v))
-        parts.append(f"<h2>{html.escape(title)}</h2><div>")
-        for png in pngs:
-            try:
-                data = base64.b64encode(png.read_bytes()).decode("ascii")
-            except OSError:
-                continue
-            alt = html.escape(png.name)
-            parts.append(f"<img alt='{alt}' title='{alt}' src='data:image/png;base64,{data}'>")
-        parts.append("</div>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
 def _print(shown: pd.DataFrame, caption: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -193,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--over", metavar="KEY[,KEY]", help="aggregate over KEY (e.g. seed)")
     p.add_argument("--sort", metavar="COL", help="sort by COL ascending; -COL descending")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write .csv, .md or .html")
+    p.add_argument("--plot", type=Path, metavar="FILE", help="also draw the sweep figure (.png)")
     return p
 
 
@@ -240,14 +213,33 @@ def _plain_view(df: pd.DataFrame, args: argparse.Namespace) -> tuple:
     return numeric, shown, f"{_plural(len(df), 'run')}; {which}{where}"
 
 
+def write_sweep_pictures(sweep_dir: Path) -> list[Path]:
+    """A sweep's summary.png and report.html (its figure, table and run thumbnails), as
+    `regexp compare SWEEP --plot summary.png --out report.html` writes them; return them."""
+    df = collect([sweep_dir])
+    if not (df["status"] != "unknown").any():
+        return []
+    png, page = sweep_dir / "summary.png", sweep_dir / "report.html"
+    plot_sweep(png, df, differing_keys(df))
+    numeric = df.sort_values("job", kind="stable")[_plain_columns(df, False)]
+    shown = numeric.map(fmt)
+    shown["path"] = [os.path.relpath(p, sweep_dir) for p in numeric["path"]]
+    caption = f"{_plural(len(df), 'run')} of sweep {sweep_dir}; config keys that differ"
+    write_report(page, shown, caption, list(numeric["path"]), [png], f"sweep {sweep_dir.name}")
+    return [png, page]
+
+
 def cli(argv: list[str]) -> int:
-    """`regexp compare PATH… [--all] [--group-by K] [--over K] [--sort COL] [--out FILE]`."""
+    """`regexp compare PATH… [--all] [--group-by K] [--over K] [--sort COL] [--out FILE]
+    [--plot FILE.png]`."""
     try:
         args = _parser().parse_args(_fix_sort_arg(argv))
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     if args.out is not None and args.out.suffix.lower() not in OUT_EXTENSIONS:
         raise UsageError(f"--out: unsupported extension {args.out.suffix!r} (use .csv, .md, .html)")
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        raise UsageError(f"--plot: unsupported extension {args.plot.suffix!r} (use .png)")
     if args.group_by and args.over:
         raise UsageError("use either --group-by or --over, not both")
     df = collect(args.paths)
@@ -257,6 +249,11 @@ def cli(argv: list[str]) -> int:
     view = _grouped_view if (args.group_by or args.over) else _plain_view
     numeric, shown, caption = view(df, args)
     _print(shown, caption)
+    figures = []
+    if args.plot is not None:
+        plot_sweep(args.plot, df, differing_keys(df))
+        print(f"wrote {args.plot}")
+        figures.append(args.plot)
     if args.out is not None:
         suffix = args.out.suffix.lower()
         if suffix == ".csv":
@@ -264,6 +261,10 @@ def cli(argv: list[str]) -> int:
         elif suffix == ".md":
             write_atomic(args.out, f"{caption}\n\n{shown.to_markdown(index=False)}\n")
         else:
-            write_atomic(args.out, _html_page(shown, df, caption))
+            grouped = bool(args.group_by or args.over)
+            run_dirs = None if grouped else list(df.loc[numeric.index, "path"])
+            size = write_report(args.out, shown, caption, run_dirs, figures, "regexp compare")
+            print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
+            return 0
         print(f"wrote {args.out}")
     return 0

@@ -52,8 +52,23 @@ def print_run(out: Path, settings: Settings) -> int:
     return 0 if status == "ok" else 1
 
 
+def _sweep_pictures(console: Console, sweep_dir: Path) -> None:
+    from regexp.read.compare import write_sweep_pictures
+
+    try:
+        written = write_sweep_pictures(sweep_dir)
+    except (
+        Exception
+    ) as err:  # the table above is the sweep's result; a figure is not worth a failure
+        console.print(f"[yellow]sweep figures not drawn: {type(err).__name__}: {err}[/yellow]")
+        return
+    if written:
+        console.print("figures: " + " and ".join(p.name for p in written) + f" in {sweep_dir}")
+
+
 def print_sweep(sweep_dir: Path, expected: int) -> int:
-    """Write summary.csv/.md from the job folders, print it; 0 only if every job is ok."""
+    """Write summary.csv/.md from the job folders, print it, then draw the sweep's
+    summary.png and report.html; 0 only if every job is ok."""
     from regexp.read.collect import write_summary
 
     console = _console()
@@ -72,6 +87,7 @@ def print_sweep(sweep_dir: Path, expected: int) -> int:
         shown.add_row(*(_fmt(v) for v in row))
     console.print(shown)
     console.print(f"summary: {sweep_dir / 'summary.csv'} and summary.md")
+    _sweep_pictures(console, sweep_dir)
     bad = int((table["status"] != "ok").sum()) if "status" in table else len(table)
     missing = expected - len(table)
     if bad or missing:

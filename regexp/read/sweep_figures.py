@@ -1,0 +1,245 @@
+"""A sweep's own figure, summary.png: each swept key against the metrics, and the fits.
+
+Panels (sweep_panels) are the numbers drawn, computed apart from the drawing so tests can
+check them: for each swept key (seed aside) and each metric (train and val MSE; accuracy
+for classification), the mean ± sample std over the ok runs at each value of the key, one
+line per value of a second swept key. Keys named lam or lr get a log axis. For 1-D
+regression, each run's fitted function (plots/fit.npz, written by the run) is drawn over
+the training and validation points: overlaid when there are a few groups of runs, side by
+side beyond. No torch here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from regexp.core.runs import FIT, write_atomic
+from regexp.figure_templates import plain_log_axis
+from regexp.read.collect import fmt
+
+COLLAPSED = ("seed", "name")  # a sweep's repeats: averaged over, never an x axis
+MAX_LINES = 8  # a second key with more values than this is averaged over instead
+OVERLAY_MAX_GROUPS = 6  # fits of more groups than this go side by side
+MAX_FIT_PANELS = 24
+
+
+@dataclass
+class Line:
+    label: str  # "" for the only line, else "key=value" of the second key
+    x: list[Any]  # the swept key's values, in sweep order
+    mean: np.ndarray
+    std: np.ndarray  # NaN where a point has one run
+    n: np.ndarray  # ok runs per point
+
+
+@dataclass
+class Panel:
+    key: str  # the swept key on the x axis ("" when only seeds vary)
+    metric: str
+    by: str | None  # the second swept key: one line per value
+    log_x: bool
+    lines: list[Line] = field(default_factory=list)
+
+
+def metrics_of(df: pd.DataFrame) -> tuple[str, str]:
+    """(train, val) metric columns: accuracy for classification, MSE otherwise."""
+    if "val_accuracy" in df and pd.to_numeric(df["val_accuracy"], errors="coerce").notna().any():
+        return ("train_accuracy", "val_accuracy")
+    return ("train_mse", "val_mse")
+
+
+def _numbers(values: list[Any]) -> list[float] | None:
+    try:
+        out = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return None
+    return out if all(math.isfinite(v) for v in out) else None
+
+
+def _log_key(key: str) -> bool:
+    leaf = key.rsplit(".", 1)[-1]
+    return leaf in ("lam", "lr", "lambda", "learning_rate") or leaf.startswith(("lam", "lr"))
+
+
+def _order(values: pd.Series) -> list[Any]:
+    """Distinct values, numbers ascending, else in sweep order."""
+    distinct = list(dict.fromkeys(values.map(fmt)))
+    nums = _numbers(distinct)
+    return [distinct[i] for i in np.argsort(nums, kind="stable")] if nums else distinct
+
+
+def sweep_panels(df: pd.DataFrame, keys: list[str]) -> list[Panel]:
+    """The panels summary.png draws: one per swept key and metric (see the module's text).
+
+    df is regexp.read.collect's table; keys are the config keys that differ between runs.
+    Only ok runs count; seed and name are averaged over.
+    """
+    ok = df[df["status"] == "ok"]
+    swept = [k for k in keys if k not in COLLAPSED and k in df]
+    panels = []
+    for metric in metrics_of(df):
+        values = pd.to_numeric(ok.get(metric), errors="coerce")
+        for key in swept or [""]:
+            others = [k for k in swept if k != key and ok[k].map(fmt).nunique() <= MAX_LINES]
+            by = others[0] if others else None
+            xs = _order(ok[key]) if key else ["all runs"]
+            nums = _numbers(xs) if key else None
+            log_x = bool(key) and _log_key(key) and nums is not None
+            panel = Panel(key, metric, by, log_x)
+            for by_value in _order(ok[by]) if by else [None]:
+                rows = ok if by is None else ok[ok[by].map(fmt) == by_value]
+                at = rows[key].map(fmt) if key else pd.Series("all runs", index=rows.index)
+                groups = [values[rows.index][at == x].dropna() for x in xs]
+                panel.lines.append(
+                    Line(
+                        label="" if by is None else f"{by}={by_value}",
+                        x=xs,
+                        mean=np.array([g.mean() if len(g) else np.nan for g in groups]),
+                        std=np.array([g.std(ddof=1) if len(g) > 1 else np.nan for g in groups]),
+                        n=np.array([len(g) for g in groups]),
+                    )
+                )
+            panels.append(panel)
+    return panels
+
+
+def _positions(panel: Panel) -> tuple[np.ndarray, list[str] | None]:
+    """x positions of the panel's values, and tick labels when they are not numbers."""
+    xs = panel.lines[0].x
+    nums = _numbers(xs) if panel.key else None
+    if nums is None:
+        return np.arange(len(xs), dtype=float), [str(x) for x in xs]
+    return np.array(nums), None
+
+
+def _draw_panel(ax: Any, panel: Panel) -> None:
+    pos, labels = _positions(panel)
+    for i, line in enumerate(panel.lines):
+        color = f"C{i % 10}"
+        ax.plot(pos, line.mean, marker="o", ms=4, color=color, label=line.label or None)
+        band = np.isfinite(line.std)
+        if band.any():
+            lo, hi = line.mean - np.nan_to_num(line.std), line.mean + np.nan_to_num(line.std)
+            # mean - std <= 0 has no place on the log y axis: draw the band to below the
+            # lowest mean instead of leaving a hole in it
+            lo = np.where(lo > 0, lo, np.nanmin(line.mean) / 2)
+            ax.fill_between(pos, lo, hi, where=band, color=color, alpha=0.18, lw=0)
+    if labels is not None:
+        ax.set_xticks(pos, labels, rotation=30 if max(map(len, labels)) > 6 else 0, ha="right")
+    elif panel.log_x:
+        if (pos > 0).all():
+            ax.set_xscale("log")
+        else:  # λ = 0 next to small positive λ: linear near 0, log beyond
+            ax.set_xscale("symlog", linthresh=float(np.min(pos[pos > 0], initial=1e-3)))
+    n = int(max(line.n.max(initial=0) for line in panel.lines))
+    band = " (mean ± std)" if n > 1 else ""
+    ax.set_title(f"{panel.metric} vs {panel.key or 'all runs'}{band}", fontsize=9)
+    ax.set_xlabel(panel.key or "")
+    ax.set_ylabel(panel.metric)
+    if panel.metric.endswith("mse"):
+        finite = np.concatenate([line.mean for line in panel.lines])
+        if (finite[np.isfinite(finite)] > 0).all():
+            plain_log_axis(ax)
+    if any(line.label for line in panel.lines):
+        ax.legend(fontsize=7, title=panel.by, title_fontsize=7)
+
+
+def _fits(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, list[dict]]]:
+    """[(group label, [fit arrays of each ok run in it])] for runs that saved a fit."""
+    swept = [k for k in keys if k not in COLLAPSED and k in df]
+    groups: dict[str, list[dict]] = {}
+    for _, row in df[df["status"] == "ok"].iterrows():
+        path = Path(row["path"]) / FIT
+        if not path.is_file():
+            continue
+        try:
+            with np.load(path) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError):
+            continue
+        label = ", ".join(f"{k}={fmt(row[k])}" for k in swept) or "all runs"
+        groups.setdefault(label, []).append(arrays)
+    return list(groups.items())
+
+
+def _draw_fits(fig: Any, fits: list[tuple[str, list[dict]]]) -> None:
+    first = fits[0][1][0]
+    overlay = len(fits) <= OVERLAY_MAX_GROUPS
+    shown = fits if overlay else _spread(fits, MAX_FIT_PANELS)
+    ncols = 1 if overlay else min(6, len(shown))
+    nrows = 1 if overlay else math.ceil(len(shown) / ncols)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False))
+    for i, ax in enumerate(axes.ravel()):
+        if not overlay and i >= len(shown):
+            ax.set_axis_off()
+            continue
+        ax.scatter(first["x_val"], first["y_val"], s=3, color="0.75", lw=0, label="validation")
+        ax.scatter(first["x_train"], first["y_train"], s=9, color="0.15", lw=0, label="training")
+        for j, (label, runs) in enumerate(shown if overlay else [shown[i]]):
+            color = f"C{(j if overlay else 0) % 10}"
+            alpha = max(0.15, 1 / math.sqrt(len(runs)))
+            for k, run in enumerate(runs):
+                name = f"{label} ({len(runs)} runs)" if len(runs) > 1 else label
+                ax.plot(run["x_grid"], run["y_grid"], color=color, lw=1.5, alpha=alpha,
+                        label=name if k == 0 else None)  # fmt: skip
+        if overlay:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+            ax.set_title("fitted functions over the training and validation points", fontsize=9)
+        else:
+            n = len(shown[i][1])
+            ax.set_title(shown[i][0] + (f" ({n} runs)" if n > 1 else ""), fontsize=7)
+    if not overlay:
+        note = "" if len(shown) == len(fits) else f" ({len(shown)} of {len(fits)} groups)"
+        fig.suptitle(f"fitted functions over training (dark) and validation points{note}",
+                     fontsize=9)  # fmt: skip
+
+
+def _spread(items: list, n: int) -> list:
+    if len(items) <= n:
+        return items
+    return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, n).round().astype(int))]
+
+
+def plot_sweep(path: Path | str, df: pd.DataFrame, keys: list[str]) -> list[Panel]:
+    """Draw summary.png for the runs in df (keys: the config keys that differ); return the
+    metric panels drawn. One row of panels per swept key, train and val side by side, then
+    the fitted functions of 1-D regression runs."""
+    panels = sweep_panels(df, keys)
+    fits = _fits(df, keys)
+    n_rows = len(panels) // 2
+    fit_rows = 0
+    if fits:
+        fit_rows = 1 if len(fits) <= OVERLAY_MAX_GROUPS else math.ceil(
+            min(len(fits), MAX_FIT_PANELS) / 6
+        )  # fmt: skip
+    height = 3.0 * n_rows + (2.2 * fit_rows + 0.8 if fits else 0)
+    fig = Figure(figsize=(11, height), dpi=100, layout="constrained")
+    ratios = [3.0 * n_rows, 2.2 * fit_rows + 0.8] if fits else None
+    parts = fig.subfigures(2 if fits else 1, 1, squeeze=False, height_ratios=ratios)
+    axes = parts[0, 0].subplots(n_rows, 2, squeeze=False)
+    # panels come metric by metric: the train metric's panels, then the val metric's
+    for i, panel in enumerate(panels):
+        _draw_panel(axes[i % n_rows, i // n_rows], panel)
+    if fits:
+        _draw_fits(parts[1, 0], fits)
+    title = "sweep summary: " + ", ".join(
+        dict.fromkeys(p.key or "all runs" for p in panels)
+    )  # fmt: skip
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Title": title, "Description": _describe(panels)})
+    write_atomic(path, buf.getvalue())
+    return panels
+
+
+def _describe(panels: list[Panel]) -> str:
+    """The panels as JSON (key, metric, by): what a test or a script can read back."""
+    return json.dumps([{"key": p.key, "metric": p.metric, "by": p.by} for p in panels])

@@ -1,0 +1,23 @@
+"""regexp.core.figures: what the run's figures show, computed from the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from regexp.core.figures import contributions
+from regexp.core.model import MLP
+
+
+@pytest.mark.parametrize("hidden,stddev", [([16], 0.5), ([8, 4], 0.5), ([1024], 0.05)])
+def test_contributions_plus_bias_are_the_fitted_function(hidden, stddev):
+    model = MLP(1, hidden, 1, "relu").init_seeded(3, stddev=stddev)
+    x = torch.linspace(-1, 1, 400).unsqueeze(1)
+    contrib, bias, out = contributions(model, x)
+    assert contrib.shape == (400, hidden[-1])
+    with torch.no_grad():
+        fitted = model(x)[:, 0].numpy()
+    np.testing.assert_allclose(out, fitted, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(contrib.sum(axis=1) + bias, fitted, rtol=0, atol=1e-5)
+    assert np.ptp(contrib, axis=0).max() > 0  # units that vary: the sum is not trivial
