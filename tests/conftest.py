@@ -12,6 +12,12 @@ from regexp.core.config import compose
 from regexp.core.settings import validate
 
 
+@pytest.fixture(autouse=True)
+def _outputs_where_the_test_says(monkeypatch):
+    """A user's REGEXP_OUTPUTS would send the tests' runs (and their subprocesses') elsewhere."""
+    monkeypatch.delenv("REGEXP_OUTPUTS", raising=False)
+
+
 @pytest.fixture
 def quiet():
     """No per-epoch log lines from training in this test."""

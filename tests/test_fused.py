@@ -30,3 +30,20 @@ def test_the_fused_kernels_compute_the_update_formula(name, correct):
         torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-7)
     for p, p0 in zip(params, start):  # and they moved: it compares steps, not idle tensors
         assert (p - p0).abs().max() > 1e-3
+
+
+def test_the_recompile_limit_reaches_a_torch_that_takes_it_from_its_config(monkeypatch):
+    """torch < 2.13's torch.compile has no recompile_limit: the limit goes to dynamo's config."""
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    seen = {}
+
+    def old_compile(fn, *, fullgraph=False):  # the signature of a torch before 2.13
+        seen["fullgraph"] = fullgraph
+        return fn
+
+    monkeypatch.setattr(torch, "compile", old_compile)
+    with config.patch(recompile_limit=8):  # dynamo's config takes no monkeypatch
+        assert fused.compile_with_limit(abs, 64, fullgraph=True) is abs
+        assert seen == {"fullgraph": True} and config.recompile_limit == 64

@@ -209,8 +209,8 @@ def _graph_step(
 @functools.cache
 def _compiled() -> Callable[..., tuple[Tensor, Tensor]]:
     # one region for all callers: each architecture, batch shape and switch set is an entry
-    return torch.compile(
-        _graph_step, fullgraph=True, dynamic=False, recompile_limit=64, options=_OPTIONS
+    return fused.compile_with_limit(
+        _graph_step, 64, fullgraph=True, dynamic=False, options=_OPTIONS
     )
 
 

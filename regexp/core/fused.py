@@ -1,4 +1,5 @@
-"""regexp.core.update's formula in torch's fused multi-tensor kernels, for speed.
+"""regexp.core.update's formula in torch's fused multi-tensor kernels, for speed; and
+torch.compile's recompile limit on torch versions that take it from a private config only.
 
 torch._fused_adam_ and torch._fused_sgd_ are the kernels behind torch.optim's `fused=True`:
 one call updates every tensor of a list. They are private ops, so they are called here only,
@@ -10,8 +11,10 @@ momentum = dampening = β1 computes m ← β1 m + (1 − β1) g, θ ← θ − l
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -73,3 +76,17 @@ def fused_update(
         amsgrad=False,
         maximize=False,
     )
+
+
+def compile_with_limit(fn: Callable[..., Any], limit: int, **kwargs: Any) -> Callable[..., Any]:
+    """torch.compile(fn, **kwargs) with room for `limit` graphs of fn (one per architecture,
+    batch shape and switch set) before dynamo falls back to eager."""
+    if "recompile_limit" in inspect.signature(torch.compile).parameters:
+        return torch.compile(fn, recompile_limit=limit, **kwargs)
+    # torch < 2.13 reads the limit from dynamo's process-wide config (cache_size_limit < 2.6)
+    from torch import _dynamo
+
+    config = _dynamo.config
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    setattr(config, name, max(getattr(config, name), limit))
+    return torch.compile(fn, **kwargs)
