@@ -67,6 +67,10 @@ endef
 # 18x slower (it waits at every barrier for a descheduled twin); alone, 1 thread is as fast
 # or ~1.3x slower. `make reproduce NB_THREADS=2` on a machine of your own.
 NB_THREADS ?= 1
+# Sections at once in `make reproduce`: single-threaded sweeps share no barrier, so two of
+# them use both cores. The longest (penalties) starts first; the others follow it on the
+# second lane. NB_JOBS=1 runs them one after another.
+NB_JOBS ?= 2
 
 .PHONY: units layers penalties classification reproduce
 
@@ -82,5 +86,7 @@ penalties: $(STAMP)  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0
 classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
 	$(call nb_sweep,classification,$(NB_CLASSIF))
 
-reproduce: units layers penalties classification  ## the whole notebook, its table at the end
+reproduce: $(STAMP)  ## the whole notebook, its table at the end
+	$(MAKE) --no-print-directory -j$(NB_JOBS) --output-sync=target \
+		penalties classification units layers
 	$(PY) -m regexp.read.notebook $(REPRO)
