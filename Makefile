@@ -57,11 +57,14 @@ NB_CLASSIF   := model_classification model_classification_l2_0p001 model_classif
 nb_empty     :=
 nb_space     := $(nb_empty) $(nb_empty)
 nb_comma     := ,
-# $(call nb_sweep,TARGET,EXPERIMENTS[,OVERRIDES]): a Hydra multirun over experiment configs
+# $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over experiment configs, with NB_ARGS
+# on top (make reproduce NB_ARGS=data.seed=1 REPRO=outputs/reproduce-seed1: another data draw)
+NB_ARGS ?=
 define nb_sweep
 	rm -rf $(REPRO)/$(1)
 	OMP_NUM_THREADS=$(NB_THREADS) $(BIN)/regexp sweep \
-		+experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) hydra.sweep.dir=$(REPRO)/$(1) $(3)
+		+experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) hydra.sweep.dir=$(REPRO)/$(1) \
+		$(NB_ARGS)
 endef
 # One torch thread: on a shared 2-core machine a second thread made a 5 x 1024 step up to
 # 18x slower (it waits at every barrier for a descheduled twin); alone, 1 thread is as fast
