@@ -57,16 +57,23 @@ NB_CLASSIF   := model_classification model_classification_l2_0p001 model_classif
 nb_empty     :=
 nb_space     := $(nb_empty) $(nb_empty)
 nb_comma     := ,
-# $(call nb_sweep,TARGET,EXPERIMENTS[,OVERRIDES]): a Hydra multirun over experiment configs
+# $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over experiment configs, with NB_ARGS
+# on top (make reproduce NB_ARGS=data.seed=1 REPRO=outputs/reproduce-seed1: another data draw)
+NB_ARGS ?=
 define nb_sweep
 	rm -rf $(REPRO)/$(1)
 	OMP_NUM_THREADS=$(NB_THREADS) $(BIN)/regexp sweep \
-		+experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) hydra.sweep.dir=$(REPRO)/$(1) $(3)
+		+experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) hydra.sweep.dir=$(REPRO)/$(1) \
+		$(NB_ARGS)
 endef
 # One torch thread: on a shared 2-core machine a second thread made a 5 x 1024 step up to
 # 18x slower (it waits at every barrier for a descheduled twin); alone, 1 thread is as fast
 # or ~1.3x slower. `make reproduce NB_THREADS=2` on a machine of your own.
 NB_THREADS ?= 1
+# Sections at once in `make reproduce`: single-threaded sweeps share no barrier, so two of
+# them use both cores. The longest (penalties) starts first; the others follow it on the
+# second lane. NB_JOBS=1 runs them one after another.
+NB_JOBS ?= 2
 
 .PHONY: units layers penalties classification reproduce
 
@@ -82,5 +89,7 @@ penalties: $(STAMP)  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0
 classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
 	$(call nb_sweep,classification,$(NB_CLASSIF))
 
-reproduce: units layers penalties classification  ## the whole notebook, its table at the end
+reproduce: $(STAMP)  ## the whole notebook, its table at the end
+	$(MAKE) --no-print-directory -j$(NB_JOBS) --output-sync=target \
+		penalties classification units layers
 	$(PY) -m regexp.read.notebook $(REPRO)

@@ -139,6 +139,55 @@ def test_report_passes_on_the_published_numbers(tmp_path, capsys):
     assert "FAIL" not in out
     assert out.count("PASS") == len(notebook.CHECKS)
     assert "0.0444" in out and "[310]" in out
+    assert "4.45x" in out and "4.83x" in out  # the spreads, ours equal to the notebook's here
+
+
+def test_report_shows_ours_published_and_their_ratio(tmp_path, capsys):
+    runs = _published_runs()
+    runs["model_classification"]["val_accuracy"] = 0.836  # 0.836 / 0.88 = 0.95
+    runs["model_8units"]["train_mse"] = 0.0855638  # twice the notebook's 0.0427819
+    root = _write_runs(tmp_path / "reproduce", runs)
+    assert notebook.cli([str(root)]) == 0
+    rows = {line.split("│")[2].strip(): line for line in capsys.readouterr().out.splitlines()
+            if line.count("│") > 5}  # fmt: skip
+    cells = [c.strip() for c in rows["classification"].split("│")]
+    assert cells[-5:-2] == ["0.836", "0.88", "0.95"]
+    cells = [c.strip() for c in rows["8units"].split("│")]
+    assert cells[4:7] == ["0.08556", "0.04278", "2.00"]
+    assert notebook.ratio(0.5, 0.0) is None and notebook.ratio(float("nan"), 1.0) is None
+    assert notebook.ratio(None, 2.0) is None and notebook.ratio(1.0, 4.0) == 0.25
+
+
+@pytest.mark.parametrize(
+    "unpenalized,l2_0p001,l2_0p01,passed,detail",
+    [
+        (0.88, 0.8801, 0.9029, True, "unpenalized 0.8800 < L2 0.001 0.8801 <= L2 0.01 0.9029"),
+        (0.87, 0.88, 0.88, True, "unpenalized 0.8700 < L2 0.001 0.8800 <= L2 0.01 0.8800"),
+        (0.88, 0.88, 0.90, False, "unpenalized 0.8800 >= L2 0.001 0.8800 <= L2 0.01 0.9000"),
+        (0.86, 0.89, 0.87, False, "unpenalized 0.8600 < L2 0.001 0.8900 > L2 0.01 0.8700"),
+        (0.781, 0.836, 0.819, False, "unpenalized 0.7810 < L2 0.001 0.8360 > L2 0.01 0.8190"),
+    ],
+)
+def test_classification_ordering(unpenalized, l2_0p001, l2_0p01, passed, detail):
+    values = dict(zip(notebook.CLASSIFIERS, (unpenalized, l2_0p001, l2_0p01)))
+    metrics = {model: {"val_accuracy": v} for model, v in values.items()}
+    (check,) = [c for c in notebook.run_checks(metrics) if c.label.startswith("classification")]
+    assert (check.passed, check.detail) == (passed, detail)
+    del metrics["model_classification_l2_0p001"]
+    (check,) = [c for c in notebook.run_checks(metrics) if c.label.startswith("classification")]
+    assert (check.passed, check.detail) == (None, "no val accuracy for L2 0.001")
+
+
+def test_spreads_on_the_published_figures():
+    found = notebook.spreads(notebook._as_metrics(notebook.load_figures()))
+    assert [s.value for s in found] == [
+        pytest.approx(0.0427819 / 0.00960591),
+        pytest.approx(0.0296568 / 0.00613459),
+    ]
+    assert found[0].detail == "0.04278 / 0.009606 = 4.45x"
+    assert notebook.spreads({})[1] == notebook.Spread(
+        "somany, validation MSE / training MSE", None, "n/a"
+    )
 
 
 def test_report_fails_orderings_but_exits_0(tmp_path, capsys):
@@ -157,9 +206,10 @@ def test_report_fails_orderings_but_exits_0(tmp_path, capsys):
     )
     assert checks["deeper models reach lower training MSE"].passed is False
     assert [c.passed for label, c in checks.items() if "somany" in label] == [False] * 3
-    assert checks["classification: L2 0.001 reaches at least the unpenalized accuracy"].passed
-    assert not checks["classification: L2 0.01 reaches at least the unpenalized accuracy"].passed
-    assert out.count("FAIL") == 6 and out.count("PASS") == 1
+    ordering = checks["classification: unpenalized < L2 0.001 <= L2 0.01 in accuracy"]
+    assert ordering.passed is False
+    assert ordering.detail == "unpenalized 0.8800 < L2 0.001 0.8801 > L2 0.01 0.8700"
+    assert out.count("FAIL") == 6 and out.count("PASS") == 0
 
 
 def test_report_newest_run_of_a_name_counts(tmp_path):
