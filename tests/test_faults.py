@@ -307,7 +307,7 @@ class _Deferred(Executor):
                 future.set_exception(err)
 
 
-PLOTS = ["history.png", "layers.png", "activations_layer0.png"]
+PLOTS = ["history.png", "layers.png", "activations_layer0.png", "fit.npz"]  # fit: for summary.png
 
 
 def _written(out, cfg, pool):

@@ -70,3 +70,13 @@ def test_long_and_odd_strings_dump_as_omegaconf_dumps_them():
         "odd": ["yes", "1.5", "null", "~", "a: b", "#x", "", " lead", "é"],
     }
     assert hydra_shim.yaml_text(tree) == OmegaConf.to_yaml(OmegaConf.create(tree))
+
+
+def test_short_strings_take_libyaml_and_still_dump_as_omegaconf_dumps_them():
+    tree = {
+        "odd": ["yes", "1.5", "null", "~", "a: b", "#x", "", " lead", "'q'", '"d"', "x" * 40],
+        "numbers": {"lr": 1e-7, "lam": [0.01, 0.0], "epochs": 3, "none": None, "on": True},
+        "nested": [{"a": [1, 2]}, []],
+    }
+    assert hydra_shim._plain(tree)
+    assert hydra_shim.yaml_text(tree) == OmegaConf.to_yaml(OmegaConf.create(tree))

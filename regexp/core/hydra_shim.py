@@ -60,23 +60,35 @@ def overrides_dirname(overrides: Sequence[Any], dirname: DictConfig) -> str:
 
 
 @functools.cache
-def _dumper() -> type:
+def _dumper(fast: bool) -> type:
     import yaml
     from omegaconf._utils import OmegaConfDumper
 
-    # PyYAML's own emitter: libyaml's folds long double-quoted strings at other places
-    dumper = type("RegexpDumper", (yaml.Dumper,), {})
+    # libyaml's emitter (fast) writes what PyYAML's does except where it folds long strings
+    dumper = type("RegexpDumper", (yaml.CDumper if fast else yaml.Dumper,), {})
     # OmegaConf quotes strings that would read back as a bool or a number
     dumper.add_representer(str, OmegaConfDumper.str_representer)
     return dumper
+
+
+def _plain(tree: Any) -> bool:
+    """Whether every string in tree is short printable ASCII: nothing for an emitter to fold."""
+    if isinstance(tree, str):
+        return len(tree) <= 40 and tree.isascii() and tree.isprintable()
+    if isinstance(tree, dict):
+        return all(_plain(k) and _plain(v) for k, v in tree.items())
+    if isinstance(tree, list | tuple):
+        return all(_plain(v) for v in tree)
+    return True
 
 
 def yaml_text(tree: Any) -> str:
     """OmegaConf.to_yaml's text of a plain container (dicts, lists, scalars)."""
     import yaml
 
+    fast = hasattr(yaml, "CDumper") and _plain(tree)
     return yaml.dump(
-        tree, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=_dumper()
+        tree, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=_dumper(fast)
     )
 
 

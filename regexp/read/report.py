@@ -55,11 +55,10 @@ def print_run(out: Path, settings: Settings) -> int:
 def _sweep_pictures(console: Console, sweep_dir: Path) -> None:
     from regexp.read.compare import write_sweep_pictures
 
+    # the table above is the sweep's result; a figure is not worth a failure
     try:
         written = write_sweep_pictures(sweep_dir)
-    except (
-        Exception
-    ) as err:  # the table above is the sweep's result; a figure is not worth a failure
+    except Exception as err:
         console.print(f"[yellow]sweep figures not drawn: {type(err).__name__}: {err}[/yellow]")
         return
     if written:
