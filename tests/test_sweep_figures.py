@@ -106,3 +106,18 @@ def test_plot_sweep_of_classification_uses_accuracy(tmp_path):
     panels = plot_sweep(tmp_path / "c.png", df, differing_keys(df))
     assert [p.metric for p in panels] == ["train_accuracy", "val_accuracy"]
     assert panels[1].lines[0].mean.tolist() == pytest.approx([0.8, 0.81])
+
+
+def test_a_lone_point_shows_its_std_as_a_bar():
+    """A seeds-only sweep has one x position: the band has no width there, the bar shows it."""
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.figure import Figure
+
+    from regexp.read.sweep_figures import Line, Panel, _draw_panel
+
+    line = Line("", ["all runs"], np.array([0.04]), np.array([0.008]), np.array([128]))
+    ax = Figure().subplots()
+    _draw_panel(ax, Panel("", "val_mse", None, False, [line]))
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    (segment,) = bars[0].lines[2][0].get_segments()
+    np.testing.assert_allclose(segment[:, 1], [0.032, 0.048], rtol=1e-9)

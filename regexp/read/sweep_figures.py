@@ -133,6 +133,9 @@ def _draw_panel(ax: Any, panel: Panel) -> None:
             # lowest mean instead of leaving a hole in it
             lo = np.where(lo > 0, lo, np.nanmin(line.mean) / 2)
             ax.fill_between(pos, lo, hi, where=band, color=color, alpha=0.18, lw=0)
+            # bars too: a band has no width where a point stands alone (a seeds-only sweep)
+            err = np.where(band, [line.mean - lo, hi - line.mean], np.nan)
+            ax.errorbar(pos, line.mean, yerr=err, fmt="none", ecolor=color, capsize=4, lw=1)
     if labels is not None:
         ax.set_xticks(pos, labels, rotation=30 if max(map(len, labels)) > 6 else 0, ha="right")
     elif panel.log_x:
