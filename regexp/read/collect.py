@@ -244,7 +244,14 @@ def _override_key_value(override: str) -> tuple[str, str]:
 
 
 def write_summary(sweep_dir: Path) -> pd.DataFrame:
+    """summary.csv and summary.md at the sweep root (see summarize); return the table."""
+    return summarize(sweep_dir)[0]
+
+
+def summarize(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """summary.csv and summary.md at the sweep root: one row per numbered job folder.
+    Returns (that table, collect's table of the same jobs), so a caller that draws the
+    sweep's figures next reads no job folder twice.
 
     Columns: job, name, one column per overridden key (a config group override such as
     `penalty=l2` shows the group's name as `penalty.name`), status, metrics (accuracy
@@ -270,9 +277,9 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
         if column in table:
             continue
         values = []
-        for run, (_, row) in zip(runs, df.iterrows(), strict=True):
+        cells = df[column].tolist() if column in df else [None] * len(runs)
+        for run, value in zip(runs, cells, strict=True):
             typed = dict(map(_override_key_value, run.overrides)).get(key)
-            value = row.get(column) if column in df else None
             values.append(typed if value is None or isna(value) else value)
         table[column] = values
     table["status"] = df["status"]
@@ -287,7 +294,7 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
 
     write_atomic(sweep_dir / "summary.csv", table.to_csv(index=False, float_format="%.10g"))
     write_atomic(sweep_dir / "summary.md", _markdown(table) + "\n")
-    return table
+    return table, df
 
 
 # ---------------------------------------------------------------------------- formatting

@@ -213,10 +213,11 @@ def _plain_view(df: pd.DataFrame, args: argparse.Namespace) -> tuple:
     return numeric, shown, f"{_plural(len(df), 'run')}; {which}{where}"
 
 
-def write_sweep_pictures(sweep_dir: Path) -> list[Path]:
+def write_sweep_pictures(sweep_dir: Path, df: pd.DataFrame | None = None) -> list[Path]:
     """A sweep's summary.png and report.html (its figure, table and run thumbnails), as
-    `regexp compare SWEEP --plot summary.png --out report.html` writes them; return them."""
-    df = collect([sweep_dir])
+    `regexp compare SWEEP --plot summary.png --out report.html` writes them; return them.
+    df: collect's table of the sweep's jobs, where the caller has it already."""
+    df = collect([sweep_dir]) if df is None else df
     if not (df["status"] != "unknown").any():
         return []
     png, page = sweep_dir / "summary.png", sweep_dir / "report.html"

@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from regexp.core import runs
 from regexp.core.settings import Settings
+
+if TYPE_CHECKING:  # pandas is imported where a sweep is summarized, not at start-up
+    import pandas as pd
 
 SHOWN = (*runs.METRIC_COLUMNS, "device")
 
@@ -52,12 +56,12 @@ def print_run(out: Path, settings: Settings) -> int:
     return 0 if status == "ok" else 1
 
 
-def _sweep_pictures(console: Console, sweep_dir: Path) -> None:
+def _sweep_pictures(console: Console, sweep_dir: Path, jobs: pd.DataFrame) -> None:
     from regexp.read.compare import write_sweep_pictures
 
     # the table above is the sweep's result; a figure is not worth a failure
     try:
-        written = write_sweep_pictures(sweep_dir)
+        written = write_sweep_pictures(sweep_dir, jobs)
     except Exception as err:
         console.print(f"[yellow]sweep figures not drawn: {type(err).__name__}: {err}[/yellow]")
         return
@@ -68,10 +72,10 @@ def _sweep_pictures(console: Console, sweep_dir: Path) -> None:
 def print_sweep(sweep_dir: Path, expected: int) -> int:
     """Write summary.csv/.md from the job folders, print it, then draw the sweep's
     summary.png and report.html; 0 only if every job is ok."""
-    from regexp.read.collect import write_summary
+    from regexp.read.collect import summarize
 
     console = _console()
-    table = write_summary(sweep_dir)
+    table, jobs = summarize(sweep_dir)
     shown = Table(title=f"sweep {sweep_dir} ({len(table)} of {expected} jobs)")
     # The terminal gets what tells the jobs apart; summary.csv/.md keep every column.
     keep = [
@@ -86,7 +90,7 @@ def print_sweep(sweep_dir: Path, expected: int) -> int:
         shown.add_row(*(_fmt(v) for v in row))
     console.print(shown)
     console.print(f"summary: {sweep_dir / 'summary.csv'} and summary.md")
-    _sweep_pictures(console, sweep_dir)
+    _sweep_pictures(console, sweep_dir, jobs)
     bad = int((table["status"] != "ok").sum()) if "status" in table else len(table)
     missing = expected - len(table)
     if bad or missing:
