@@ -99,7 +99,16 @@ def _parse(verb: str, args: list[str]) -> Any:
         from regexp.core.config import parse_override
 
         parse_override(o)
-    return ns, source_of(ns.config_path, ns.config_name, ns.config_dir)
+    source = source_of(ns.config_path, ns.config_name, ns.config_dir)
+    from regexp.core.config import shadowed
+
+    for rel in shadowed(source):
+        print(
+            f"regexp: warning: --config-dir: {rel} is also one of regexp's own configs, and "
+            "Hydra reads regexp's; give yours another name",
+            file=sys.stderr,
+        )
+    return ns, source
 
 
 def _shown_flags(ns: Any) -> list[str]:

@@ -39,6 +39,23 @@ def test_user_config_dir_good_and_bad_run(user_conf, capsys):
     assert (run / "regexp.log").is_file()
 
 
+def test_a_user_file_named_like_a_shipped_one_gets_a_warning(user_conf, capsys):
+    """Hydra reads regexp's conf/ before a --config-dir: say so instead of ignoring the file."""
+    (user_conf / "myconf" / "experiment" / "model_8units.yaml").write_text(
+        "# @package _global_\nhidden_units: [5]\n"
+    )
+    assert main(["run", "-cd", "myconf", "+experiment=model_8units", "--cfg", "job"]) == 0
+    out, err = capsys.readouterr()
+    assert err == (
+        "regexp: warning: --config-dir: experiment/model_8units.yaml is also one of regexp's "
+        "own configs, and Hydra reads regexp's; give yours another name\n"
+    )
+    assert "hidden_units:\n- 8\n" in out  # the shipped file's, as the warning says
+    (user_conf / "myconf" / "experiment" / "model_8units.yaml").unlink()
+    assert main(["run", "-cd", "myconf", "+experiment=mine", "--cfg", "job"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.slow
 def test_user_config_dir_sweep_checks_every_job_first(user_conf, capsys):
     assert main(["sweep", "-cd", "myconf", "+experiment=mine,bad", *FAST]) == 2

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -65,6 +66,23 @@ def source_of(
     return Source(
         folders.get("--config-path"), config_name or "config", folders.get("--config-dir")
     )
+
+
+def shadowed(source: Source) -> list[str]:
+    """The user's --config-dir files that regexp's own conf/ also has: Hydra searches the
+    package's folder first (a command-line dir goes in before the schema, after the main
+    config), so these files of the user's are never read."""
+    if source.config_dir is None or source.config_path is not None:
+        return []
+    from importlib.resources import files
+
+    ours = files(CONFIG_MODULE)
+    found = []
+    for path in sorted(Path(source.config_dir).rglob("*.yaml")):
+        rel = path.relative_to(source.config_dir).as_posix()
+        if ours.joinpath(rel).is_file():
+            found.append(rel)
+    return found
 
 
 def _initialized(source: Source) -> AbstractContextManager[Any]:
