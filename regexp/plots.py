@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
+from regexp.core.update import ewma
 from regexp.figure_templates import (
     DPI,
     PNG_COMPRESSION,
@@ -30,7 +31,6 @@ from regexp.figure_templates import (
     unit_colors,
     write_replace,
 )
-from regexp.tools.ewma import ewma
 
 __all__ = ["DPI", "PNG_COMPRESSION", "unit_colors"]
 

@@ -26,9 +26,11 @@ regexp.core.fused runs the same formula in torch's fused kernels.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # no torch at import: settings.py reads FAMILY for the allowed names
+    import numpy as np
+    from numpy.typing import NDArray
     from torch import Tensor
 
 # (uses m, uses v) for each member of the family
@@ -85,3 +87,45 @@ def ewma_update(
             vs[i].mul_(beta2).add_(g * g * keep2)
             step = step / (vs[i].sqrt() + eps_t)
         p.sub_(lr_t * step)
+
+
+# ---------------------------------------------------------------- a series' EWMA
+
+
+def window(beta: float) -> float:
+    """The number of points an EWMA roughly averages over: 1 / (1 - beta)."""
+    return 1.0 / (1.0 - beta)
+
+
+def ewma(series: Any, beta: float, bias_correction: bool = True) -> NDArray[np.float64]:
+    """EWMA of a 1-D series (list, array, tensor or pandas Series) as float64.
+
+    Non-finite points (NaN, ±inf) pass through unchanged and do not advance the count t,
+    as in TensorBoard, so one NaN in a loss curve does not poison the rest of it.
+    """
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"beta must lie in [0, 1), got {beta}")
+    import numpy as np  # deferred: settings.py imports this module for FAMILY alone
+
+    if hasattr(series, "detach"):  # a torch tensor, without importing torch here
+        series = series.detach().cpu().numpy()
+    x = np.asarray(series, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"ewma expects a 1-D series, got shape {x.shape}")
+    out = x.copy()
+    finite = np.isfinite(x)
+    values = x[finite]
+    if values.size == 0:
+        return out
+    if bias_correction and np.all(values == values[0]):
+        return out  # exact for constant series (the formula would only add rounding)
+    import pandas as pd  # deferred: pandas costs ~0.3 s to import
+
+    # pandas' adjust=True weights are sum(beta^i x_{t-i}) / sum(beta^i), which is exactly
+    # v_t / (1 - beta^t); running it on the finite points only keeps NaNs from counting.
+    smoothed = pd.Series(values).ewm(alpha=1.0 - beta, adjust=True).mean().to_numpy()
+    if not bias_correction:
+        t = np.arange(1, values.size + 1, dtype=np.float64)
+        smoothed = smoothed * (1.0 - beta**t)
+    out[finite] = smoothed
+    return out

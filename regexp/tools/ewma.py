@@ -2,59 +2,22 @@
 
 v_t = beta * v_{t-1} + (1 - beta) * theta_t with v_0 = 0 averages roughly the last
 1 / (1 - beta) points; dividing by (1 - beta^t) removes the pull towards 0 at the start.
-`ewma` is the same debiased smoothing as TensorBoard's slider; `cli` draws the article's
-figure (`regexp ewma`).
+`ewma` (in regexp.core.update, beside the optimizer's EWMA) is the same debiased smoothing
+as TensorBoard's slider; `cli` draws the article's figure (`regexp ewma`).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from regexp.core.errors import UsageError
+from regexp.core.update import ewma, window  # the smoothing, written once beside the update
 from regexp.flags import ArgumentParser
 
 ARTICLE_BETAS = (0.5, 0.9, 0.98)
-
-
-def window(beta: float) -> float:
-    """The number of points an EWMA roughly averages over: 1 / (1 - beta)."""
-    return 1.0 / (1.0 - beta)
-
-
-def ewma(series: Any, beta: float, bias_correction: bool = True) -> np.ndarray:
-    """EWMA of a 1-D series (list, array, tensor or pandas Series) as float64.
-
-    Non-finite points (NaN, ±inf) pass through unchanged and do not advance the count t,
-    as in TensorBoard, so one NaN in a loss curve does not poison the rest of it.
-    """
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must lie in [0, 1), got {beta}")
-    if hasattr(series, "detach"):  # a torch tensor, without importing torch here
-        series = series.detach().cpu().numpy()
-    x = np.asarray(series, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"ewma expects a 1-D series, got shape {x.shape}")
-    out = x.copy()
-    finite = np.isfinite(x)
-    values = x[finite]
-    if values.size == 0:
-        return out
-    if bias_correction and np.all(values == values[0]):
-        return out  # exact for constant series (the formula would only add rounding)
-    import pandas as pd  # deferred: pandas costs ~0.3 s to import
-
-    # pandas' adjust=True weights are sum(beta^i x_{t-i}) / sum(beta^i), which is exactly
-    # v_t / (1 - beta^t); running it on the finite points only keeps NaNs from counting.
-    smoothed = pd.Series(values).ewm(alpha=1.0 - beta, adjust=True).mean().to_numpy()
-    if not bias_correction:
-        t = np.arange(1, values.size + 1, dtype=np.float64)
-        smoothed = smoothed * (1.0 - beta**t)
-    out[finite] = smoothed
-    return out
 
 
 def noisy_year(seed: int = 0, days: int = 365, noise: float = 4.0) -> np.ndarray:
