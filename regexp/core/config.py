@@ -134,6 +134,14 @@ def _explain(
         group, option = m.groups()
         allowed = ", ".join(_group_options(group, source)) or "see conf/"
         return ConfigError(group, f"unknown option {option!r}; allowed: {allowed}")
+    m = re.search(
+        r"In '(hydra/(?:sweeper|launcher)/[^']+)': Could not load 'hydra/(\w+)/(\w+)'", text
+    )
+    if m:  # a preset of ours over a plugin's config that is not installed
+        preset, kind, name = m.groups()
+        package = f"hydra-{name.split('_')[0]}-{kind}"
+        group, option = preset.rsplit("/", 1)
+        return UsageError(f"{group}={option} needs the {package} package: pip install {package}")
     m = re.search(r"In '[^']*': Could not find '([^']+)'", text)
     if m:
         return UsageError(first)
