@@ -453,3 +453,11 @@ def plot_decision_boundary(
         full_title = title or "decision boundary (P(y = 1) = 0.5)"
         t.suptitle.set_text(full_title)
         save_png(t, path, full_title)
+
+
+def draw_plots(specs: list[tuple[str, tuple, dict]]) -> None:
+    """Draw regexp.core.figures.plot_specs' figures: (a function of this module's name,
+    its arguments, path first; its keywords). Imports no torch, for a pool's processes."""
+    for name, args, kwargs in specs:
+        Path(args[0]).parent.mkdir(parents=True, exist_ok=True)
+        globals()[name](*args, **kwargs)

@@ -21,3 +21,22 @@ def test_contributions_plus_bias_are_the_fitted_function(hidden, stddev):
     np.testing.assert_allclose(out, fitted, rtol=0, atol=1e-6)
     np.testing.assert_allclose(contrib.sum(axis=1) + bias, fitted, rtol=0, atol=1e-5)
     assert np.ptp(contrib, axis=0).max() > 0  # units that vary: the sum is not trivial
+
+
+def test_a_pool_process_draws_without_importing_torch():
+    """A spawned process imports the module of the function it unpickles: pool_drawer's must
+    not pull torch in (~1.5 s a process, before the first figure)."""
+    import pickle
+    import subprocess
+    import sys
+
+    from regexp.core.figures import pool_drawer
+
+    child = (
+        "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); "
+        "print(f.__module__, 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], input=pickle.dumps(pool_drawer()), capture_output=True
+    )
+    assert done.stdout.decode().split() == ["regexp.plots", "False"], done.stderr.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +137,15 @@ def plot_specs(
 
 
 def draw_plots(specs: list[PlotSpec]) -> None:
-    """Draw plot_specs' figures (matplotlib only: no torch needed in a pool's process)."""
+    """Draw plot_specs' figures here (regexp.plots is imported on first use)."""
     from regexp import plots
 
-    for name, args, kwargs in specs:
-        Path(args[0]).parent.mkdir(parents=True, exist_ok=True)
-        getattr(plots, name)(*args, **kwargs)
+    plots.draw_plots(specs)
+
+
+def pool_drawer() -> Callable[[list[PlotSpec]], None]:
+    """The function a pool's process should run: regexp.plots.draw_plots. A spawned
+    process imports a function's module to unpickle it, and this module imports torch."""
+    from regexp import plots
+
+    return plots.draw_plots

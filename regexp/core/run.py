@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from regexp.core import runs
 from regexp.core.data import Dataset, make_data
 from regexp.core.engine import Member, fit
-from regexp.core.figures import PlotSpec, draw_plots, plot_specs
+from regexp.core.figures import PlotSpec, draw_plots, plot_specs, pool_drawer
 from regexp.core.init import pick_init
 from regexp.core.model import MLP
 from regexp.core.settings import Settings, validate
@@ -150,7 +150,7 @@ def write_run(
             specs = plot_specs(out, model.eval(), data, settings, member.history)
             if plot_pool is not None:
                 try:
-                    drawn = plot_pool.submit(draw_plots, specs)
+                    drawn = plot_pool.submit(pool_drawer(), specs)
                 except BrokenExecutor:  # a pool process died on an earlier job: draw here
                     draw_plots(specs)
                 else:
