@@ -24,6 +24,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
@@ -45,6 +46,8 @@ class Template:
         FigureCanvasAgg(self.fig)
         self._dynamic: list[Any] = []
         self._background: Any = None
+        self._axis_seen: dict[int, tuple] = {}  # id(axis) -> its limits at the last render
+        self._axis_moved: set[int] = set()  # axes whose limits changed once: dynamic for good
 
     def dynamic(self, *artists: Any) -> None:
         """Artists redrawn on every call, in this order, over the kept static pixels."""
@@ -78,8 +81,37 @@ class Template:
         """A dynamic artist that was removed from the figure."""
         self._dynamic.remove(artist)
 
+    def _steady_axes(self) -> None:
+        """An axis whose limits did not change since the last render moves into the static
+        layer (its tick labels are most of a draw: a sweep's runs share their x range); back
+        to dynamic, for good, the first time they change. The pixels are the same either way:
+        axes are drawn under the data in both layers."""
+        for a in [a for a in self._dynamic if isinstance(a, Axis)] + self._steadied():
+            key = id(a)
+            state = (tuple(a.get_view_interval()), a.get_scale(), id(a.get_major_locator()))
+            seen = self._axis_seen.get(key)
+            self._axis_seen[key] = state
+            if a.get_animated() and seen == state and key not in self._axis_moved:
+                a.set_animated(False)
+                self._dynamic.remove(a)
+                self._background = None
+            elif not a.get_animated() and seen != state:
+                a.set_animated(True)
+                self._dynamic.insert(0, a)  # axes first: under the data, as when steady
+                self._axis_moved.add(key)
+                self._background = None
+
+    def _steadied(self) -> list[Any]:
+        return [
+            a
+            for ax in self.fig.axes
+            for a in (ax.xaxis, ax.yaxis)
+            if id(a) in self._axis_seen and not a.get_animated()
+        ]
+
     def render(self) -> np.ndarray:
         """The figure's RGBA pixels: the static layer (drawn once), then the dynamic artists."""
+        self._steady_axes()
         canvas = self.fig.canvas
         if self._background is None:
             canvas.draw()  # skips animated artists: the static layer only

@@ -167,3 +167,30 @@ def test_only_dense_series_are_smoothed():
     assert plots.is_dense(np.arange(1, 101, dtype=float))
     assert not plots.is_dense(np.arange(10, 1001, 10, dtype=float))  # val every 10 epochs
     assert not plots.is_dense(np.arange(1, 6, dtype=float))  # too few points
+
+
+def test_a_steady_axis_moves_into_the_static_layer_with_the_same_pixels(tmp_path):
+    """Runs of a sweep share their x range: after two renders with the same x limits the x
+    axis is drawn once with the static layer; the PNG is the one a fresh template draws."""
+    from regexp import figure_templates
+
+    base = _relu_units(16)
+
+    def draw(name: str, scale: float, wide: float = 1.0) -> None:
+        plots.plot_layers(tmp_path / name, wide * X_TRAIN, Y_TRAIN, wide * X_GRID,
+                          scale * base.sum(1), scale * base, title="s",
+                          scores={"train MSE": scale})  # fmt: skip
+
+    figure_templates.clear_templates()
+    for i, scale in enumerate((1.0, 2.0, 3.0)):
+        draw(f"s{i}.png", scale)
+    (t,) = figure_templates._templates.values()
+    assert not any(ax.xaxis.get_animated() for ax in t.fig.axes)  # x went static
+    assert all(ax.yaxis.get_animated() for ax in t.fig.axes)  # y moved every time
+    draw("wide.png", 3.0, wide=2.0)  # the x range moves: x is dynamic again, for good
+    assert all(ax.xaxis.get_animated() for ax in t.fig.axes)
+    read = lambda name: np.asarray(Image.open(tmp_path / name).convert("RGB"))  # noqa: E731
+    for name, wide in (("s2.png", 1.0), ("wide.png", 2.0)):
+        figure_templates.clear_templates()
+        draw("fresh.png", 3.0, wide)
+        assert (read(name) == read("fresh.png")).all(), name
