@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from regexp.core.errors import UsageError
-from regexp.read.collect import collect, write_summary
+from regexp.read.collect import collect, summarize
 from regexp.read.compare import cli, differing_keys
 from tests.fixtures_runs import make_run, make_sweep, metrics
 
@@ -268,7 +268,7 @@ def test_usage_errors(tree, tmp_path):
 
 
 def test_summary_with_a_failed_job(tree):
-    table = write_summary(tree["hidden"])
+    table, _ = summarize(tree["hidden"])
     expected = [
         "job", "name", "hidden_units", "status", "train_mse", "val_mse", "train_loss",
         "val_loss", "penalty", "n_params", "seconds", "error",
@@ -297,7 +297,7 @@ def test_summary_group_overrides_and_missing_metrics(tmp_path):
         ],
     )
     (sweep / "2").mkdir()
-    table = write_summary(sweep)
+    table, _ = summarize(sweep)
     assert table.columns.tolist()[:5] == ["job", "name", "penalty.name", "experiment", "status"]
     assert table["penalty.name"].tolist()[:2] == ["l2", "l1"]
     assert table["experiment"].tolist()[0] == "somany"
@@ -308,7 +308,7 @@ def test_summary_group_overrides_and_missing_metrics(tmp_path):
 
 def test_summary_of_an_empty_sweep(tmp_path):
     (tmp_path / "s").mkdir()
-    table = write_summary(tmp_path / "s")
+    table, _ = summarize(tmp_path / "s")
     assert table.empty and (tmp_path / "s" / "summary.csv").exists()
 
 
@@ -325,7 +325,7 @@ def test_named_job_folders_take_hydra_job_num(tmp_path):
     sweep = make_sweep(tmp_path / "s", [_hidden_job([2])])
     named = make_run(sweep / "hidden_units=[8]", **_hidden_job([8]))
     (named / ".hydra" / "hydra.yaml").write_text("hydra:\n  job:\n    num: 1\n")
-    table = write_summary(sweep)
+    table, _ = summarize(sweep)
     assert table["job"].tolist() == [0, 1]
     assert table["hidden_units"].tolist() == ["[2]", "[8]"]
     assert collect([named / "metrics.json"])["job"].tolist() == [1]

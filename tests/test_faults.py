@@ -21,7 +21,7 @@ from regexp.cli import main
 from regexp.core import run as experiment
 from regexp.core.runs import RunDir
 from regexp.core.settings import validate
-from regexp.read.collect import collect, write_summary
+from regexp.read.collect import collect, summarize
 from tests.fixtures_runs import make_sweep
 
 TINY = ["hidden_units=[4]", "train.epochs=5", "plots.enabled=false"]
@@ -115,7 +115,7 @@ def test_compare_lists_broken_folders_and_never_crashes(tmp_path, capsys):
         "lone": "unknown",
     }
     assert df["error"].iloc[1:].notna().all()
-    table = write_summary(root)
+    table, _ = summarize(root)
     assert list(table["status"]) == [
         "ok",
         "corrupt",

@@ -80,3 +80,42 @@ def test_short_strings_take_libyaml_and_still_dump_as_omegaconf_dumps_them():
     }
     assert hydra_shim._plain(tree)
     assert hydra_shim.yaml_text(tree) == OmegaConf.to_yaml(OmegaConf.create(tree))
+
+
+def _sources(loader) -> list[tuple[str, str]]:
+    return [(s.provider, s.path) for s in loader.get_sources()]
+
+
+def test_config_search_is_hydras_search_path_plus_the_users_folder(tmp_path):
+    """Without --config-dir, the loader's sources are those Hydra's public initialize builds;
+    with it, the folder goes in before the schema, as hydra.main's --config-dir does."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    with initialize_config_module("regexp.conf", version_base="1.3"):
+        hydras = _sources(GlobalHydra.instance().config_loader())
+    with hydra_shim.config_search("pkg://regexp.conf", None) as loader:
+        assert _sources(loader) == hydras
+    with hydra_shim.config_search("pkg://regexp.conf", str(tmp_path)) as loader:
+        assert _sources(loader) == [*hydras[:-1], ("command-line", str(tmp_path)), hydras[-1]]
+    assert not GlobalHydra.instance().is_initialized()  # left as it was found
+
+
+def test_flush_loggers_flushes_every_handler():
+    import logging
+
+    flushed = []
+
+    class Counting(logging.Handler):
+        def emit(self, record):
+            pass
+
+        def flush(self):
+            flushed.append(True)
+
+    handler = Counting()
+    logging.getLogger().addHandler(handler)
+    try:
+        hydra_shim.flush_loggers()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert flushed

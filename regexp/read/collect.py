@@ -243,11 +243,6 @@ def _override_key_value(override: str) -> tuple[str, str]:
     return key.lstrip("+~"), value
 
 
-def write_summary(sweep_dir: Path) -> pd.DataFrame:
-    """summary.csv and summary.md at the sweep root (see summarize); return the table."""
-    return summarize(sweep_dir)[0]
-
-
 def summarize(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """summary.csv and summary.md at the sweep root: one row per numbered job folder.
     Returns (that table, collect's table of the same jobs), so a caller that draws the
