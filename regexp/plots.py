@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
+from regexp.core.history import History
 from regexp.core.update import ewma
 from regexp.figure_templates import (
     DPI,
@@ -280,7 +281,7 @@ def is_dense(epochs: np.ndarray) -> bool:
     return len(epochs) >= DENSE_MIN_POINTS and float(np.median(np.diff(epochs))) <= 1
 
 
-def history_panels(history: pd.DataFrame) -> list[tuple[str, bool, dict]]:
+def history_panels(history: History | pd.DataFrame) -> list[tuple[str, bool, dict]]:
     """[(metric, log y, {split: (epochs, values)})] of the panels history.png draws.
 
     Every finite point of each series (validation may be NaN between evaluations; points
@@ -288,7 +289,7 @@ def history_panels(history: pd.DataFrame) -> list[tuple[str, bool, dict]]:
     mse panel (it is the same curve when there is no penalty).
     """
     epoch = (
-        pd.to_numeric(history["epoch"], errors="coerce").to_numpy(dtype=float)
+        np.asarray(pd.to_numeric(history["epoch"], errors="coerce"), dtype=float)
         if "epoch" in history
         else np.arange(1, len(history) + 1, dtype=float)
     )
@@ -298,7 +299,7 @@ def history_panels(history: pd.DataFrame) -> list[tuple[str, bool, dict]]:
         for split in ("train", "val"):
             col = f"{split}_{metric}"
             if col in history:
-                y = pd.to_numeric(history[col], errors="coerce").to_numpy(dtype=float)
+                y = np.asarray(pd.to_numeric(history[col], errors="coerce"), dtype=float)
                 keep = np.isfinite(y) & np.isfinite(epoch) & ((y > 0) if log else True)
                 if keep.any():
                     series[split] = (epoch[keep], y[keep])
@@ -350,7 +351,7 @@ def _build_history(layout: tuple[tuple[str, bool, tuple[str, ...]], ...]) -> Tem
     return t
 
 
-def plot_history(path: Path | str, history: pd.DataFrame, smoothing: float = 0.6) -> None:
+def plot_history(path: Path | str, history: History | pd.DataFrame, smoothing: float = 0.6) -> None:
     """Train and validation curves per metric (history_panels). A dense series (a point per
     epoch) is drawn raw and faint with its EWMA (bias-corrected) on top; a sparse one
     (validation every few epochs) raw with markers, since smoothing over few points lags

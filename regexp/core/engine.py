@@ -22,17 +22,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import Tensor
 
 from regexp.core import fused
 from regexp.core.data import Dataset
+from regexp.core.history import History
 from regexp.core.loss import PenaltyTable, metrics, objective, penalty
 from regexp.core.model import seeded_layers
 from regexp.core.progress import progress_reporter
 from regexp.core.settings import Settings
-from regexp.core.threads import threads_for
+from regexp.core.threads import keep_freed_memory, threads_for
 from regexp.core.update import FAMILY, coefficients, corrects_bias, ewma_update
 
 log = logging.getLogger("regexp")
@@ -48,7 +48,7 @@ class Member:
     """One model's outcome: MLP-layout weights (CPU), history, status and final metrics."""
 
     state: dict[str, Tensor]
-    history: pd.DataFrame
+    history: History
     status: str  # "ok" | "diverged"
     epochs: int  # epochs actually run
     seconds: float  # its share of the group's training time
@@ -303,6 +303,7 @@ def fit(
     [kernel [in, out], bias [out], ...]; by default its seeded init. A model whose objective
     turns non-finite stops there with status "diverged"; the others go on."""
     t0 = time.perf_counter()
+    keep_freed_memory()
     first, k, task = settings[0], len(settings), data.task
     widths = [data.n_in, *first.hidden_units, 1]
     if inits is None:
@@ -369,7 +370,7 @@ def _histories(
     evals: list[tuple[int, dict[str, Tensor]]],
     stopped: list[int],
     task: str,
-) -> list[pd.DataFrame]:
+) -> list[History]:
     """Each model's history: one row per epoch up to the one where it diverged (that row
     without metrics); metrics at evaluated epochs, NaN between them."""
     loss = torch.stack(means).cpu().double().numpy()  # [E, 2, K]
@@ -388,5 +389,5 @@ def _histories(
                 column = np.full(last, np.nan)
                 column[eval_epochs[rows] - 1] = evaluated[key][rows, i]
                 columns[key] = column
-        frames.append(pd.DataFrame(columns))
+        frames.append(History(columns))
     return frames

@@ -5,7 +5,6 @@ metrics.json is written last, so a folder without it reads as incomplete (killed
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import time
@@ -23,6 +22,7 @@ from regexp.core import runs
 from regexp.core.data import Dataset, make_data
 from regexp.core.engine import Member, fit
 from regexp.core.figures import PlotSpec, draw_plots, plot_specs, pool_drawer
+from regexp.core.history import History
 from regexp.core.init import pick_init
 from regexp.core.model import MLP
 from regexp.core.settings import Settings, validate
@@ -65,22 +65,20 @@ def load_run(run_dir: Path | str) -> tuple[Settings, MLP, Dataset]:
     return settings, model.eval(), data
 
 
-def write_tensorboard(out: Path, history: Any) -> None:
+def write_tensorboard(out: Path, history: History) -> None:
     """logger=tensorboard: the history's curves as TensorBoard scalars under out/tensorboard."""
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(log_dir=str(out / "tensorboard")) as writer:
-        for row in history.to_dict("records"):
+        for row in history.records():
             for key, value in row.items():
                 if key != "epoch" and value == value:  # skip NaN: not evaluated that epoch
                     split, _, metric = key.partition("_")
                     writer.add_scalar(f"{metric}/{split}", value, int(row["epoch"]))
 
 
-def _write_history(out: Path, history: Any) -> None:
-    buf = io.StringIO()
-    history.to_csv(buf, index=False)
-    runs.write_atomic(runs.RunDir(out).history_file, buf.getvalue())
+def _write_history(out: Path, history: History) -> None:
+    runs.write_atomic(runs.RunDir(out).history_file, history.csv())
 
 
 @dataclass
