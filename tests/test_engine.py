@@ -151,3 +151,27 @@ def test_a_big_group_of_one_takes_autograds_gradients_with_the_same_result(monke
     monkeypatch.setattr(engine, "DIRECT_MIN_PARAMS", 0)
     direct = fit([s], data)[0]
     assert_same(direct, flat, rtol=1e-6)
+
+
+def test_freed_memory_is_kept_for_the_next_step():
+    """After keep_freed_memory, a step's big temporaries come back from the heap instead of
+    being faulted in from the OS again: 20 steps that each make three 12 MB tensors fault
+    in under 10 % of their pages (by default glibc handed most of them back each time)."""
+    import resource
+
+    from regexp.core.threads import keep_freed_memory
+
+    assert keep_freed_memory()  # glibc, as on every Linux this runs on
+
+    def faults(steps: int) -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(steps):
+            a = torch.ones(3, 1 << 20)
+            b = a * 2
+            c = b + a
+            del a, b, c
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    faults(2)
+    pages = 20 * 3 * (12 << 20) // resource.getpagesize()
+    assert faults(20) < pages // 10

@@ -121,12 +121,34 @@ def objective(
     return loss.sum(), (loss.detach(), fit.detach())
 
 
+# Models per chunk of an evaluation: its widest activation [k, N, width] holds at most this
+# many floats (2 MB). Larger temporaries go back to the OS after each use and are faulted in
+# again on the next (glibc's malloc): 128 models x 1000 points x 16 units evaluated at once
+# took 18 ms, in chunks of 32 models 4 ms.
+CHUNK_ELEMENTS = 1 << 19
+
+
 @torch.no_grad()
 def metrics(
     params: Sequence[Tensor], x: Tensor, y: Tensor, task: str, activation: str, pen: Tensor
 ) -> dict[str, Tensor]:
     """[K] mse, loss (= data loss + penalty, as Keras reports it) and, if binary, bce and
-    accuracy. For classification, mse is the Brier score (squared error of the probability)."""
+    accuracy. For classification, mse is the Brier score (squared error of the probability).
+    Computed in chunks of models (CHUNK_ELEMENTS)."""
+    k, width = params[0].shape[0], max(p.shape[-1] for p in params[0::2])
+    per = max(1, CHUNK_ELEMENTS // max(1, x.shape[0] * width))
+    if k <= per:
+        return _metrics(params, x, y, task, activation, pen)
+    parts = [
+        _metrics([p[i : i + per] for p in params], x, y, task, activation, pen[i : i + per])
+        for i in range(0, k, per)
+    ]
+    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+
+
+def _metrics(
+    params: Sequence[Tensor], x: Tensor, y: Tensor, task: str, activation: str, pen: Tensor
+) -> dict[str, Tensor]:
     out = output(params, x, activation)
     if task == "classification":
         bce = data_loss(task, out, y)
