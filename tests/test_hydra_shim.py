@@ -30,7 +30,7 @@ def test_job_files_equal_what_omegaconf_saves(full_cfg, tmp_path: Path):
     OmegaConf.save(full_cfg.hydra.overrides.task, theirs / "overrides.yaml")
     hydra_shim.job_files(
         ours,
-        OmegaConf.to_container(task, enum_to_str=True),
+        hydra_shim.yaml_text(OmegaConf.to_container(task, enum_to_str=True)),
         hydra_shim.yaml_text({"hydra": OmegaConf.to_container(full_cfg.hydra, enum_to_str=True)}),
         list(full_cfg.hydra.overrides.task),
     )

@@ -25,9 +25,10 @@ from regexp.core.hydra_shim import hydra_config, job_files, yaml_text
 FIELDS = ("job.id", "job.num", "job.override_dirname", "overrides.task", "runtime.output_dir")
 
 
-def hydra_yaml_template(hydra_tree: dict) -> Callable[[dict[str, Any]], str] | None:
+def hydra_yaml_template(hydra_tree: dict) -> Callable[[dict[str, Any]], str | None] | None:
     """render(fields) → yaml_text({"hydra": patched(hydra_tree, fields)}) for FIELDS, by
-    filling one dump of the tree in; None where the dump does not allow it."""
+    filling one dump of the tree in; None where the dump does not allow it (render gives
+    None for values an emitter would fold)."""
     sentinels = {key: f"regexp-sentinel-{i}" for i, key in enumerate(FIELDS)}
     text = yaml_text({"hydra": patched(hydra_tree, sentinels)})
     lines = text.splitlines(keepends=True)
@@ -39,15 +40,33 @@ def hydra_yaml_template(hydra_tree: dict) -> Callable[[dict[str, Any]], str] | N
     if len(slots) != len(FIELDS) or text.count("regexp-sentinel-") != len(FIELDS):
         return None
 
-    def render(fields: dict[str, Any]) -> str:
+    names = {key: key.rsplit(".", 1)[1] for key in FIELDS}  # distinct last names
+
+    def render(fields: dict[str, Any]) -> str | None:
+        if _foldable([fields[key] for key in FIELDS]):
+            return None  # an emitter folds it at a column that depends on its indent
+        # one dump of the five values, cut at each name's line (a list item starts "- ")
+        dumped = yaml_text({names[key]: fields[key] for key in FIELDS}).splitlines(True)
+        starts = [i for i, line in enumerate(dumped) if line.split(":", 1)[0] in names.values()]
         out = list(lines)
-        for key, n in slots.items():
+        for key, begin, end in zip(FIELDS, starts, [*starts[1:], len(dumped)]):
+            n = slots[key]
             indent = out[n][: len(out[n]) - len(out[n].lstrip(" "))]
-            value = yaml_text({key.rsplit(".", 1)[1]: fields[key]})
-            out[n] = "".join(indent + part for part in value.splitlines(keepends=True))
+            out[n] = "".join(indent + part for part in dumped[begin:end])
         return "".join(out)
 
     return render
+
+
+def _foldable(values: list[Any]) -> bool:
+    """Whether a YAML emitter may fold a string among values onto more lines: it breaks
+    lines at spaces, past 80 columns."""
+    for value in values:
+        if isinstance(value, list) and _foldable(value):
+            return True
+        if isinstance(value, str) and " " in value and len(value) > 40:
+            return True
+    return False
 
 
 class LogFiles:
@@ -82,6 +101,7 @@ class JobWriter:
         subdir_meta = base.hydra.output_subdir
         self.meta = None if subdir_meta is None else str(subdir_meta)
         self.render = hydra_yaml_template(hydra_tree)
+        self.texts: dict[str, tuple[Any, str]] = {}  # config.yaml's text of each top key
 
     def open(self, fields: dict[str, Any], plain: bool) -> Path:
         """Make the job's folder and point the logs at it; fields gets runtime.output_dir."""
@@ -109,4 +129,18 @@ class JobWriter:
             hydra = self.render(fields) if self.render is not None else None
             if hydra is None:
                 hydra = yaml_text({"hydra": patched(self.hydra_tree, fields)})
-            job_files(out / self.meta, task, hydra, fields["overrides.task"])
+            job_files(out / self.meta, self.config_text(task), hydra, fields["overrides.task"])
+
+    def config_text(self, task: dict) -> str:
+        """yaml_text(task), top-level key by key: a job's task shares the values its
+        overrides leave alone with the group's base (with_values_plain copies only the dicts
+        on their paths), so their text is dumped once a group."""
+        if not task:
+            return yaml_text(task)
+        parts = []
+        for key, value in task.items():
+            hit = self.texts.get(key)
+            if hit is None or hit[0] is not value:
+                hit = self.texts[key] = (value, yaml_text({key: value}))
+            parts.append(hit[1])
+        return "".join(parts)

@@ -92,11 +92,11 @@ def yaml_text(tree: Any) -> str:
     )
 
 
-def job_files(meta: Path, task: dict, hydra_yaml: str, task_overrides: list[str]) -> None:
-    """Write config.yaml, hydra.yaml (its text given: yaml_text({"hydra": tree})) and
-    overrides.yaml into meta, the job's .hydra/."""
+def job_files(meta: Path, config_yaml: str, hydra_yaml: str, task_overrides: list[str]) -> None:
+    """Write config.yaml and hydra.yaml (their texts given: yaml_text(task) and
+    yaml_text({"hydra": tree})) and overrides.yaml into meta, the job's .hydra/."""
     meta.mkdir(parents=True, exist_ok=True)
-    (meta / "config.yaml").write_text(yaml_text(task), encoding="utf-8")
+    (meta / "config.yaml").write_text(config_yaml, encoding="utf-8")
     (meta / "hydra.yaml").write_text(hydra_yaml, encoding="utf-8")
     (meta / "overrides.yaml").write_text(yaml_text(task_overrides), encoding="utf-8")
 
