@@ -196,12 +196,13 @@ def _sweep(ns: Any, source: Any) -> int:
     from regexp.core.plan import plan_sweep
 
     plan = plan_sweep(overrides, source)
-    try:
-        code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
-    finally:
-        from regexp.read.report import print_sweep
+    from regexp.read.report_helper import ReportHelper
 
-        summary = print_sweep(plan.out, expected=plan.expected)
+    with ReportHelper() as helper:  # imports pandas and matplotlib beside the sweep's start
+        try:
+            code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
+        finally:
+            summary = helper.report(plan.out, plan.expected)
     return max(summary, 1 if code else 0)
 
 
@@ -225,5 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     return _fail(f"unknown verb {verb!r}; allowed: run, sweep, {', '.join(VERBS)}")
 
 
+def entry() -> None:
+    """The `regexp` command: main, then an exit without the interpreter's slow teardown."""
+    from regexp.core.shutdown import exit_now
+
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

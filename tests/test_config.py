@@ -89,3 +89,61 @@ def test_config_path_and_name_pick_the_primary_config(tmp_path):
 def test_config_folders_must_exist(tmp_path):
     with pytest.raises(UsageError, match="^--config-dir: no such folder"):
         source_of(config_dir=str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(
+    "fixed",
+    [
+        ["hidden_units=[16,16]", "train.epochs=3", "hydra/launcher=basic"],
+        ["penalty=l2", "penalty.lam=0.01", "hydra.sweep.dir=/tmp/x/${name}", "name=mine"],
+        ["+experiment=model_somany"],
+    ],
+)
+def test_a_sweep_plan_composes_once(fixed):
+    """plan's one compose (the jobs' base with `hydra`, then the KEY=VALUE overrides) gives
+    the config Hydra's compose of every fixed override gives, but for the two fields that
+    name the overrides; its task part is the jobs' base as check_jobs composes it."""
+    from omegaconf import OmegaConf
+
+    from regexp.core.config import check_jobs, split_values
+    from regexp.core.plan import _composed
+
+    cfg, bases = _composed(fixed, source_of())
+    want = compose(fixed, with_hydra=True)
+    for c in (cfg, want):
+        c.hydra.overrides.task, c.hydra.job.override_dirname = [], ""
+    assert OmegaConf.to_container(cfg) == OmegaConf.to_container(want)
+    base_key, _ = split_values(fixed)
+    alone = compose(base_key)
+    assert OmegaConf.to_container(bases[base_key]) == OmegaConf.to_container(alone)
+    assert OmegaConf.is_struct(bases[base_key]) and OmegaConf.is_struct(alone)
+    jobs = [[*fixed, f"seed={i}"] for i in (1, 2)]
+    assert check_jobs(jobs, source_of(), bases) == check_jobs(jobs, source_of())
+
+
+def test_a_sweep_folder_named_after_the_overrides_takes_the_full_compose():
+    from regexp.core.plan import _composed
+
+    fixed = ["seed=3", "hydra.sweep.dir=/tmp/x/${hydra.job.override_dirname}"]
+    cfg, bases = _composed(fixed, source_of())
+    assert bases == {} and cfg.hydra.job.override_dirname == "seed=3"
+
+
+def test_a_seed_sweep_is_checked_with_one_compose(monkeypatch):
+    """plan_sweep of 16 seeds composes once: its config and every job's check share it."""
+    import regexp.core.config as config
+    import regexp.core.plan as plan
+
+    calls = []
+    real = config.compose
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(config, "compose", counted)
+    monkeypatch.setattr(plan, "compose", counted)
+    seeds = ",".join(map(str, range(16)))
+    got = plan.plan_sweep(["hidden_units=[4]", f"seed={seeds}", "train.epochs=2"], claim=False)
+    assert [s.seed for s in got.settings] == list(range(16))
+    assert len(calls) == 1

@@ -344,12 +344,17 @@ def with_values_plain(tree: dict, values: Sequence[Any]) -> dict | None:
     return patched(tree, fields)
 
 
-def check_jobs(jobs: Sequence[Sequence[str]], source: Source = DEFAULT_SOURCE) -> list[Settings]:
+def check_jobs(
+    jobs: Sequence[Sequence[str]],
+    source: Source = DEFAULT_SOURCE,
+    composed: dict[tuple[str, ...], DictConfig] | None = None,
+) -> list[Settings]:
     """check() every job of a sweep, composing once per distinct choice of config groups
-    (split_values). A job that fails this way is checked again in full, for Hydra's own
-    message. Raises UsageError naming the first bad job.
+    (split_values; composed: bases the caller has already). A job that fails this way is
+    checked again in full, for Hydra's own message. Raises UsageError naming the first bad
+    job.
     """
-    bases: dict[tuple[str, ...], DictConfig] = {}
+    bases: dict[tuple[str, ...], DictConfig] = dict(composed or {})
     plains: dict[tuple[str, ...], dict | None] = {}
     checked: list[Settings] = []
     csv_checked: set = set()
@@ -358,6 +363,7 @@ def check_jobs(jobs: Sequence[Sequence[str]], source: Source = DEFAULT_SOURCE) -
             base_key, values = split_values(job)
             if base_key not in bases:
                 bases[base_key] = compose(base_key, source)
+            if base_key not in plains:
                 plains[base_key] = plain_task(bases[base_key])
             plain = plains[base_key]
             tree = with_values_plain(plain, values) if plain is not None else None

@@ -25,6 +25,8 @@ from regexp.core.config import (
     compose,
     expand_sweep,
     parse_override,
+    split_values,
+    with_values,
 )
 from regexp.core.errors import ConfigError, UsageError
 from regexp.core.settings import Settings
@@ -113,6 +115,29 @@ def _trials(sweeper: Any) -> int | None:
     return None
 
 
+def _composed(
+    fixed: Sequence[str], source: Source
+) -> tuple[DictConfig, dict[tuple[str, ...], DictConfig]]:
+    """(the sweep's config with its `hydra` node, {base key: the jobs' base config}).
+
+    One compose serves both where it can (~0.1 s): the jobs' base (split_values: the group
+    choices and hydra overrides) with `hydra`, then the fixed KEY=VALUE overrides set on it.
+    That leaves hydra.overrides.task and hydra.job.override_dirname as the base's, so a
+    sweep folder named after them, or any error, takes Hydra's full compose."""
+    base_key, values = split_values(fixed)
+    try:
+        base = compose(base_key, source, with_hydra=True)
+        raw = str(OmegaConf.to_container(base.hydra.sweep, resolve=False).get("dir"))
+        if values and ("hydra.job" in raw or "hydra.overrides" in raw or "hydra:" in raw):
+            raise ValueError("the folder depends on the overrides")
+        cfg = with_values(base, values) if values else base
+    except Exception:
+        return compose(fixed, source, with_hydra=True), {}
+    task = OmegaConf.masked_copy(base, [k for k in base if k != "hydra"])
+    OmegaConf.set_struct(task, OmegaConf.is_struct(base))  # unknown keys stay errors
+    return cfg, {base_key: task}
+
+
 def plan_sweep(
     overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True
 ) -> Plan:
@@ -124,13 +149,13 @@ def plan_sweep(
     from regexp.core.hydra_shim import basic_sweeper
 
     fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
-    cfg = compose(fixed, source, with_hydra=True)
+    cfg, bases = _composed(fixed, source)
     _plugin_class(cfg, "hydra/launcher")
     optimizing = not issubclass(_plugin_class(cfg, "hydra/sweeper"), basic_sweeper())
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
     jobs = expand_sweep(lines, discrete=optimizing)
-    settings = check_jobs(jobs, source)
+    settings = check_jobs(jobs, source, bases)
     out, given = _output_dir(cfg, overrides, "sweep", claim)
     expected = (_trials(cfg.hydra.sweeper) if optimizing else None) or len(jobs)
     return Plan(given, out, settings, expected, optimizing)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -28,9 +28,17 @@ def _fmt(value: object) -> str:
     return "—" if value is None else str(value)
 
 
+def console_settings() -> dict[str, Any]:
+    """What a Console printing to stdout is like: terminal or not, width, colours. Off a
+    terminal (logs, CI) rich would wrap tables at 80 columns: 160 there."""
+    if not sys.stdout.isatty():
+        return {"force_terminal": False, "width": 160, "color_system": None}
+    console = Console()
+    return {"force_terminal": True, "width": console.width, "color_system": console.color_system}
+
+
 def _console() -> Console:
-    # Off a terminal (logs, CI) rich would wrap tables at 80 columns.
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    return Console(**console_settings())
 
 
 def print_run(out: Path, settings: Settings) -> int:
@@ -69,12 +77,12 @@ def _sweep_pictures(console: Console, sweep_dir: Path, jobs: pd.DataFrame) -> No
         console.print("figures: " + " and ".join(p.name for p in written) + f" in {sweep_dir}")
 
 
-def print_sweep(sweep_dir: Path, expected: int) -> int:
+def print_sweep(sweep_dir: Path, expected: int, console: Console | None = None) -> int:
     """Write summary.csv/.md from the job folders, print it, then draw the sweep's
     summary.png and report.html; 0 only if every job is ok."""
     from regexp.read.collect import summarize
 
-    console = _console()
+    console = console or _console()
     table, jobs = summarize(sweep_dir)
     shown = Table(title=f"sweep {sweep_dir} ({len(table)} of {expected} jobs)")
     # The terminal gets what tells the jobs apart; summary.csv/.md keep every column.

@@ -1,0 +1,122 @@
+"""A sweep's ending (its table, summary.csv/.md, summary.png, report.html) done by a helper
+process started with the sweep.
+
+pandas and matplotlib cost ~1 s to import and summary.png ~0.2 s to draw, on one core after
+the sweep. Started when the sweep starts, the helper imports them on a second core while the
+sweep imports torch; when the sweep is done it gets the folder on its stdin, does what
+report.print_sweep does into a buffer shaped like the sweep's terminal, and answers the text
+and the exit code as one JSON line. The training process never imports pandas or
+matplotlib. With one core, or when the helper cannot start or fails, the sweep does it all
+itself (report.print_sweep), as before.
+
+    python -m regexp.read.report_helper     # one JSON request on stdin, one answer
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+class ReportHelper:
+    """The helper process: report(sweep_dir, expected) once, at the sweep's end."""
+
+    def __init__(self, start: bool = True) -> None:
+        self.proc: subprocess.Popen | None = None
+        if not start or len(os.sched_getaffinity(0)) < 2:  # nothing to overlap with
+            return
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except OSError:
+            self.proc = None
+
+    def report(self, sweep_dir: Path, expected: int) -> int:
+        """Print the sweep's table and write its summary files and figures (print_sweep);
+        the exit code it gives."""
+        from regexp.read.report import console_settings
+
+        answer = None
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            request = {"sweep_dir": str(sweep_dir), "expected": expected, **console_settings()}
+            try:
+                out, _ = proc.communicate(json.dumps(request) + "\n")
+                answer = json.loads(out.strip().splitlines()[-1])
+            except (OSError, ValueError, IndexError):  # the helper died: do it here
+                answer = None
+        if answer is None or "text" not in answer:
+            from regexp.read.report import print_sweep
+
+            return print_sweep(sweep_dir, expected)
+        sys.stdout.write(answer["text"])
+        sys.stdout.flush()
+        return int(answer["code"])
+
+    def close(self) -> None:
+        """End an unused helper: its stdin closes and it exits without writing anything."""
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            proc.communicate()
+
+    def __enter__(self) -> ReportHelper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _warm_up() -> None:
+    """Draw a small figure with text once: loading fonts and the first text layout cost
+    ~50 ms of the first real figure, spent here while the sweep runs."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([1, 2], [1, 2], label="warm-up")
+    ax.set_yscale("log")
+    ax.set_title("warm-up")
+    ax.legend()
+    fig.savefig(io.BytesIO(), format="png")
+
+
+def _serve() -> int:
+    import io
+
+    from rich.console import Console
+
+    import regexp.read.compare  # noqa: F401  (the slow imports, done first)
+    from regexp.read.report import print_sweep
+
+    _warm_up()
+    line = sys.stdin.readline()
+    if not line:  # the sweep ended without asking (bad input, interrupted)
+        return 0
+    request = json.loads(line)
+    buf = io.StringIO()
+    settings = {k: request[k] for k in ("force_terminal", "width", "color_system")}
+    try:
+        code = print_sweep(
+            Path(request["sweep_dir"]), request["expected"], Console(file=buf, **settings)
+        )
+        answer = {"text": buf.getvalue(), "code": code}
+    except Exception as err:  # the sweep does it again itself, and reports it its own way
+        answer = {"error": f"{type(err).__name__}: {err}"}
+    print(json.dumps(answer), flush=True)
+    # the sweep waits for this process to end: tearing down matplotlib and pandas would
+    # cost it ~0.2 s, and every file is written and closed already
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(_serve())
