@@ -1,0 +1,64 @@
+"""ReportHelper: the sweep's ending done in a helper process prints and writes what the sweep
+would have printed and written itself, and the sweep still ends right when the helper fails."""
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from regexp.read.report import print_sweep
+from regexp.read.report_helper import ReportHelper
+from tests.fixtures_runs import make_sweep
+
+JOBS = [
+    {"config": {"seed": 1, "penalty.lam": 0.01}, "overrides": ["seed=1"]},
+    {"config": {"seed": 2, "penalty.lam": 0.1}, "overrides": ["seed=2"]},
+    {"config": {"seed": 3}, "result": None},  # never finished
+]
+
+needs_two_cores = pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="the helper starts only with a second core"
+)
+
+
+def _ending(tmp_path: Path, name: str, report) -> tuple[int, str, dict[str, str]]:
+    sweep = make_sweep(tmp_path / name, JOBS)
+    code = report(sweep)
+    files = {p.name: p.read_text() for p in sweep.glob("summary.*") if p.suffix != ".png"}
+    return code, str(sweep), files
+
+
+@needs_two_cores
+def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys):
+    here = _ending(tmp_path, "left", lambda s: print_sweep(s, expected=3))
+    printed_here = capsys.readouterr().out
+    with ReportHelper() as helper:
+        assert helper.proc is not None
+        there = _ending(tmp_path, "rite", lambda s: helper.report(s, expected=3))
+    printed_there = capsys.readouterr().out
+    assert here[0] == there[0] == 1  # a job is missing its metrics
+    assert printed_there == printed_here.replace(here[1], there[1])
+    assert there[2] == {k: v.replace(here[1], there[1]) for k, v in here[2].items()}
+    assert (Path(there[1]) / "summary.png").stat().st_size > 10_000
+    assert (Path(there[1]) / "report.html").is_file()
+
+
+@needs_two_cores
+def test_a_helper_that_died_leaves_the_work_to_the_sweep(tmp_path, capsys):
+    with ReportHelper() as helper:
+        assert helper.proc is not None
+        os.kill(helper.proc.pid, signal.SIGKILL)
+        helper.proc.wait()
+        code, sweep, files = _ending(tmp_path, "s", lambda s: helper.report(s, expected=3))
+    assert code == 1 and "summary.csv" in files
+    assert f"sweep {sweep} (3 of 3 jobs)" in capsys.readouterr().out
+    assert (Path(sweep) / "summary.png").is_file()
+
+
+def test_an_unused_helper_ends_without_writing(tmp_path):
+    helper = ReportHelper()
+    proc = helper.proc
+    helper.close()
+    assert proc is None or proc.returncode == 0
+    assert helper.proc is None
