@@ -175,3 +175,23 @@ def test_freed_memory_is_kept_for_the_next_step():
     faults(2)
     pages = 20 * 3 * (12 << 20) // resource.getpagesize()
     assert faults(20) < pages // 10
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_metrics_in_chunks_of_models_equal_all_at_once(monkeypatch, task):
+    from regexp.core import loss
+    from regexp.core.model import seeded_layers
+
+    widths = [1 if task == "regression" else 2, 16, 16, 1]
+    layers = [seeded_layers(widths, seed, 0.0, 0.5) for seed in range(10)]
+    params = [torch.stack(p).reshape(10, -1, p[0].shape[-1]) for p in zip(*layers)]
+    x = torch.linspace(-1, 1, 300 * widths[0]).reshape(300, widths[0])
+    y = (x[:, :1] > 0).float() if task == "classification" else torch.sin(3 * x[:, :1])
+    pen = torch.rand(10)
+    whole = loss.metrics(params, x, y, task, "relu", pen)
+    monkeypatch.setattr(loss, "CHUNK_ELEMENTS", 3 * 300 * 16)  # chunks of 3 models: 3,3,3,1
+    chunked = loss.metrics(params, x, y, task, "relu", pen)
+    assert whole.keys() == chunked.keys()
+    for key in whole:
+        assert chunked[key].shape == (10,)
+        torch.testing.assert_close(chunked[key], whole[key], rtol=1e-6, atol=1e-7)

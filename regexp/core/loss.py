@@ -134,10 +134,10 @@ def metrics(
 ) -> dict[str, Tensor]:
     """[K] mse, loss (= data loss + penalty, as Keras reports it) and, if binary, bce and
     accuracy. For classification, mse is the Brier score (squared error of the probability).
-    Computed in chunks of models (CHUNK_ELEMENTS)."""
+    Computed in chunks of models on the CPU (CHUNK_ELEMENTS)."""
     k, width = params[0].shape[0], max(p.shape[-1] for p in params[0::2])
     per = max(1, CHUNK_ELEMENTS // max(1, x.shape[0] * width))
-    if k <= per:
+    if k <= per or x.device.type != "cpu":
         return _metrics(params, x, y, task, activation, pen)
     parts = [
         _metrics([p[i : i + per] for p in params], x, y, task, activation, pen[i : i + per])
