@@ -12,7 +12,7 @@ import dataclasses
 import pytest
 
 from regexp.core.data import make_data
-from regexp.core.engine import group_key
+from regexp.core.grouping import group_key
 from regexp.core.run import run_in
 from tests.conftest import assert_same, job, settings
 

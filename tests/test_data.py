@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from regexp.core.data import input_dim, load_csv, make_data, regression_target
+from regexp.core.data import load_csv, make_data, regression_target
 from regexp.core.errors import ConfigError
+from regexp.core.settings import input_dim
 from tests.conftest import settings
 
 

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from regexp.core.data import make_data
-from regexp.core.engine import can_batch, fit, group_key
+from regexp.core.engine import fit
+from regexp.core.grouping import can_batch, group_key
 from regexp.core.run import build_model
 from tests.conftest import assert_same, job, settings
 

@@ -24,19 +24,25 @@ def test_contributions_plus_bias_are_the_fitted_function(hidden, stddev):
 
 
 def test_a_pool_process_draws_without_importing_torch():
-    """A spawned process imports the module of the function it unpickles: pool_drawer's must
-    not pull torch in (~1.5 s a process, before the first figure)."""
+    """A spawned process imports the module of the function it unpickles: plot_pool.draw's
+    must not pull torch in (~1.5 s a process, before the first figure), and handing it out
+    must not import matplotlib or pandas into the sweep's process."""
     import pickle
     import subprocess
     import sys
 
-    from regexp.core.figures import pool_drawer
+    from regexp import plot_pool
 
     child = (
         "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); "
         "print(f.__module__, 'torch' in sys.modules)"
     )
     done = subprocess.run(
-        [sys.executable, "-c", child], input=pickle.dumps(pool_drawer()), capture_output=True
+        [sys.executable, "-c", child], input=pickle.dumps(plot_pool.draw), capture_output=True
     )
-    assert done.stdout.decode().split() == ["regexp.plots", "False"], done.stderr.decode()
+    assert done.stdout.decode().split() == ["regexp.plot_pool", "False"], done.stderr.decode()
+    imports = (
+        "import regexp.plot_pool, sys; print(sorted({'matplotlib', 'pandas'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

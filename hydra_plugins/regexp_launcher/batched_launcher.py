@@ -15,10 +15,9 @@ hence this package.
 import contextlib
 import functools
 import logging
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,16 +37,17 @@ log = logging.getLogger(__name__)
 
 
 def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
-    """Processes to draw a group's figures in (~75 ms of CPU a job, more than its training):
-    one per core, when there are enough jobs with plots to pay for starting them (~1 s).
-    On 2 cores a K = 32 sweep took ~8 s with this pool, a forkserver's or none (2026-11-23)."""
+    """Processes to draw the jobs' figures in (~60-110 ms of CPU a job, more than its
+    training): one per core, when there are enough jobs with plots to pay for starting them
+    (~1 s of CPU each, spent while the sweep imports torch when the launcher starts them
+    first)."""
+    from regexp import plot_pool
+
     cores = len(os.sched_getaffinity(0))
-    with_plots = sum(1 for j in jobs if j.settings.plots.enabled)
+    with_plots = sum(1 for j in jobs if j.settings is not None and j.settings.plots.enabled)
     if cores < 2 or with_plots < 4:
         return contextlib.nullcontext(None)
-    # spawn, not fork: torch's thread pools do not survive a fork
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(min(cores, with_plots), mp_context=context)
+    return plot_pool.start(min(cores, with_plots))
 
 
 class _Counted(Executor):
@@ -258,9 +258,13 @@ class BatchedLauncher(Launcher):
         return ret
 
     def _run_group(
-        self, jobs: list[_Job], progress: SweepProgress | None = None
+        self,
+        jobs: list[_Job],
+        progress: SweepProgress | None = None,
+        plot_pool: Executor | None = None,
     ) -> list[JobReturn]:
-        """Train the group's models as one program, then write each job's folder."""
+        """Train the group's models as one program, then write each job's folder (figures
+        drawn in plot_pool, the sweep's, or in a pool of the group's own)."""
         from regexp.core.run import train_group
 
         try:  # building counts too: a job that raises here must not take the group down
@@ -274,7 +278,8 @@ class BatchedLauncher(Launcher):
             progress.group_trained()
             progress.figures_queued(sum(1 for j in jobs if j.settings.plots.enabled))
         returns, logs, writers = [], LogFiles(), {}
-        with _plot_pool(jobs) as pool:
+        own = _plot_pool(jobs) if plot_pool is None else contextlib.nullcontext(plot_pool)
+        with own as pool:
             for job, trained in zip(jobs, results):
                 extra = {"batched": len(jobs)}
                 if self._hydra_path_only(job):
@@ -309,7 +314,7 @@ class BatchedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from regexp.core.engine import can_batch, group_key
+        from regexp.core.grouping import can_batch, group_key
 
         setup_globals()
         assert self.config is not None
@@ -330,18 +335,32 @@ class BatchedLauncher(Launcher):
         if self.dispatch != "local":
             self._dispatch(units, returns)
             return [returns[j.idx] for j in jobs]
-        with sweep_progress(len(jobs), stacked) as progress:
-            for unit in units:
-                if len(unit) == 1:
-                    job = unit[0]
-                    log.info("\t#%d : %s", job.idx, " ".join(filter_overrides(job.overrides)))
-                    returns[job.idx] = self._counted(self._run(job), progress, job)
-                    continue
-                log.info("\t#%s : %d jobs as one program",
-                         ",".join(str(j.idx) for j in unit), len(unit))  # fmt: skip
-                for job, ret in zip(unit, self._run_group(unit, progress)):
-                    returns[job.idx] = ret
+        # the figure processes of stacked groups start now, before torch is imported; the
+        # progress bars close after the last figure
+        grouped = [j for unit in units if len(unit) > 1 for j in unit]
+        with sweep_progress(len(jobs), stacked) as progress, _plot_pool(grouped) as plot_pool:
+            self._run_units(units, returns, progress, plot_pool)
         return [returns[j.idx] for j in jobs]
+
+    def _run_units(
+        self,
+        units: list[list[_Job]],
+        returns: dict[int, JobReturn],
+        progress: SweepProgress,
+        plot_pool: Executor | None,
+    ) -> None:
+        """Here, one unit after another: a job alone through Hydra's run_job, a group
+        trained as one program and written (figures in plot_pool)."""
+        for unit in units:
+            if len(unit) == 1:
+                job = unit[0]
+                log.info("\t#%d : %s", job.idx, " ".join(filter_overrides(job.overrides)))
+                returns[job.idx] = self._counted(self._run(job), progress, job)
+                continue
+            log.info("\t#%s : %d jobs as one program",
+                     ",".join(str(j.idx) for j in unit), len(unit))  # fmt: skip
+            for job, ret in zip(unit, self._run_group(unit, progress, plot_pool)):
+                returns[job.idx] = ret
 
     def _work(self, unit: list[_Job]) -> list[JobReturn]:
         """A unit's work, as a worker runs it: the group trained and written, or the job."""
@@ -361,8 +380,8 @@ class BatchedLauncher(Launcher):
     def _plan(self, groups: dict[tuple, list[_Job]]) -> list[list[_Job]]:
         """Units of work: chunks of a group that train as one program (sized to memory), and
         jobs that run alone (one job a unit)."""
-        from regexp.core.data import input_dim
-        from regexp.core.engine import chunk_size
+        from regexp.core.grouping import chunk_size
+        from regexp.core.settings import input_dim
 
         units: list[list[_Job]] = []
         for members in groups.values():

@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from regexp.core.errors import ConfigError, UsageError
-from regexp.core.settings import Settings, validate
+from regexp.core.settings import Settings, input_dim, validate
 
 CONFIG_MODULE = "regexp.conf"
 GROUPS = ("data", "penalty", "optimizer", "experiment")
@@ -219,8 +219,6 @@ def _settings_of(cfg: DictConfig) -> Settings:
         key = getattr(err, "full_key", None) or "config"
         raise ConfigError(key, f"cannot be resolved: {str(err).splitlines()[0]}") from None
     if settings.init.strategy == "grid":  # the blog's grid covers 2 parameters at most
-        from regexp.core.data import input_dim
-
         widths = [input_dim(settings.data), *settings.hidden_units, 1]
         n = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
         if n > 2:

@@ -114,11 +114,6 @@ def load_csv(s: DataSettings) -> Dataset:
     )
 
 
-def input_dim(s: DataSettings) -> int:
-    """The number of input columns, known without building the data."""
-    return {"regression": 1, "classification": 2}.get(s.name, len(s.features))
-
-
 def make_data(s: DataSettings) -> Dataset:
     """Build the data set named by data.name (on the CPU)."""
     return {"regression": make_regression, "classification": make_classification, "csv": load_csv}[

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +140,3 @@ def draw_plots(specs: list[PlotSpec]) -> None:
     from regexp import plots
 
     plots.draw_plots(specs)
-
-
-def pool_drawer() -> Callable[[list[PlotSpec]], None]:
-    """The function a pool's process should run: regexp.plots.draw_plots. A spawned
-    process imports a function's module to unpickle it, and this module imports torch."""
-    from regexp import plots
-
-    return plots.draw_plots

@@ -21,11 +21,12 @@ from omegaconf import DictConfig, OmegaConf
 from regexp.core import runs
 from regexp.core.data import Dataset, make_data
 from regexp.core.engine import Member, fit
-from regexp.core.figures import PlotSpec, draw_plots, plot_specs, pool_drawer
+from regexp.core.figures import PlotSpec, draw_plots, plot_specs
 from regexp.core.history import History
 from regexp.core.init import pick_init
 from regexp.core.model import MLP
 from regexp.core.settings import Settings, validate
+from regexp.plot_pool import draw as plot_pool_draw
 
 log = logging.getLogger("regexp")
 
@@ -148,7 +149,7 @@ def write_run(
             specs = plot_specs(out, model.eval(), data, settings, member.history)
             if plot_pool is not None:
                 try:
-                    drawn = plot_pool.submit(pool_drawer(), specs)
+                    drawn = plot_pool.submit(plot_pool_draw, specs)
                 except BrokenExecutor:  # a pool process died on an earlier job: draw here
                     draw_plots(specs)
                 else:

@@ -196,6 +196,11 @@ def _lams(value: Any, path: str, n_layers: int) -> tuple[float, ...]:
     return tuple(out)
 
 
+def input_dim(s: DataSettings) -> int:
+    """The number of input columns, known without building the data."""
+    return {"regression": 1, "classification": 2}.get(s.name, len(s.features))
+
+
 def _data(node: Mapping) -> DataSettings:
     name = _choice(node, "name", "data", DATA)
     common = dict(

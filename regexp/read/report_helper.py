@@ -74,31 +74,16 @@ class ReportHelper:
         self.close()
 
 
-def _warm_up() -> None:
-    """Draw a small figure with text once: loading fonts and the first text layout cost
-    ~50 ms of the first real figure, spent here while the sweep runs."""
-    import io
-
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(2, 2), layout="constrained")
-    ax = fig.subplots()
-    ax.plot([1, 2], [1, 2], label="warm-up")
-    ax.set_yscale("log")
-    ax.set_title("warm-up")
-    ax.legend()
-    fig.savefig(io.BytesIO(), format="png")
-
-
 def _serve() -> int:
     import io
 
     from rich.console import Console
 
     import regexp.read.compare  # noqa: F401  (the slow imports, done first)
+    from regexp.figure_templates import warm_up
     from regexp.read.report import print_sweep
 
-    _warm_up()
+    warm_up()
     line = sys.stdin.readline()
     if not line:  # the sweep ended without asking (bad input, interrupted)
         return 0
