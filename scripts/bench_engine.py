@@ -17,7 +17,6 @@ import logging
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 from rich.table import Table
+from worktree import worktree_of
 
 from regexp.core.config import compose
 from regexp.core.data import make_data
@@ -117,28 +117,21 @@ def main() -> int:
     if not args.no_compiled:
         for c in cases:  # compile outside the timing: the steady state is what is compared
             engine_rate(compiled[c], 2)
-    with tempfile.TemporaryDirectory(prefix="bench-before-") as tmp:
-        worktree = Path(tmp) / "before"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree),
-                        args.before], check=True, capture_output=True)  # fmt: skip
-        try:
-            for r in range(-1, args.repeats):  # round -1 warms every side up; not counted
-                old = before_rates(worktree, [(spec[c], steps[c[0]]) for c in cases])
-                new = {}
-                for c in cases:
-                    n = steps[c[0]]
-                    new[c] = [engine_rate(settings[c], n), plain_rate(settings[c], n)]
-                    if not args.no_compiled:
-                        new[c].append(engine_rate(compiled[c], n))
-                if r < 0:
-                    continue
-                for c, rate in zip(cases, old):
-                    for side, value in zip(sides, [new[c][0], rate, *new[c][1:]]):
-                        rates[side][c].append(value)
-                print(f"round {r + 1} of {args.repeats} done", file=sys.stderr)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                            str(worktree)], check=False, capture_output=True)  # fmt: skip
+    with worktree_of(args.before) as worktree:
+        for r in range(-1, args.repeats):  # round -1 warms every side up; not counted
+            old = before_rates(worktree, [(spec[c], steps[c[0]]) for c in cases])
+            new = {}
+            for c in cases:
+                n = steps[c[0]]
+                new[c] = [engine_rate(settings[c], n), plain_rate(settings[c], n)]
+                if not args.no_compiled:
+                    new[c].append(engine_rate(compiled[c], n))
+            if r < 0:
+                continue
+            for c, rate in zip(cases, old):
+                for side, value in zip(sides, [new[c][0], rate, *new[c][1:]]):
+                    rates[side][c].append(value)
+            print(f"round {r + 1} of {args.repeats} done", file=sys.stderr)
     med = {side: {c: statistics.median(v) for c, v in by.items()} for side, by in rates.items()}
     table = Table(title=f"K = 1 steps/s, median of {args.repeats} (torch {torch.__version__})")
     for col in ("model", "penalty", *sides, "engine/before", "engine/plain", "compiled/plain"):

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from worktree import worktree_of
+
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "6f36ff8"  # main before issue 12's figures: one Figure built per PNG, zlib level 6
 
@@ -94,17 +96,10 @@ def main() -> None:
         return
 
     results: dict[str, list[dict]] = {"before": [], "now": []}
-    with tempfile.TemporaryDirectory(prefix="bench-figures-") as tmp:
-        worktree = Path(tmp) / "before"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree),
-                        args.before], check=True, capture_output=True)  # fmt: skip
-        try:
-            for _ in range(args.rounds):
-                results["before"].append(side(worktree, args.runs))
-                results["now"].append(side(ROOT, args.runs))
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                            str(worktree)], check=False, capture_output=True)  # fmt: skip
+    with worktree_of(args.before) as worktree:
+        for _ in range(args.rounds):
+            results["before"].append(side(worktree, args.runs))
+            results["now"].append(side(ROOT, args.runs))
 
     print(f"default figures of one run (1-D regression, [16]); CPU ms per run, median of "
           f"{args.rounds} x {args.runs} runs; first run of a process apart")  # fmt: skip

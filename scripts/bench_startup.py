@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from worktree import worktree_of
+
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "078614b"  # main before issue 11's start-up work of 2026-11-23 (third session)
 VERBS = {"sweep": ["seed=0"], "run": []}
@@ -47,18 +49,11 @@ def main() -> None:
     p.add_argument("--before", default=BEFORE, help="the commit to compare with")
     args = p.parse_args()
     times: dict[tuple[str, str], list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        worktree = Path(tmp) / "before"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree),
-                        args.before], check=True, capture_output=True)  # fmt: skip
-        try:
-            for _ in range(args.rounds):
-                for side, tree in (("before", worktree), ("now", ROOT)):
-                    for verb in VERBS:
-                        times.setdefault((verb, side), []).append(seconds(tree, verb))
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                            str(worktree)], check=False, capture_output=True)  # fmt: skip
+    with worktree_of(args.before) as worktree:
+        for _ in range(args.rounds):
+            for side, tree in (("before", worktree), ("now", ROOT)):
+                for verb in VERBS:
+                    times.setdefault((verb, side), []).append(seconds(tree, verb))
     print(f"start-up, wall s over {args.rounds} alternating rounds (target: <= 2.5 s now)")
     print(f"{'verb':<6} {'side':<7} {'commit':<10} {'median':>7} {'min':>6} {'max':>6}")
     for verb in VERBS:
