@@ -194,3 +194,51 @@ def test_a_steady_axis_moves_into_the_static_layer_with_the_same_pixels(tmp_path
         figure_templates.clear_templates()
         draw("fresh.png", 3.0, wide)
         assert (read(name) == read("fresh.png")).all(), name
+
+
+def test_png_palette_keeps_the_pixels_and_does_not_depend_on_draw_order(tmp_path, monkeypatch):
+    """PNGs are 256 colours from a palette made of the artists' colours: against the
+    rendered RGB the background stays exact, each unit's colour appears exactly (a grey
+    one within 3 levels), and the
+    mean error is under one level (the per-picture octree it replaced: ~1.3). The palette
+    depends on the colours alone, so a run drawn after others is the same bytes as drawn
+    first (a sweep's pool processes draw in any order)."""
+    from regexp import figure_templates
+
+    rendered = {}
+    to_palette = figure_templates.Template.to_palette
+
+    def keep(self, rgb):
+        rendered[len(rendered)] = np.asarray(rgb).copy()
+        return to_palette(self, rgb)
+
+    monkeypatch.setattr(figure_templates.Template, "to_palette", keep)
+    units = [_relu_units(16) for _ in range(3)]
+
+    def draw(name: str, k: int) -> np.ndarray:
+        plots.plot_layers(tmp_path / name, X_TRAIN, Y_TRAIN, X_GRID, units[k].sum(1),
+                          units[k], hidden_legend=True, bias=0.0, title="p")  # fmt: skip
+        return np.asarray(Image.open(tmp_path / name).convert("RGB"))
+
+    figure_templates.clear_templates()
+    for k in range(3):
+        png = draw(f"{k}.png", k)
+        rgb = rendered[len(rendered) - 1]
+        err = np.abs(png.astype(int) - rgb).max(axis=2)
+        assert err.mean() < 1.0 and np.percentile(err, 99) <= 8, (err.mean(), k)
+        white = (rgb == 255).all(axis=2)
+        assert (png[white] == 255).all()
+        shown = 0
+        for c in np.round(255 * plots.unit_colors(16)[:, :3]).astype(np.uint8):
+            where = (rgb == c).all(axis=2)  # a unit's line where nothing covers it
+            shown += where.sum() > 20  # (a dead unit's flat line may hide under others)
+            tolerance = 3 if np.ptp(c) == 0 else 0  # greys: on the grey ramp, 4 levels apart
+            assert np.abs(png[where].astype(int) - c).max(initial=0) <= tolerance, c
+        assert shown >= 10
+    figure_templates.clear_templates()
+    assert (draw("2-first.png", 2) == draw("2.png", 2)).all()  # the same pixels...
+    first = (tmp_path / "2-first.png").read_bytes()
+    figure_templates.clear_templates()
+    draw("0.png", 0)
+    draw("2.png", 2)
+    assert (tmp_path / "2.png").read_bytes() == first  # ...and bytes, drawn second
