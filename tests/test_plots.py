@@ -105,6 +105,18 @@ def test_history_with_accuracy_and_bad_values(tmp_path):
     assert wide > matplotlib.image.imread(tmp_path / "h2.png").shape[1]  # a third panel
 
 
+def test_history_panels_read_text_cells_as_missing():
+    """A hand-edited history.csv read by pandas gives object columns: a cell that is not a
+    number is a missing point, the others stay (no pandas in the figure processes)."""
+    hist = _history(20, 1).astype({"train_mse": object})
+    hist.loc[2, "train_mse"] = "oops"
+    hist.loc[3, "train_mse"] = None
+    (mse,) = [s for m, _, s in plots.history_panels(hist) if m == "mse"]
+    epochs, values = mse["train"]
+    assert 3.0 not in epochs and 4.0 not in epochs and len(epochs) == 18
+    np.testing.assert_allclose(values, np.delete(hist["train_loss"].to_numpy(float), [2, 3]))
+
+
 def test_history_of_one_row_and_of_nothing(tmp_path):
     plots.plot_history(tmp_path / "one.png", _history(1, 1))
     _png(tmp_path / "one.png")
