@@ -27,7 +27,10 @@ def start(processes: int) -> ProcessPoolExecutor:
     # spawn, not fork: torch's thread pools do not survive a fork
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_warm_up)
-    pool.submit(int)  # starts the processes: they warm up while the caller goes on
+    # The executor starts a process per task submitted while none is idle: one task each
+    # starts them all now, to warm up while the caller goes on (not at the first figures).
+    for _ in range(processes):
+        pool.submit(int)
     return pool
 
 

@@ -40,7 +40,7 @@ def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys):
     assert here[0] == there[0] == 1  # a job is missing its metrics
     assert printed_there == printed_here.replace(here[1], there[1])
     assert there[2] == {k: v.replace(here[1], there[1]) for k, v in here[2].items()}
-    assert (Path(there[1]) / "summary.png").stat().st_size > 10_000
+    assert (Path(there[1]) / "summary.png").stat().st_size > 5_000  # a 256-colour figure
     assert (Path(there[1]) / "report.html").is_file()
 
 

@@ -71,7 +71,7 @@ def thumbnail(png: Path) -> bytes | None:
             img.thumbnail(THUMB_PX, Image.Resampling.LANCZOS)
             small = img.quantize(128, method=Image.Quantize.FASTOCTREE)
             buf = io.BytesIO()
-            small.save(buf, format="png", optimize=True)
+            small.save(buf, format="png")  # optimize=True: 7 % smaller, twice the time
             return buf.getvalue()
     except OSError:
         return None

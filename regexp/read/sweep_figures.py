@@ -11,7 +11,6 @@ side beyond. No torch here.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -22,14 +21,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from regexp.core.runs import FIT, write_atomic
-from regexp.figure_templates import plain_log_axis
+from regexp.core.runs import FIT
+from regexp.figure_templates import plain_log_axis, save_figure
 from regexp.read.collect import fmt
 
 COLLAPSED = ("seed", "name")  # a sweep's repeats: averaged over, never an x axis
 MAX_LINES = 8  # a second key with more values than this is averaged over instead
 OVERLAY_MAX_GROUPS = 6  # fits of more groups than this go side by side
 MAX_FIT_PANELS = 24
+WIDTH, PANEL_H, FIT_H = 11.0, 3.0, 2.2  # inches: the figure, a row of panels, of fits
+TICK_PER_CHAR = 0.04  # inches more under a row whose tick labels are rotated, per character
 
 
 @dataclass
@@ -121,6 +122,26 @@ def _positions(panel: Panel) -> tuple[np.ndarray, list[str] | None]:
     return np.array(nums), None
 
 
+def _rotated(panel: Panel) -> int:
+    """The length of the longest tick label when the panel's are rotated, else 0."""
+    labels = _positions(panel)[1]
+    longest = max(map(len, labels or []), default=0)
+    return longest if longest > 6 else 0
+
+
+def _grid(
+    height: float, rows: int, cols: int, left: float, right: float, top: float,
+    bottom: float, hgap: float, wgap: float,
+) -> dict[str, float]:  # fmt: skip
+    """gridspec_kw for rows x cols axes with margins and gaps in inches, in a (sub)figure
+    WIDTH wide and `height` high: fixed room for titles, labels and legends instead of a
+    layout engine (which took a third of summary.png's time)."""
+    axes_h = (height - top - bottom - (rows - 1) * hgap) / rows
+    axes_w = (WIDTH - left - right - (cols - 1) * wgap) / cols
+    return dict(left=left / WIDTH, right=1 - right / WIDTH, top=1 - top / height,
+                bottom=bottom / height, hspace=hgap / axes_h, wspace=wgap / axes_w)  # fmt: skip
+
+
 def _draw_panel(ax: Any, panel: Panel) -> None:
     pos, labels = _positions(panel)
     for i, line in enumerate(panel.lines):
@@ -137,7 +158,7 @@ def _draw_panel(ax: Any, panel: Panel) -> None:
             err = np.where(band, [line.mean - lo, hi - line.mean], np.nan)
             ax.errorbar(pos, line.mean, yerr=err, fmt="none", ecolor=color, capsize=4, lw=1)
     if labels is not None:
-        ax.set_xticks(pos, labels, rotation=30 if max(map(len, labels)) > 6 else 0, ha="right")
+        ax.set_xticks(pos, labels, rotation=30 if _rotated(panel) else 0, ha="right")
     elif panel.log_x:
         if (pos > 0).all():
             ax.set_xscale("log")
@@ -174,13 +195,20 @@ def _fits(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, list[dict]]]:
     return list(groups.items())
 
 
-def _draw_fits(fig: Any, fits: list[tuple[str, list[dict]]]) -> None:
+def _draw_fits(fig: Any, fits: list[tuple[str, list[dict]]], height: float) -> None:
     first = fits[0][1][0]
     overlay = len(fits) <= OVERLAY_MAX_GROUPS
     shown = fits if overlay else _spread(fits, MAX_FIT_PANELS)
     ncols = 1 if overlay else min(6, len(shown))
     nrows = 1 if overlay else math.ceil(len(shown) / ncols)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False))
+    if overlay:  # the legend sits right of the axes: room for its longest entry
+        longest = max(len(f"{label} ({len(runs)} runs)") for label, runs in shown)
+        room = _grid(height, 1, 1, 0.85, min(4.5, 0.8 + 0.055 * longest), 0.35, 0.45, 0, 0)
+    else:
+        lines = max(label.count(", ") + 1 for label, _ in shown)  # a title line per key
+        title_h = 0.14 * lines + 0.1
+        room = _grid(height, nrows, ncols, 0.85, 0.3, 0.35 + title_h, 0.45, title_h, 0.3)
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False, gridspec_kw=room)
     for i, ax in enumerate(axes.ravel()):
         if not overlay and i >= len(shown):
             ax.set_axis_off()
@@ -199,11 +227,12 @@ def _draw_fits(fig: Any, fits: list[tuple[str, list[dict]]]) -> None:
             ax.set_title("fitted functions over the training and validation points", fontsize=9)
         else:
             n = len(shown[i][1])
-            ax.set_title(shown[i][0] + (f" ({n} runs)" if n > 1 else ""), fontsize=7)
+            label = shown[i][0].replace(", ", "\n") + (f" ({n} runs)" if n > 1 else "")
+            ax.set_title(label, fontsize=7)
     if not overlay:
         note = "" if len(shown) == len(fits) else f" ({len(shown)} of {len(fits)} groups)"
         fig.suptitle(f"fitted functions over training (dark) and validation points{note}",
-                     fontsize=9)  # fmt: skip
+                     fontsize=9, y=1 - 0.12 / height)  # fmt: skip
 
 
 def _spread(items: list, n: int) -> list:
@@ -224,22 +253,23 @@ def plot_sweep(path: Path | str, df: pd.DataFrame, keys: list[str]) -> list[Pane
         fit_rows = 1 if len(fits) <= OVERLAY_MAX_GROUPS else math.ceil(
             min(len(fits), MAX_FIT_PANELS) / 6
         )  # fmt: skip
-    height = 3.0 * n_rows + (2.2 * fit_rows + 0.8 if fits else 0)
-    fig = Figure(figsize=(11, height), dpi=100, layout="constrained")
-    ratios = [3.0 * n_rows, 2.2 * fit_rows + 0.8] if fits else None
+    ticks = min(2.0, TICK_PER_CHAR * max(map(_rotated, panels), default=0))
+    top_h = PANEL_H * n_rows + ticks
+    fit_h = FIT_H * fit_rows + 0.8 if fits else 0.0
+    fig = Figure(figsize=(WIDTH, top_h + fit_h), dpi=100)
+    ratios = [top_h, fit_h] if fits else None
     parts = fig.subfigures(2 if fits else 1, 1, squeeze=False, height_ratios=ratios)
-    axes = parts[0, 0].subplots(n_rows, 2, squeeze=False)
+    room = _grid(top_h, n_rows, 2, 0.85, 0.3, 0.35, 0.55 + ticks, 0.85 + ticks, 0.95)
+    axes = parts[0, 0].subplots(n_rows, 2, squeeze=False, gridspec_kw=room)
     # panels come metric by metric: the train metric's panels, then the val metric's
     for i, panel in enumerate(panels):
         _draw_panel(axes[i % n_rows, i // n_rows], panel)
     if fits:
-        _draw_fits(parts[1, 0], fits)
+        _draw_fits(parts[1, 0], fits, fit_h)
     title = "sweep summary: " + ", ".join(
         dict.fromkeys(p.key or "all runs" for p in panels)
     )  # fmt: skip
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Title": title, "Description": _describe(panels)})
-    write_atomic(path, buf.getvalue())
+    save_figure(fig, path, Title=title, Description=_describe(panels))
     return panels
 
 
