@@ -198,7 +198,8 @@ def _sweep(ns: Any, source: Any) -> int:
     plan = plan_sweep(overrides, source)
     from regexp.read.report_helper import ReportHelper
 
-    with ReportHelper() as helper:  # imports pandas and matplotlib beside the sweep's start
+    # pandas and matplotlib imported beside the sweep's start (with its figure pool, if any)
+    with ReportHelper(pooled_figures=plan.pooled_figures) as helper:
         try:
             code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
         finally:

@@ -147,3 +147,30 @@ def test_a_seed_sweep_is_checked_with_one_compose(monkeypatch):
     got = plan.plan_sweep(["hidden_units=[4]", f"seed={seeds}", "train.epochs=2"], claim=False)
     assert [s.seed for s in got.settings] == list(range(16))
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pooled"),
+    [
+        (["hidden_units=[4]", "seed=1,2,3,4,5"], 5),  # one stacked group, plots on
+        (["hidden_units=[4]", "seed=1,2,3", "plots.enabled=false"], 0),
+        (["hidden_units=[4]", "seed=1,2,3", "hydra/launcher=basic"], 0),  # one by one
+        (["hidden_units=[2],[8]", "seed=1"], 0),  # each job alone: drawn where it runs
+        (["hidden_units=[2],[8]", "seed=1,2"], 4),  # two groups of two
+        (["hidden_units=[4]", "seed=1,2", "hydra/launcher=batched_ray"], 0),  # not here
+    ],
+)
+def test_the_plan_counts_the_figures_a_batched_sweep_draws_in_a_pool(overrides, pooled):
+    """The CLI starts the figure pool (before torch) when the batched launcher will draw
+    jobs' figures in one; it counts them as the launcher plans its units."""
+    from regexp.core.plan import plan_sweep
+
+    assert plan_sweep([*overrides, "train.epochs=2"], claim=False).pooled_figures == pooled
+
+
+def test_the_batched_launchers_target_is_the_one_grouping_names():
+    from hydra_plugins.regexp_launcher.batched_launcher import BatchedLauncher, BatchedLauncherConf
+    from regexp.core.grouping import BATCHED_LAUNCHER
+
+    assert BatchedLauncherConf._target_ == BATCHED_LAUNCHER
+    assert f"{BatchedLauncher.__module__}.{BatchedLauncher.__name__}" == BATCHED_LAUNCHER

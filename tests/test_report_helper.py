@@ -30,11 +30,17 @@ def _ending(tmp_path: Path, name: str, report) -> tuple[int, str, dict[str, str]
 
 
 @needs_two_cores
-def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys):
+@pytest.mark.parametrize("pooled", [0, 8], ids=["process", "figure-pool"])
+def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys, pooled):
+    """A helper process of its own, or (a sweep whose figures a pool draws) the pool."""
+    from regexp import plot_pool
+
     here = _ending(tmp_path, "left", lambda s: print_sweep(s, expected=3))
     printed_here = capsys.readouterr().out
-    with ReportHelper() as helper:
-        assert helper.proc is not None
+    with ReportHelper(pooled_figures=pooled) as helper:
+        assert (helper.proc is not None) == (not pooled)
+        assert (helper.pool is not None) == bool(pooled)
+        assert plot_pool.shared() is helper.pool  # the batched launcher draws there
         there = _ending(tmp_path, "rite", lambda s: helper.report(s, expected=3))
     printed_there = capsys.readouterr().out
     assert here[0] == there[0] == 1  # a job is missing its metrics
@@ -42,6 +48,7 @@ def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys):
     assert there[2] == {k: v.replace(here[1], there[1]) for k, v in here[2].items()}
     assert (Path(there[1]) / "summary.png").stat().st_size > 5_000  # a 256-colour figure
     assert (Path(there[1]) / "report.html").is_file()
+    assert plot_pool.shared() is None  # the pool ended with the helper
 
 
 @needs_two_cores
@@ -62,3 +69,13 @@ def test_an_unused_helper_ends_without_writing(tmp_path):
     helper.close()
     assert proc is None or proc.returncode == 0
     assert helper.proc is None
+
+
+@needs_two_cores
+def test_a_pool_whose_process_died_leaves_the_work_to_the_sweep(tmp_path, capsys):
+    with ReportHelper(pooled_figures=8) as helper:
+        assert helper.pool.submit(os.getpid).result() != os.getpid()
+        helper.pool.submit(os._exit, 1)  # the pool is broken from here on
+        code, sweep, files = _ending(tmp_path, "s", lambda s: helper.report(s, expected=3))
+    assert code == 1 and "summary.csv" in files
+    assert f"sweep {sweep} (3 of 3 jobs)" in capsys.readouterr().out

@@ -158,7 +158,8 @@ def test_batched_jobs_still_reach_hydra_callbacks(tmp_path):
 
 @pytest.mark.slow
 def test_a_batched_group_draws_every_jobs_plots(tmp_path):
-    """Four jobs with plots: drawn in the launcher's pool of processes, metrics.json last."""
+    """Four jobs with plots: drawn in the sweep's pool of processes, metrics.json last, and
+    all of them written before the sweep's ending (in the pool too) reads them."""
     done = sweep(tmp_path, "seed=1,2,3,4", "hidden_units=[4]", "train.epochs=30")
     assert done.returncode == 0, done.stderr
     folder = the_sweep(tmp_path)
@@ -174,3 +175,4 @@ def test_a_batched_group_draws_every_jobs_plots(tmp_path):
             assert data.startswith(b"\x89PNG") and len(data) > 2_000, (job, png, len(data))
     for name in ("summary.png", "report.html"):
         assert (folder / name).stat().st_size > 5_000, name
+    assert list(pd.read_csv(folder / "summary.csv")["status"]) == ["ok"] * 4

@@ -16,8 +16,9 @@ import contextlib
 import functools
 import logging
 import os
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from hydra_plugins.regexp_launcher.dispatch import DISPATCHES, run_units
 from hydra_plugins.regexp_launcher.job_writer import JobWriter, LogFiles
+from regexp.core.grouping import BATCHED_LAUNCHER
 from regexp.core.progress import SweepProgress, sweep_progress
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
     first)."""
     from regexp import plot_pool
 
+    if plot_pool.shared() is not None:  # the CLI's, started with the sweep
+        return contextlib.nullcontext(plot_pool.shared())
     cores = len(os.sched_getaffinity(0))
     with_plots = sum(1 for j in jobs if j.settings is not None and j.settings.plots.enabled)
     if cores < 2 or with_plots < 4:
@@ -50,21 +54,45 @@ def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
     return plot_pool.start(min(cores, with_plots))
 
 
-class _Counted(Executor):
-    """The figure pool, counting each job's figures as drawn when they are."""
+class _Tracked(Executor):
+    """The figure pool as the sweep's jobs use it: each job's figures counted as drawn
+    when they are, and wait() returns once every task is done with its callbacks run
+    (metrics.json is written by one): a shared pool is not shut down at the sweep's end."""
 
-    def __init__(self, pool: Executor, progress: SweepProgress):
+    def __init__(self, pool: Executor, progress: SweepProgress | None):
         self.pool, self.progress = pool, progress
+        self._done: list[threading.Event] = []
 
     def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
-        future = self.pool.submit(fn, *args, **kwargs)
-        future.add_done_callback(lambda _: self.progress.figure_done())
-        return future
+        inner = self.pool.submit(fn, *args, **kwargs)
+        outer: Future = Future()
+        done = threading.Event()
+        self._done.append(done)
+
+        def relay(inner: Future) -> None:
+            try:  # outer's callbacks run in here, in this thread
+                if inner.cancelled():
+                    outer.cancel()
+                elif inner.exception() is not None:
+                    outer.set_exception(inner.exception())
+                else:
+                    outer.set_result(inner.result())
+            finally:
+                if self.progress is not None:
+                    self.progress.figure_done()
+                done.set()
+
+        inner.add_done_callback(relay)
+        return outer
+
+    def wait(self) -> None:
+        for done in self._done:
+            done.wait()
 
 
 @dataclass
 class BatchedLauncherConf:
-    _target_: str = "hydra_plugins.regexp_launcher.batched_launcher.BatchedLauncher"
+    _target_: str = BATCHED_LAUNCHER
     memory_mb: int = 2048  # budget for one stacked chunk (params, grads, averages, activations)
     max_group: int = 256  # most models in one stacked program
     min_group: int = 2  # smaller groups run one by one
@@ -289,8 +317,9 @@ class BatchedLauncher(Launcher):
                 if job.base_key not in writers:
                     base, tree = self._bases[job.base_key], self._hydra_yaml[job.base_key]
                     writers[job.base_key] = JobWriter(base, tree, logs)
-                counted = _Counted(pool, progress) if pool is not None and progress else pool
-                ret = self._write_job(job, trained, extra, writers[job.base_key], counted)
+                if pool is not None and not isinstance(pool, _Tracked):
+                    pool = _Tracked(pool, progress)  # the group's own: shut down at the end
+                ret = self._write_job(job, trained, extra, writers[job.base_key], pool)
                 if pool is None or not job.settings.plots.enabled:
                     self._counted(ret, progress, job)
                 elif progress is not None:
@@ -314,20 +343,12 @@ class BatchedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from regexp.core.grouping import can_batch, group_key
-
         setup_globals()
         assert self.config is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         jobs = [self._load(initial_job_idx + i, o) for i, o in enumerate(job_overrides)]
-        groups: dict[tuple, list[_Job]] = {}
-        for job in jobs:
-            if job.settings is not None and can_batch(job.settings):
-                groups.setdefault(group_key(job.settings), []).append(job)
-            else:
-                groups[("alone", job.idx)] = [job]
-        units = self._plan(groups)
+        units = self._plan(jobs)
         stacked = sum(1 for unit in units if len(unit) > 1)
         log.info("Launching %d jobs: %d stacked programs, %d jobs alone (batched)",
                  len(jobs), stacked, len(units) - stacked)  # fmt: skip
@@ -338,8 +359,13 @@ class BatchedLauncher(Launcher):
         # the figure processes of stacked groups start now, before torch is imported; the
         # progress bars close after the last figure
         grouped = [j for unit in units if len(unit) > 1 for j in unit]
-        with sweep_progress(len(jobs), stacked) as progress, _plot_pool(grouped) as plot_pool:
-            self._run_units(units, returns, progress, plot_pool)
+        with sweep_progress(len(jobs), stacked) as progress, _plot_pool(grouped) as pool:
+            tracked = _Tracked(pool, progress) if pool is not None else None
+            try:
+                self._run_units(units, returns, progress, tracked)
+            finally:
+                if tracked is not None:
+                    tracked.wait()
         return [returns[j.idx] for j in jobs]
 
     def _run_units(
@@ -377,22 +403,11 @@ class BatchedLauncher(Launcher):
                 returns[job.idx] = ret
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
 
-    def _plan(self, groups: dict[tuple, list[_Job]]) -> list[list[_Job]]:
+    def _plan(self, jobs: list[_Job]) -> list[list[_Job]]:
         """Units of work: chunks of a group that train as one program (sized to memory), and
-        jobs that run alone (one job a unit)."""
-        from regexp.core.grouping import chunk_size
-        from regexp.core.settings import input_dim
+        jobs that run alone (one job a unit): grouping.plan_units."""
+        from regexp.core.grouping import plan_units
 
-        units: list[list[_Job]] = []
-        for members in groups.values():
-            s = members[0].settings
-            widths = [input_dim(s.data), *s.hidden_units, 1] if s is not None else [0, 0]
-            size = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-            if len(members) < self.min_group or s is None or size > self.max_params:
-                units.extend([job] for job in members)
-                continue
-            width = max(s.hidden_units, default=1)
-            rows = max(s.data.n_train, s.data.n_val)
-            step = min(self.max_group, chunk_size(size, width, rows, self.memory_mb))
-            units.extend(members[i : i + step] for i in range(0, len(members), step))
-        return units
+        indices = plan_units([j.settings for j in jobs], self.memory_mb, self.max_group,
+                             self.min_group, self.max_params)  # fmt: skip
+        return [[jobs[i] for i in unit] for unit in indices]

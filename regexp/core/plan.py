@@ -39,6 +39,7 @@ class Plan:
     settings: list[Settings]  # every checked job (an optimizing sweep: its search space's corners)
     expected: int  # jobs the sweep launches (1 for a run)
     optimizing: bool = False  # an optimizing sweeper (Optuna, Nevergrad, ...) picks the jobs
+    pooled_figures: int = 0  # jobs whose figures the batched launcher draws in a process pool
 
 
 def _quoted(path: Path) -> str:
@@ -158,4 +159,17 @@ def plan_sweep(
     settings = check_jobs(jobs, source, bases)
     out, given = _output_dir(cfg, overrides, "sweep", claim)
     expected = (_trials(cfg.hydra.sweeper) if optimizing else None) or len(jobs)
-    return Plan(given, out, settings, expected, optimizing)
+    pooled = 0 if optimizing else _pooled_figures(cfg.hydra.launcher, settings)
+    return Plan(given, out, settings, expected, optimizing, pooled)
+
+
+def _pooled_figures(launcher: DictConfig, settings: list[Settings]) -> int:
+    """How many jobs' figures the batched launcher, dispatching here, draws in a pool:
+    those with plots in its stacked groups (grouping.plan_units, as it plans them)."""
+    from regexp.core.grouping import BATCHED_LAUNCHER, plan_units
+
+    if launcher.get("_target_") != BATCHED_LAUNCHER or launcher.get("dispatch") != "local":
+        return 0
+    units = plan_units(settings, launcher.memory_mb, launcher.max_group, launcher.min_group,
+                       launcher.max_params)  # fmt: skip
+    return sum(settings[i].plots.enabled for unit in units if len(unit) > 1 for i in unit)

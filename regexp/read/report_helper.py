@@ -1,32 +1,46 @@
 """A sweep's ending (its table, summary.csv/.md, summary.png, report.html) done by a helper
-process started with the sweep.
+process started with the sweep: a process of its own, or the sweep's figure pool.
 
 pandas and matplotlib cost ~1 s to import and summary.png ~0.2 s to draw, on one core after
 the sweep. Started when the sweep starts, the helper imports them on a second core while the
 sweep imports torch; when the sweep is done it gets the folder on its stdin, does what
 report.print_sweep does into a buffer shaped like the sweep's terminal, and answers the text
 and the exit code as one JSON line. The training process never imports pandas or
-matplotlib. With one core, or when the helper cannot start or fails, the sweep does it all
-itself (report.print_sweep), as before.
+matplotlib. A sweep whose figures the batched launcher draws in a pool of processes
+(Plan.pooled_figures) starts that pool here instead, and its ending runs in one of them: the
+same imports, done once. With one core, or when the helper cannot start or fails, the sweep
+does it all itself (report.print_sweep), as before.
 
     python -m regexp.read.report_helper     # one JSON request on stdin, one answer
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
+
+MIN_POOLED = 4  # fewer jobs' figures than this: not worth a process per core (~1.3 s each)
 
 
 class ReportHelper:
     """The helper process: report(sweep_dir, expected) once, at the sweep's end."""
 
-    def __init__(self, start: bool = True) -> None:
+    def __init__(self, start: bool = True, pooled_figures: int = 0) -> None:
         self.proc: subprocess.Popen | None = None
-        if not start or len(os.sched_getaffinity(0)) < 2:  # nothing to overlap with
+        self.pool: Executor | None = None
+        cores = len(os.sched_getaffinity(0))
+        if not start or cores < 2:  # nothing to overlap with
+            return
+        if pooled_figures >= MIN_POOLED:
+            from regexp import plot_pool
+
+            self.pool = plot_pool.start_shared(min(cores, pooled_figures))
             return
         try:
             self.proc = subprocess.Popen(
@@ -45,9 +59,14 @@ class ReportHelper:
         from regexp.read.report import console_settings
 
         answer = None
-        if self.proc is not None:
+        request = {"sweep_dir": str(sweep_dir), "expected": expected, **console_settings()}
+        if self.pool is not None:
+            try:
+                answer = self.pool.submit(render, request).result()
+            except Exception:  # a pool process died: do it here
+                answer = None
+        elif self.proc is not None:
             proc, self.proc = self.proc, None
-            request = {"sweep_dir": str(sweep_dir), "expected": expected, **console_settings()}
             try:
                 out, _ = proc.communicate(json.dumps(request) + "\n")
                 answer = json.loads(out.strip().splitlines()[-1])
@@ -62,7 +81,13 @@ class ReportHelper:
         return int(answer["code"])
 
     def close(self) -> None:
-        """End an unused helper: its stdin closes and it exits without writing anything."""
+        """End the helper: an unused process's stdin closes and it exits without writing
+        anything; the pool's processes end."""
+        if self.pool is not None:
+            from regexp import plot_pool
+
+            self.pool = None
+            plot_pool.stop_shared()
         if self.proc is not None:
             proc, self.proc = self.proc, None
             proc.communicate()
@@ -74,30 +99,33 @@ class ReportHelper:
         self.close()
 
 
-def _serve() -> int:
-    import io
-
+def render(request: dict[str, Any]) -> dict[str, Any]:
+    """What print_sweep prints, into a buffer shaped like the sweep's terminal, and the exit
+    code: {"text", "code"}, or {"error"} (the sweep then does it itself)."""
     from rich.console import Console
 
-    import regexp.read.compare  # noqa: F401  (the slow imports, done first)
-    from regexp.figure_templates import warm_up
     from regexp.read.report import print_sweep
 
-    warm_up()
-    line = sys.stdin.readline()
-    if not line:  # the sweep ended without asking (bad input, interrupted)
-        return 0
-    request = json.loads(line)
     buf = io.StringIO()
     settings = {k: request[k] for k in ("force_terminal", "width", "color_system")}
     try:
         code = print_sweep(
             Path(request["sweep_dir"]), request["expected"], Console(file=buf, **settings)
         )
-        answer = {"text": buf.getvalue(), "code": code}
+        return {"text": buf.getvalue(), "code": code}
     except Exception as err:  # the sweep does it again itself, and reports it its own way
-        answer = {"error": f"{type(err).__name__}: {err}"}
-    print(json.dumps(answer), flush=True)
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
+def _serve() -> int:
+    import regexp.read.compare  # noqa: F401  (the slow imports, done first)
+    from regexp.figure_templates import warm_up
+
+    warm_up()
+    line = sys.stdin.readline()
+    if not line:  # the sweep ended without asking (bad input, interrupted)
+        return 0
+    print(json.dumps(render(json.loads(line))), flush=True)
     # the sweep waits for this process to end: tearing down matplotlib and pandas would
     # cost it ~0.2 s, and every file is written and closed already
     os._exit(0)
