@@ -140,10 +140,12 @@ def step_gflop(hidden: list[int], n: int = 50) -> float:
 
 
 def sweep_seconds(
-    hidden: str, k: int, launcher: str, epochs: int, plots: bool = False
-) -> tuple[float, float]:
+    hidden: str, k: int, launcher: str, epochs: int, plots: bool = False, ending: bool = False
+) -> tuple[float, float] | tuple[float, float, float]:
     """(wall seconds, training seconds) of `regexp sweep seed=1..k` through one launcher,
-    start-up included; training is the sum of the jobs' train_seconds."""
+    start-up included; training is the sum of the jobs' train_seconds. ending=True adds the
+    seconds its ending takes (table, summary files, figures: report.print_sweep, timed
+    again on the folder in a process of its own, imports apart)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     seeds = ",".join(str(i) for i in range(1, k + 1))
     t0 = time.perf_counter()
@@ -165,8 +167,20 @@ def sweep_seconds(
     seconds = time.perf_counter() - t0
     metrics = [json.loads(p.read_text()) for p in folder.glob("*/metrics.json")]
     assert len(metrics) == k, "a job wrote no metrics.json"
+    trained = sum(m["train_seconds"] for m in metrics)
+    if ending:
+        code = (
+            "import io, sys, time; from pathlib import Path; from rich.console import Console;"
+            "from regexp.read.report import print_sweep; t0 = time.perf_counter();"
+            f"print_sweep(Path({str(folder)!r}), {k}, Console(file=io.StringIO()));"
+            "print(time.perf_counter() - t0)"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True)  # fmt: skip
+        shutil.rmtree(folder)
+        return seconds, trained, float(done.stdout.split()[-1])
     shutil.rmtree(folder)
-    return seconds, sum(m["train_seconds"] for m in metrics)
+    return seconds, trained
 
 
 def run_seconds() -> float:
@@ -340,18 +354,21 @@ def main() -> int:
     if "split" in sections:
         # where a batched sweep's time goes: two sizes of 1 epoch, no plots
         small, big = min(ks), max(ks)
-        per_job, fixed, engine_1 = [], [], []
+        per_job, ending, fixed, engine_1 = [], [], [], []
         for _ in range(args.repeats):  # the sizes interleaved: a busy spell hits both
-            t_small, e_small = sweep_seconds("[16,16]", small, "batched", 1)
-            t_big, e_big = sweep_seconds("[16,16]", big, "batched", 1)
+            t_small, e_small, end_small = sweep_seconds("[16,16]", small, "batched", 1, ending=True)
+            t_big, e_big, end_big = sweep_seconds("[16,16]", big, "batched", 1, ending=True)
             fixed.append(sweep_seconds("[16,16]", 1, "batched", 1)[0])
             per_job.append(1000 * ((t_big - e_big) - (t_small - e_small)) / (big - small))
+            ending.append(1000 * (end_big - end_small) / (big - small))
             engine_1.append(1000 * e_big / big)
         add("split", "sweep fixed cost (1 job, 1 epoch, no plots)", fixed, "s", "target <= 2.5 s")
         add("split", "regexp run fixed cost (1 epoch, no plots)",
             [run_seconds() for _ in range(args.repeats)], "s", "target <= 2.5 s")  # fmt: skip
         add("split", f"per-job cost outside training (K={small} vs K={big}, batched)",
             per_job, "ms", "target <= 5 ms")  # fmt: skip
+        add("split", "  of which the ending's share (a table row, summary files, figure)",
+            ending, "ms", f"print_sweep, K={big} vs K={small}")  # fmt: skip
         add("split", f"engine time per job (K={big}, 1 epoch)", engine_1, "ms")
         _, e300 = sweep_seconds("[16,16]", big, "batched", args.sweep_epochs)
         add("split", f"engine time per job (K={big}, {args.sweep_epochs} epochs)",
