@@ -203,7 +203,7 @@ def save_fit(path: Path | str, **arrays: np.ndarray) -> None:
 # ---------------------------------------------------------------------------- activations
 
 
-def _build_activations(ncols: int, nrows: int, labels: tuple[int, ...]) -> Template:
+def _build_activations(ncols: int, nrows: int, labels: tuple[int, ...], _layer: int) -> Template:
     t = Template((1.3 * ncols + 0.4, 1.0 * nrows + 0.7))
     ax = t.fig.add_axes((0.01, 0.01, 0.98, 1 - 0.7 / t.fig.get_figheight()))
     cells = np.arange(len(labels))
@@ -253,7 +253,9 @@ def plot_activations(
     span_y = hi - lo if hi > lo else 1.0
     span_x = x[-1] - x[0] if len(x) > 1 and x[-1] > x[0] else 1.0
     pad = 0.08
-    with template(("activations", ncols, nrows, tuple(idx.tolist())), _build_activations) as t:
+    # a template per layer: its title is in the static layer, redrawn when it changes
+    key = ("activations", ncols, nrows, tuple(idx.tolist()), layer)
+    with template(key, _build_activations) as t:
         col, row = t.col, t.row
         u = pad + (1 - 2 * pad) * (x - x[0]) / span_x  # x within a cell, in [pad, 1 - pad]
         v = pad + (1 - 2 * pad) * (shown - lo) / span_y
