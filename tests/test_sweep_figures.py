@@ -121,3 +121,23 @@ def test_a_lone_point_shows_its_std_as_a_bar():
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     (segment,) = bars[0].lines[2][0].get_segments()
     np.testing.assert_allclose(segment[:, 1], [0.032, 0.048], rtol=1e-9)
+
+
+def test_a_narrow_log_range_still_gets_several_labelled_ticks():
+    """MSE means within a factor of 4 (seeds of one setting): a log axis ticked at 1, 2, 5
+    would label one value or none; the panel labels at least three."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from regexp.read.sweep_figures import Line, Panel, _draw_panel
+
+    line = Line("", ["adam", "sgd"], np.array([0.0062, 0.016]), np.array([0.0008, 0.002]),
+                np.array([3, 3]))  # fmt: skip
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    _draw_panel(ax, Panel("optimizer.name", "val_mse", None, False, [line]))
+    fig.canvas.draw()
+    lo, hi = ax.get_ylim()
+    shown = [t for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
+    assert ax.get_yscale() == "log" and len([t for t in shown if t.get_text()]) >= 3

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from regexp.core.runs import FIT
 from regexp.figure_templates import plain_log_axis, save_figure
@@ -173,6 +174,9 @@ def _draw_panel(ax: Any, panel: Panel) -> None:
         finite = np.concatenate([line.mean for line in panel.lines])
         if (finite[np.isfinite(finite)] > 0).all():
             plain_log_axis(ax)
+            lo, hi = ax.dataLim.intervaly
+            if 0 < lo and hi < 4 * lo:  # within a factor of 4: 1, 2, 5 may leave one label
+                ax.yaxis.set_major_locator(MaxNLocator(5))
     if any(line.label for line in panel.lines):
         ax.legend(fontsize=7, title=panel.by, title_fontsize=7)
 
