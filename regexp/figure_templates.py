@@ -188,13 +188,17 @@ def _palette_of(colours: np.ndarray) -> Image.Image:
     faded = (255 - strength * (255 - colours[None])).reshape(-1, 3)
     i, j = np.triu_indices(n, k=1)
     mixes = [t * colours[i] + (1 - t) * colours[j] for t in (0.5, 0.25, 0.75)]
-    # PIL maps a pixel by its 4-level cell's low corner (r & ~3): greys on those corners,
-    # white alone above 248, and no colour nearer white's corner than white, keep the
-    # background exact and greys within 3 levels.
+    return _with_greys(np.concatenate([faded, *mixes]))
+
+
+def _with_greys(colours: np.ndarray) -> Image.Image:
+    """A "P" image whose palette is GREYS greys, then colours ([n, 3]), up to 256 entries.
+    PIL maps a pixel by its 4-level cell's low corner (r & ~3): greys on those corners,
+    white alone above 248, and no colour nearer white's corner than white, keep the
+    background exact and greys (text, faint points) within 3 levels."""
     greys = np.repeat(np.r_[np.arange(0, 249, 4), 255], 3).reshape(-1, 3)
-    colour_entries = np.concatenate([faded, *mixes])
-    colour_entries = colour_entries[((colour_entries - 252) ** 2).sum(axis=1) > 27]
-    entries = np.concatenate([greys, colour_entries])[:256]
+    colours = colours[((colours - 252) ** 2).sum(axis=1) > 27]
+    entries = np.concatenate([greys, colours])[:256]
     palette = Image.new("P", (1, 1))
     palette.putpalette(np.round(entries).astype(np.uint8).ravel().tolist())
     return palette
@@ -239,16 +243,12 @@ def save_figure(fig: Figure, path: Path | str, **text: str) -> None:
 
 
 def octree(rgb: Image.Image) -> Image.Image:
-    """rgb in a palette of its own 256 colours (no dithering noise), white kept white: an
-    octree's bucket averages a little below it (254 for a white page)."""
-    img = rgb.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    palette = np.asarray(img.getpalette() or [], dtype=np.uint8).reshape(-1, 3)
-    if len(palette):
-        whitest = int(palette.astype(int).sum(axis=1).argmax())
-        if palette[whitest].min() >= 250:
-            palette[whitest] = 255
-            img.putpalette(palette.ravel().tolist())
-    return img
+    """rgb in 256 colours for a picture of many colours: the greys of every palette here,
+    and an octree of the picture's colours for the rest (an octree alone buckets faint grey
+    points and white coarsely: square dots, a page of 254)."""
+    tree = rgb.quantize(256 - GREYS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    colours = np.asarray(tree.getpalette() or [], dtype=float).reshape(-1, 3)
+    return rgb.quantize(palette=_with_greys(colours), dither=Image.Dither.NONE)
 
 
 def _write_png(

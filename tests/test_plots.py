@@ -254,3 +254,28 @@ def test_png_palette_keeps_the_pixels_and_does_not_depend_on_draw_order(tmp_path
     draw("0.png", 0)
     draw("2.png", 2)
     assert (tmp_path / "2.png").read_bytes() == first  # ...and bytes, drawn second
+
+
+def test_a_picture_of_many_colours_keeps_white_and_greys(tmp_path, monkeypatch):
+    """128 unit colours are too many for the artists' palette: an octree of the picture
+    takes the colours, beside the same greys, so the page stays white and faint grey
+    points keep their shape (an octree alone made them squares on a page of 254)."""
+    from regexp import figure_templates
+
+    rendered = []
+    to_palette = figure_templates.Template.to_palette
+
+    def keep(self, rgb):
+        rendered.append(np.asarray(rgb).copy())
+        return to_palette(self, rgb)
+
+    monkeypatch.setattr(figure_templates.Template, "to_palette", keep)
+    units = _relu_units(300)
+    plots.plot_layers(tmp_path / "wide.png", X_TRAIN, Y_TRAIN, X_GRID, units.sum(1), units,
+                      bias=0.0, x_val=X_GRID, y_val=Y_GRID)  # fmt: skip
+    png = np.asarray(Image.open(tmp_path / "wide.png").convert("RGB")).astype(int)
+    rgb = rendered[-1].astype(int)
+    grey = (rgb.max(axis=2) == rgb.min(axis=2)) & (rgb[..., 0] < 255)
+    assert (png[(rgb == 255).all(axis=2)] == 255).all()
+    assert np.abs(png[grey] - rgb[grey]).max() <= 3
+    assert np.abs(png - rgb).max(axis=2).mean() < 1.0
