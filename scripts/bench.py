@@ -141,11 +141,13 @@ def step_gflop(hidden: list[int], n: int = 50) -> float:
 
 def sweep_seconds(
     hidden: str, k: int, launcher: str, epochs: int, plots: bool = False, ending: bool = False
-) -> tuple[float, float] | tuple[float, float, float]:
+) -> tuple[float, ...]:
     """(wall seconds, training seconds) of `regexp sweep seed=1..k` through one launcher,
     start-up included; training is the sum of the jobs' train_seconds. ending=True adds the
     seconds its ending takes (table, summary files, figures: report.print_sweep, timed
-    again on the folder in a process of its own, imports apart)."""
+    again on the folder in a process of its own, imports apart) and the ms a job's folder
+    took to write (the spread of the jobs' metrics.json times over k - 1: one program's
+    jobs are written one after another)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     seeds = ",".join(str(i) for i in range(1, k + 1))
     t0 = time.perf_counter()
@@ -177,8 +179,10 @@ def sweep_seconds(
         )
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               check=True)  # fmt: skip
+        stamps = sorted(p.stat().st_mtime for p in folder.glob("*/metrics.json"))
+        write_ms = 1000 * (stamps[-1] - stamps[0]) / max(k - 1, 1)
         shutil.rmtree(folder)
-        return seconds, trained, float(done.stdout.split()[-1])
+        return seconds, trained, float(done.stdout.split()[-1]), write_ms
     shutil.rmtree(folder)
     return seconds, trained
 
@@ -354,10 +358,15 @@ def main() -> int:
     if "split" in sections:
         # where a batched sweep's time goes: two sizes of 1 epoch, no plots
         small, big = min(ks), max(ks)
-        per_job, ending, fixed, engine_1 = [], [], [], []
+        per_job, ending, writing, fixed, engine_1 = [], [], [], [], []
         for _ in range(args.repeats):  # the sizes interleaved: a busy spell hits both
-            t_small, e_small, end_small = sweep_seconds("[16,16]", small, "batched", 1, ending=True)
-            t_big, e_big, end_big = sweep_seconds("[16,16]", big, "batched", 1, ending=True)
+            t_small, e_small, end_small, _ = sweep_seconds(
+                "[16,16]", small, "batched", 1, ending=True
+            )
+            t_big, e_big, end_big, write_ms = sweep_seconds(
+                "[16,16]", big, "batched", 1, ending=True
+            )
+            writing.append(write_ms)
             fixed.append(sweep_seconds("[16,16]", 1, "batched", 1)[0])
             per_job.append(1000 * ((t_big - e_big) - (t_small - e_small)) / (big - small))
             ending.append(1000 * (end_big - end_small) / (big - small))
@@ -367,6 +376,8 @@ def main() -> int:
             [run_seconds() for _ in range(args.repeats)], "s", "target <= 2.5 s")  # fmt: skip
         add("split", f"per-job cost outside training (K={small} vs K={big}, batched)",
             per_job, "ms", "target <= 5 ms")  # fmt: skip
+        add("split", "  of which writing the job's folder (weights, history, .hydra/, metrics)",
+            writing, "ms", f"metrics.json times, K={big}")  # fmt: skip
         add("split", "  of which the ending's share (a table row, summary files, figure)",
             ending, "ms", f"print_sweep, K={big} vs K={small}")  # fmt: skip
         add("split", f"engine time per job (K={big}, 1 epoch)", engine_1, "ms")
