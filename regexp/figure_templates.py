@@ -36,7 +36,10 @@ from PIL import Image, PngImagePlugin
 
 DPI = 100
 PNG_COMPRESSION = 1  # zlib level: on 256 colours as small as level 6, and faster
-GREYS = 64  # palette entries for black to white (text, frames, grey points)
+# palette entries for black to white (text, frames, grey points): on the corners of PIL's
+# 4-level lookup cells, and white alone above 248 (see _with_greys)
+GREY_LEVELS = np.r_[np.arange(0, 249, 4), 255]
+GREYS = len(GREY_LEVELS)
 MAX_TEMPLATES = 32  # per process; a sweep uses a handful of shapes
 
 _templates: dict[Hashable, Template] = {}
@@ -196,7 +199,7 @@ def _with_greys(colours: np.ndarray) -> Image.Image:
     PIL maps a pixel by its 4-level cell's low corner (r & ~3): greys on those corners,
     white alone above 248, and no colour nearer white's corner than white, keep the
     background exact and greys (text, faint points) within 3 levels."""
-    greys = np.repeat(np.r_[np.arange(0, 249, 4), 255], 3).reshape(-1, 3)
+    greys = np.repeat(GREY_LEVELS, 3).reshape(-1, 3)
     colours = colours[((colours - 252) ** 2).sum(axis=1) > 27]
     entries = np.concatenate([greys, colours])[:256]
     palette = Image.new("P", (1, 1))
@@ -234,9 +237,8 @@ def save_png(t: Template, path: Path | str, title: str) -> None:
 
 
 def save_figure(fig: Figure, path: Path | str, **text: str) -> None:
-    """Draw a one-off figure on an Agg canvas and write it as a 256-colour PNG (an octree
-    palette of its own) with text chunks (Title=..., Description=...), atomically: a
-    quarter of savefig's time, a third of its size."""
+    """Draw a one-off figure on an Agg canvas and write it as a 256-colour PNG (octree())
+    with text chunks (Title=..., Description=...), atomically."""
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     _write_png(np.asarray(canvas.buffer_rgba()), path, text, octree)

@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 _shared: ProcessPoolExecutor | None = None  # the CLI's, for the sweep it runs
+MIN_JOBS = 4  # fewer jobs' figures than this: not worth a process per core (~1.3 s each)
 
 
 def _warm_up() -> None:

@@ -49,7 +49,7 @@ def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
         return contextlib.nullcontext(plot_pool.shared())
     cores = len(os.sched_getaffinity(0))
     with_plots = sum(1 for j in jobs if j.settings is not None and j.settings.plots.enabled)
-    if cores < 2 or with_plots < 4:
+    if cores < 2 or with_plots < plot_pool.MIN_JOBS:
         return contextlib.nullcontext(None)
     return plot_pool.start(min(cores, with_plots))
 

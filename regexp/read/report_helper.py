@@ -25,8 +25,6 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-MIN_POOLED = 4  # fewer jobs' figures than this: not worth a process per core (~1.3 s each)
-
 
 class ReportHelper:
     """The helper process: report(sweep_dir, expected) once, at the sweep's end."""
@@ -37,9 +35,9 @@ class ReportHelper:
         cores = len(os.sched_getaffinity(0))
         if not start or cores < 2:  # nothing to overlap with
             return
-        if pooled_figures >= MIN_POOLED:
-            from regexp import plot_pool
+        from regexp import plot_pool
 
+        if pooled_figures >= plot_pool.MIN_JOBS:
             self.pool = plot_pool.start_shared(min(cores, pooled_figures))
             return
         try:
