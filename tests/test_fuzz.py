@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regexp.cli import main
+from regexp.core.settings import ACTIVATIONS
 
 WORD = st.text(string.ascii_lowercase, min_size=3, max_size=8)
 NEG_INT = st.integers(max_value=-1)
@@ -62,7 +63,10 @@ KINDS: dict[str, tuple[str, st.SearchStrategy]] = {
     "seed negative": ("seed", ov("seed", NEG_INT)),
     "seed too large": ("seed", ov("seed", st.integers(2**32, 2**62))),
     "seed float": ("seed", ov("seed", st.floats(0.1, 1e6).filter(lambda f: not f.is_integer()))),
-    "activation unknown": ("activation", ov("activation", TEXT)),
+    "activation unknown": (
+        "activation",
+        ov("activation", TEXT.filter(lambda w: w not in ACTIVATIONS)),
+    ),
     "device unknown": (
         "device",
         ov("device", TEXT.filter(lambda w: w not in ("auto", "cpu", "cuda"))),
