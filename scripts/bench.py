@@ -14,6 +14,12 @@
    engine time per job; `regexp --help`; the wall time of `make reproduce` (--reproduce).
 
 Absolute times on shared machines vary up to 4x; ratios taken in one run are what to compare.
+Every folder the bench's commands write is kept until the bench ends: on an ext4 without a
+journal (this machine's disk) the kernel skips inodes deleted in the last minutes when it
+creates a file (perf: ext4_create -> recently_deleted), ~1 ms a file after a sweep's folder
+was removed, so a sweep timed right after another's folder was deleted paid 5-10 ms a job
+that a user's sweep into outputs/ does not. The "disk" row measures file creation as
+the disk is at the time, without regexp.
 Results: a rich table, plus bench.md and bench.json under outputs/bench/DATE/TIME/.
 """
 
@@ -139,6 +145,30 @@ def step_gflop(hidden: list[int], n: int = 50) -> float:
     return 6 * n * sum(a * b for a, b in zip(widths, widths[1:])) / 1e9
 
 
+_SCRATCH: list[Path] = []
+
+
+def scratch(prefix: str) -> Path:
+    """A new folder under the bench's scratch folder, which main removes at the end only."""
+    if not _SCRATCH:
+        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="bench-")))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH[0]))
+
+
+def disk_ms(jobs: int = 128) -> float:
+    """ms a job to create what a job folder holds on this disk now (2 folders, 7 files of
+    500 bytes), without regexp: the floor under a job's writing, and how the disk is."""
+    root = scratch("bench-disk-")
+    names = [".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml", "regexp.log"]
+    names += ["weights.safetensors", "history.csv", "metrics.json"]
+    t0 = time.perf_counter()
+    for j in range(jobs):
+        (root / str(j) / ".hydra").mkdir(parents=True)
+        for name in names:
+            (root / str(j) / name).write_bytes(b"x" * 500)
+    return 1000 * (time.perf_counter() - t0) / jobs
+
+
 def sweep_seconds(
     hidden: str, k: int, launcher: str, epochs: int, plots: bool = False, ending: bool = False
 ) -> tuple[float, ...]:
@@ -148,7 +178,7 @@ def sweep_seconds(
     again on the folder in a process of its own, imports apart) and the ms a job's folder
     took to write (the spread of the jobs' metrics.json times over k - 1: one program's
     jobs are written one after another)."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    folder = scratch("bench-sweep-")
     seeds = ",".join(str(i) for i in range(1, k + 1))
     t0 = time.perf_counter()
     subprocess.run(
@@ -181,22 +211,20 @@ def sweep_seconds(
                               check=True)  # fmt: skip
         stamps = sorted(p.stat().st_mtime for p in folder.glob("*/metrics.json"))
         write_ms = 1000 * (stamps[-1] - stamps[0]) / max(k - 1, 1)
-        shutil.rmtree(folder)
         return seconds, trained, float(done.stdout.split()[-1]), write_ms
-    shutil.rmtree(folder)
     return seconds, trained
 
 
 def run_seconds() -> float:
     """Wall seconds of `regexp run` of 1 epoch without plots: its fixed cost."""
-    with tempfile.TemporaryDirectory(prefix="bench-run-") as folder:
-        t0 = time.perf_counter()
-        subprocess.run(
-            [str(BIN / "regexp"), "run", "train.epochs=1", "plots.enabled=false",
-             f"hydra.run.dir={folder}/run"],
-            capture_output=True, check=True, timeout=600,
-        )  # fmt: skip
-        return time.perf_counter() - t0
+    folder = scratch("bench-run-")
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "regexp"), "run", "train.epochs=1", "plots.enabled=false",
+         f"hydra.run.dir={folder}/run"],
+        capture_output=True, check=True, timeout=600,
+    )  # fmt: skip
+    return time.perf_counter() - t0
 
 
 def engine_rates(
@@ -249,6 +277,14 @@ def help_seconds(repeats: int) -> list[float]:
 
 
 def main() -> int:
+    try:
+        return _bench()
+    finally:
+        if _SCRATCH:
+            shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
+
+
+def _bench() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--steps", type=int, default=300, help="steps per timing (5x1024: /3)")
@@ -339,6 +375,9 @@ def main() -> int:
                 add("engine", f"{hidden} K={k} fit(group), train.compile=true", [compiled],
                     "models/s", ratio)  # fmt: skip
 
+    if sections & {"sweep", "split"}:
+        add("disk", "create a job folder's 2 folders and 7 files (no regexp)",
+            [disk_ms() for _ in range(args.repeats)], "ms/job", "this disk, now")  # fmt: skip
     if "sweep" in sections:
         # both sides of every sweep ratio run all K jobs, in this run
         for hidden in ("[16,16]", "[128]"):
