@@ -199,7 +199,7 @@ def _sweep(ns: Any, source: Any) -> int:
     from regexp.read.report_helper import ReportHelper
 
     # pandas and matplotlib imported beside the sweep's start (with its figure pool, if any)
-    with ReportHelper(pooled_figures=plan.pooled_figures) as helper:
+    with ReportHelper(pooled_figures=plan.pooled_figures, watch=plan.out) as helper:
         try:
             code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
         finally:

@@ -30,14 +30,19 @@ def _ending(tmp_path: Path, name: str, report) -> tuple[int, str, dict[str, str]
 
 
 @needs_two_cores
-@pytest.mark.parametrize("pooled", [0, 8], ids=["process", "figure-pool"])
-def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys, pooled):
-    """A helper process of its own, or (a sweep whose figures a pool draws) the pool."""
+@pytest.mark.parametrize(
+    ("pooled", "watch"), [(0, False), (0, True), (8, False)],
+    ids=["process", "process-reading-ahead", "figure-pool"],
+)  # fmt: skip
+def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys, pooled, watch):
+    """A helper process of its own (reading the sweep's finished jobs as they appear, when
+    told where), or (a sweep whose figures a pool draws) the pool."""
     from regexp import plot_pool
 
     here = _ending(tmp_path, "left", lambda s: print_sweep(s, expected=3))
     printed_here = capsys.readouterr().out
-    with ReportHelper(pooled_figures=pooled) as helper:
+    ahead = tmp_path / "rite" if watch else None  # the sweep's folder does not exist yet
+    with ReportHelper(pooled_figures=pooled, watch=ahead) as helper:
         assert (helper.proc is not None) == (not pooled)
         assert (helper.pool is not None) == bool(pooled)
         assert plot_pool.shared() is helper.pool  # the batched launcher draws there

@@ -135,6 +135,52 @@ def _read_run(path: Path) -> _Run:
     return run
 
 
+# Finished job folders read already, by path: (the stamp of the files read, the run read). A
+# sweep's ending reads its jobs while the launcher still writes the next ones (prefetch,
+# called by the report helper), then only what is new or rewritten.
+_READ: dict[str, tuple[tuple, _Run]] = {}
+
+
+def _stamp(path: Path) -> tuple | None:
+    """(inode, mtime, size) of each file _read_run reads, None when metrics.json is missing
+    (a job not finished: read it each time). metrics.json is written last and by a rename."""
+    folder = RunDir(path)
+    files = (folder.metrics_file, folder.config_file, folder.overrides_file, folder.hydra_file)
+    stamps: list[tuple[int, int, int] | None] = []
+    for i, file in enumerate(files):
+        try:
+            st = os.stat(file)
+        except OSError:
+            if i == 0:
+                return None
+            stamps.append(None)
+            continue
+        stamps.append((st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(stamps)
+
+
+def _read_run_once(path: Path) -> _Run:
+    """_read_run, or what it gave before for a finished folder whose files are unchanged."""
+    stamp = _stamp(path)
+    hit = _READ.get(str(path)) if stamp else None
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    run = _read_run(path)
+    if stamp is not None and _stamp(path) == stamp:  # not replaced while being read
+        _READ[str(path)] = (stamp, run)
+    return run
+
+
+def prefetch(sweep_dir: Path) -> int:
+    """Read the sweep's finished job folders not read yet; how many were read."""
+    done = 0
+    for path in _job_dirs(Path(sweep_dir)):
+        if str(path) not in _READ and _stamp(path) is not None:
+            _read_run_once(path)
+            done += 1
+    return done
+
+
 def _natural(path: Path) -> tuple:
     return (0, int(path.name), "") if path.name.isdigit() else (1, 0, path.name)
 
@@ -231,7 +277,7 @@ def collect(paths: list[Path]) -> pd.DataFrame:
         for path in found:
             if path.resolve() not in seen:
                 seen.add(path.resolve())
-                runs.append(_read_run(path))
+                runs.append(_read_run_once(path))
     return _frame(runs)
 
 
@@ -255,7 +301,7 @@ def summarize(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise UsageError(f"not a sweep folder: {sweep_dir}")
-    runs = [_read_run(d) for d in _job_dirs(sweep_dir)]
+    runs = [_read_run_once(d) for d in _job_dirs(sweep_dir)]
     runs.sort(key=lambda r: (r.job is None, r.job or 0, r.path.name))
     df = _frame(runs)
 

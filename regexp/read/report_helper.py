@@ -5,13 +5,15 @@ pandas and matplotlib cost ~1 s to import and summary.png ~0.2 s to draw, on one
 the sweep. Started when the sweep starts, the helper imports them on a second core while the
 sweep imports torch; when the sweep is done it gets the folder on its stdin, does what
 report.print_sweep does into a buffer shaped like the sweep's terminal, and answers the text
-and the exit code as one JSON line. The training process never imports pandas or
+and the exit code as one JSON line. Until then it reads the sweep's finished job folders as
+the launcher writes them (collect.prefetch), on the core the launcher leaves idle, so the
+ending reads only the last few. The training process never imports pandas or
 matplotlib. A sweep whose figures the batched launcher draws in a pool of processes
 (Plan.pooled_figures) starts that pool here instead, and its ending runs in one of them: the
 same imports, done once. With one core, or when the helper cannot start or fails, the sweep
 does it all itself (report.print_sweep), as before.
 
-    python -m regexp.read.report_helper     # one JSON request on stdin, one answer
+    python -m regexp.read.report_helper [SWEEP_DIR]   # one JSON request on stdin, one answer
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import subprocess
 import sys
 from concurrent.futures import Executor
@@ -27,9 +30,12 @@ from typing import Any
 
 
 class ReportHelper:
-    """The helper process: report(sweep_dir, expected) once, at the sweep's end."""
+    """The helper process: report(sweep_dir, expected) once, at the sweep's end; watch: the
+    sweep's folder, whose finished jobs the helper reads while it waits."""
 
-    def __init__(self, start: bool = True, pooled_figures: int = 0) -> None:
+    def __init__(
+        self, start: bool = True, pooled_figures: int = 0, watch: Path | None = None
+    ) -> None:
         self.proc: subprocess.Popen | None = None
         self.pool: Executor | None = None
         cores = len(os.sched_getaffinity(0))
@@ -42,7 +48,7 @@ class ReportHelper:
             return
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", __name__],
+                [sys.executable, "-m", __name__, *([str(watch)] if watch else [])],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -115,11 +121,20 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
         return {"error": f"{type(err).__name__}: {err}"}
 
 
-def _serve() -> int:
+POLL_S = 0.05  # how often a waiting helper looks for newly finished jobs
+
+
+def _serve(argv: list[str]) -> int:
     import regexp.read.compare  # noqa: F401  (the slow imports, done first)
+    from regexp.core.heap import freeze_imports
     from regexp.figure_templates import warm_up
+    from regexp.read.collect import prefetch
 
     warm_up()
+    freeze_imports()
+    if argv:
+        while not select.select([sys.stdin], [], [], POLL_S)[0]:
+            prefetch(Path(argv[0]))
     line = sys.stdin.readline()
     if not line:  # the sweep ended without asking (bad input, interrupted)
         return 0
@@ -130,4 +145,4 @@ def _serve() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_serve())
+    sys.exit(_serve(sys.argv[1:]))
