@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from regexp.core import runs
 from regexp.core.settings import Settings
@@ -94,8 +95,8 @@ def print_sweep(sweep_dir: Path, expected: int, console: Console | None = None) 
     table = table[keep]
     for col in table.columns:
         shown.add_column(str(col), justify="right" if table[col].dtype.kind in "if" else "left")
-    for row in table.itertuples(index=False):
-        shown.add_row(*(_fmt(v) for v in row))
+    for row in table.itertuples(index=False):  # Text: a cell is never read as markup
+        shown.add_row(*(Text(_fmt(v)) for v in row))
     console.print(shown)
     console.print(f"summary: {sweep_dir / 'summary.csv'} and summary.md")
     _sweep_pictures(console, sweep_dir, jobs)

@@ -185,8 +185,10 @@ def _fits(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, list[dict]]]:
     """[(group label, [fit arrays of each ok run in it])] for runs that saved a fit."""
     swept = [k for k in keys if k not in COLLAPSED and k in df]
     groups: dict[str, list[dict]] = {}
-    for _, row in df[df["status"] == "ok"].iterrows():
-        path = Path(row["path"]) / FIT
+    ok = df[df["status"] == "ok"]
+    # columns as lists: pandas' iterrows builds a Series a row (~0.3 ms, a 128-job sweep's)
+    for path, *values in zip(ok["path"], *(ok[k].tolist() for k in swept), strict=True):
+        path = Path(path) / FIT
         if not path.is_file():
             continue
         try:
@@ -194,8 +196,8 @@ def _fits(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, list[dict]]]:
                 arrays = {k: z[k] for k in z.files}
         except (OSError, ValueError):
             continue
-        label = ", ".join(f"{k}={fmt(row[k])}" for k in swept) or "all runs"
-        groups.setdefault(label, []).append(arrays)
+        label = ", ".join(f"{k}={fmt(v)}" for k, v in zip(swept, values, strict=True))
+        groups.setdefault(label or "all runs", []).append(arrays)
     return list(groups.items())
 
 
