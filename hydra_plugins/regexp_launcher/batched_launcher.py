@@ -360,6 +360,10 @@ class BatchedLauncher(Launcher):
         # progress bars close after the last figure
         grouped = [j for unit in units if len(unit) > 1 for j in unit]
         with sweep_progress(len(jobs), stacked) as progress, _plot_pool(grouped) as pool:
+            import regexp.core.run  # noqa: F401  (torch)
+            from regexp.core.heap import freeze_imports
+
+            freeze_imports()
             tracked = _Tracked(pool, progress) if pool is not None else None
             try:
                 self._run_units(units, returns, progress, tracked)
