@@ -237,6 +237,24 @@ def test_html_thumbnails_are_small_and_link_the_full_image(tree, tmp_path):
     assert href == "../multirun/hidden/0/plots/layers.png"
 
 
+def test_many_thumbnails_sit_in_their_runs_rows(tmp_path):
+    """From 8 runs on, thumbnails are made in threads: each still lands in its run's row."""
+    jobs = [{"config": {"seed": i}, "overrides": [f"seed={i}"], "plot": True} for i in range(12)]
+    sweep = make_sweep(tmp_path / "s", jobs)
+    for i in range(12):  # a picture per run: one grey level each
+        img = np.full((60, 80, 3), i / 12)
+        matplotlib.image.imsave(sweep / str(i) / "plots" / "layers.png", img)
+    page = tmp_path / "t.html"
+    assert cli([str(sweep), "--sort", "seed", "--out", str(page)]) == 0
+    rows = re.findall(r"<tr>\n<td data-v='layers.png'><a href='s/(\d+)/plots/layers.png'>"
+                      r"<img [^>]*src='data:image/png;base64,([^']+)'>", page.read_text())  # fmt: skip
+    assert [int(job) for job, _ in rows] == list(range(12))
+    for job, uri in rows:
+        with Image.open(io.BytesIO(base64.b64decode(uri))) as img:
+            level = np.asarray(img.convert("L"), dtype=float).mean()
+        assert abs(level - 255 * int(job) / 12) < 3
+
+
 def test_plot_draws_the_sweep_figure(tree, tmp_path):
     png = tmp_path / "s.png"
     assert cli([str(tree["hidden"]), "--plot", str(png)]) == 0

@@ -294,6 +294,7 @@ class BatchedLauncher(Launcher):
         """Train the group's models as one program, then write each job's folder (figures
         drawn in plot_pool, the sweep's, or in a pool of the group's own)."""
         from regexp.core.run import train_group
+        from regexp.core.threads import threads_for
 
         try:  # building counts too: a job that raises here must not take the group down
             results = train_group([j.settings for j in jobs], label="batched")
@@ -307,7 +308,10 @@ class BatchedLauncher(Launcher):
             progress.figures_queued(sum(1 for j in jobs if j.settings.plots.enabled))
         returns, logs, writers = [], LogFiles(), {}
         own = _plot_pool(jobs) if plot_pool is None else contextlib.nullcontext(plot_pool)
-        with own as pool:
+        # one intra-op thread while writing (weights, a figure's forward pass): OpenMP's
+        # idle threads spin after each small op on the cores the figure processes and the
+        # report helper use (a 128-job sweep's training process: 8.4 -> 5.2 s of CPU)
+        with own as pool, threads_for(0, threads=1):
             for job, trained in zip(jobs, results):
                 extra = {"batched": len(jobs)}
                 if self._hydra_path_only(job):
