@@ -191,10 +191,11 @@ def _fits(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, list[dict]]]:
         path = Path(path) / FIT
         if not path.is_file():
             continue
-        try:
+        try:  # the points of the first run (_draw_fits draws those), each run's curve
             with np.load(path) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError):
+                names = ("x_grid", "y_grid") if groups else z.files
+                arrays = {k: z[k] for k in names}
+        except (OSError, ValueError, KeyError):
             continue
         label = ", ".join(f"{k}={fmt(v)}" for k, v in zip(swept, values, strict=True))
         groups.setdefault(label or "all runs", []).append(arrays)
