@@ -246,8 +246,8 @@ def test_many_thumbnails_sit_in_their_runs_rows(tmp_path):
         matplotlib.image.imsave(sweep / str(i) / "plots" / "layers.png", img)
     page = tmp_path / "t.html"
     assert cli([str(sweep), "--sort", "seed", "--out", str(page)]) == 0
-    rows = re.findall(r"<tr>\n<td data-v='layers.png'><a href='s/(\d+)/plots/layers.png'>"
-                      r"<img [^>]*src='data:image/png;base64,([^']+)'>", page.read_text())  # fmt: skip
+    cell = r"<tr>\n<td data-v='layers.png'><a href='s/(\d+)/plots/layers.png'>"
+    rows = re.findall(cell + r"<img [^>]*src='data:image/png;base64,([^']+)'>", page.read_text())
     assert [int(job) for job, _ in rows] == list(range(12))
     for job, uri in rows:
         with Image.open(io.BytesIO(base64.b64decode(uri))) as img:
