@@ -94,11 +94,12 @@ class Template:
         """A dynamic artist that was removed from the figure."""
         self._dynamic.remove(artist)
 
-    def _steady_axes(self) -> None:
+    def _steady_axes(self) -> list[Any]:
         """An axis whose limits did not change since the last render moves into the static
         layer (its tick labels are most of a draw: a sweep's runs share their x range); back
         to dynamic, for good, the first time they change. The pixels are the same either way:
-        axes are drawn under the data in both layers."""
+        axes are drawn under the data in both layers. Returns the axes that just moved in."""
+        joined = []
         for a in [a for a in self._dynamic if isinstance(a, Axis)] + self._steadied():
             key = id(a)
             state = (tuple(a.get_view_interval()), a.get_scale(), id(a.get_major_locator()))
@@ -107,12 +108,13 @@ class Template:
             if a.get_animated() and seen == state and key not in self._axis_moved:
                 a.set_animated(False)
                 self._dynamic.remove(a)
-                self._background = None
+                joined.append(a)
             elif not a.get_animated() and seen != state:
                 a.set_animated(True)
                 self._dynamic.insert(0, a)  # axes first: under the data, as when steady
                 self._axis_moved.add(key)
                 self._background = None
+        return joined
 
     def _steadied(self) -> list[Any]:
         return [
@@ -124,13 +126,18 @@ class Template:
 
     def render(self) -> np.ndarray:
         """The figure's RGBA pixels: the static layer (drawn once), then the dynamic artists."""
-        self._steady_axes()
+        joined = self._steady_axes()
         canvas = self.fig.canvas
         if self._background is None:
             canvas.draw()  # skips animated artists: the static layer only
             self._background = canvas.copy_from_bbox(self.fig.bbox)
         else:
             canvas.restore_region(self._background)
+            if joined:  # drawn over the kept pixels, first, as when they were dynamic: the
+                renderer = canvas.get_renderer()  # same pixels as a whole new static layer
+                for a in joined:
+                    a.draw(renderer)
+                self._background = canvas.copy_from_bbox(self.fig.bbox)
         renderer = canvas.get_renderer()
         for a in self._dynamic:
             if a.get_visible():
