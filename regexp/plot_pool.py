@@ -24,12 +24,14 @@ MIN_JOBS = 4  # fewer jobs' figures than this: not worth a process per core (~1.
 
 
 def _warm_up() -> None:
-    """Each pool process, as it starts: matplotlib and the report's modules imported, fonts
-    loaded; and an exit without tearing them down (~0.15 s, with the sweep waiting)."""
-    import regexp.read.report  # noqa: F401  (rich: for the sweep's ending)
+    """Each pool process, as it starts: matplotlib and the ending's modules (pandas)
+    imported, fonts loaded; and an exit without tearing them down (~0.15 s, with the sweep
+    waiting)."""
     from regexp.core.heap import freeze_imports
     from regexp.figure_templates import warm_up
+    from regexp.read.report import import_ending
 
+    import_ending()  # the sweep's ending runs in one of these processes
     warm_up()
     freeze_imports()
     atexit.register(_exit_now)

@@ -119,13 +119,14 @@ def ewma(series: Any, beta: float, bias_correction: bool = True) -> NDArray[np.f
         return out
     if bias_correction and np.all(values == values[0]):
         return out  # exact for constant series (the formula would only add rounding)
-    import pandas as pd  # deferred: pandas costs ~0.3 s to import
-
-    # pandas' adjust=True weights are sum(beta^i x_{t-i}) / sum(beta^i), which is exactly
-    # v_t / (1 - beta^t); running it on the finite points only keeps NaNs from counting.
-    smoothed = pd.Series(values).ewm(alpha=1.0 - beta, adjust=True).mean().to_numpy()
-    if not bias_correction:
-        t = np.arange(1, values.size + 1, dtype=np.float64)
-        smoothed = smoothed * (1.0 - beta**t)
+    # v_t = beta v_(t-1) + (1 - beta) x_t over the finite points, / (1 - beta^t) when
+    # corrected: a loop over Python floats (~0.2 ms for 1000 points), where pandas' ewm
+    # would cost a figure process ~0.27 s to import
+    smoothed = np.empty_like(values)
+    v, decay = 0.0, 1.0
+    for t, value in enumerate(values.tolist()):
+        v = beta * v + (1.0 - beta) * value
+        decay *= beta
+        smoothed[t] = v / (1.0 - decay) if bias_correction else v
     out[finite] = smoothed
     return out

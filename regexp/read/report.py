@@ -78,6 +78,14 @@ def _sweep_pictures(console: Console, sweep_dir: Path, jobs: pd.DataFrame) -> No
         console.print("figures: " + " and ".join(p.name for p in written) + f" in {sweep_dir}")
 
 
+def import_ending() -> None:
+    """Import what a sweep's ending uses (pandas, the summary's and figures' modules): a
+    helper process or the figure pool does it while the sweep starts, not at its end."""
+    import tabulate  # noqa: F401  (pandas' to_markdown imports it at first use, ~40 ms)
+
+    import regexp.read.compare  # noqa: F401
+
+
 def print_sweep(sweep_dir: Path, expected: int, console: Console | None = None) -> int:
     """Write summary.csv/.md from the job folders, print it, then draw the sweep's
     summary.png and report.html; 0 only if every job is ok."""

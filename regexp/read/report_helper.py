@@ -125,11 +125,12 @@ POLL_S = 0.05  # how often a waiting helper looks for newly finished jobs
 
 
 def _serve(argv: list[str]) -> int:
-    import regexp.read.compare  # noqa: F401  (the slow imports, done first)
     from regexp.core.heap import freeze_imports
     from regexp.figure_templates import warm_up
     from regexp.read.collect import prefetch
+    from regexp.read.report import import_ending
 
+    import_ending()  # the slow imports, done first
     warm_up()
     freeze_imports()
     if argv:
