@@ -11,7 +11,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from regexp.core.errors import UsageError
+from regexp.config.errors import UsageError
 
 USAGE = """\
 usage: regexp VERB [ARGS...]
@@ -53,7 +53,7 @@ def _fail(message: str) -> int:
 def _hydra_parser(prog: str) -> Any:
     """Hydra's own flags (hydra.main's parser), for run and sweep alike, so every flag goes
     through the same checks; overrides may come before or after them."""
-    from regexp.flags import ArgumentParser
+    from regexp.config.flags import ArgumentParser
 
     parser = ArgumentParser(prog=prog, add_help=False)
     parser.add_argument("overrides", nargs="*")
@@ -83,7 +83,7 @@ def _hydra_parser(prog: str) -> Any:
 
 def _parse(verb: str, args: list[str]) -> Any:
     """(parsed flags, config source); bad flags and missing folders are UsageErrors."""
-    from regexp.core.config import source_of
+    from regexp.config.compose import source_of
 
     try:
         ns = _hydra_parser(f"regexp {verb}").parse_intermixed_args(args)
@@ -96,11 +96,11 @@ def _parse(verb: str, args: list[str]) -> Any:
     if ns.resolve and ns.cfg is None and not ns.help:
         raise UsageError("--resolve goes with --cfg (or --help)")
     for o in ns.overrides:  # one parser for overrides: Hydra's
-        from regexp.core.config import parse_override
+        from regexp.config.compose import parse_override
 
         parse_override(o)
     source = source_of(ns.config_path, ns.config_name, ns.config_dir)
-    from regexp.core.config import shadowed
+    from regexp.config.compose import shadowed
 
     for rel in shadowed(source):
         print(
@@ -130,7 +130,7 @@ def _shown_flags(ns: Any) -> list[str]:
 
 def _task(cfg: Any) -> float:
     """Hydra's task function (imported lazily: torch takes a second to import)."""
-    from regexp.core.run import run_job
+    from regexp.runs.job import run_job
 
     return run_job(cfg)
 
@@ -139,7 +139,7 @@ def _call_hydra(argv: list[str]) -> int:
     """hydra.main over argv; Hydra's own exit code (it exits 1 on its errors)."""
     import hydra
 
-    from regexp.core.objective import register_resolvers
+    from regexp.config.objective import register_resolvers
 
     register_resolvers()
     main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")
@@ -158,7 +158,7 @@ def _show(ns: Any, source: Any, overrides: list[str], multirun: bool) -> int:
     """--cfg, --info, --help, ...: Hydra answers (after the same checks) and nothing runs."""
     flags = _shown_flags(ns)
     if not (ns.help or ns.hydra_help or ns.version or ns.shell_completion):
-        from regexp.core.plan import plan_run, plan_sweep
+        from regexp.config.plan import plan_run, plan_sweep
 
         (plan_sweep if multirun else plan_run)(overrides, source, claim=False)
     mode = ["--multirun"] if multirun else []
@@ -171,7 +171,7 @@ def cmd_run(args: list[str]) -> int:
         return _sweep(ns, source)
     if _shown_flags(ns):
         return _show(ns, source, ns.overrides, multirun=False)
-    from regexp.core.plan import plan_run
+    from regexp.config.plan import plan_run
 
     plan = plan_run(ns.overrides, source)
     code = _call_hydra([*source.hydra_flags(), *plan.overrides])
@@ -188,15 +188,15 @@ def cmd_sweep(args: list[str]) -> int:
 def _sweep(ns: Any, source: Any) -> int:
     overrides = list(ns.overrides)
     if getattr(ns, "resume", None) is not None:
-        from regexp.core.resume import relaunch_overrides
+        from regexp.runs.resume import relaunch_overrides
 
         overrides = relaunch_overrides(Path(ns.resume), overrides)
     if _shown_flags(ns):
         return _show(ns, source, overrides, multirun=True)
-    from regexp.core.plan import plan_sweep
+    from regexp.config.plan import plan_sweep
 
     plan = plan_sweep(overrides, source)
-    from regexp.read.report_helper import ReportHelper
+    from regexp.read.ending import ReportHelper
 
     # pandas and matplotlib imported beside the sweep's start (with its figure pool, if any)
     with ReportHelper(pooled_figures=plan.pooled_figures, watch=plan.out) as helper:
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The `regexp` command: main, then an exit without the interpreter's slow teardown."""
-    from regexp.core.shutdown import exit_now
+    from regexp.system.exit import exit_now
 
     exit_now(main())
 

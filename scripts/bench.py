@@ -41,13 +41,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from regexp.core.config import compose
-from regexp.core.data import make_data
-from regexp.core.engine import fit
-from regexp.core.run import build_model
-from regexp.core.runs import OUTPUT_ROOT, claim_dir, write_atomic, write_json
-from regexp.core.settings import validate
-from regexp.core.threads import threads_for
+from regexp.config.compose import compose
+from regexp.config.settings import validate
+from regexp.runs.job import build_model
+from regexp.runs.layout import OUTPUT_ROOT, claim_dir, write_atomic, write_json
+from regexp.system.threads import threads_for
+from regexp.train.data import make_data
+from regexp.train.engine import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -89,7 +89,7 @@ def first_compiled_call(hidden: list[int]) -> float:
 
 def plain_rates(hidden: list[int], steps: int, repeats: int) -> list[float]:
     """The shortest honest torch loop: same model, data, Adam (fused), MSE, and the same torch
-    threads as regexp's loop (regexp.core.threads.threads_for's choice)."""
+    threads as regexp's loop (regexp.system.threads.threads_for's choice)."""
     s = validate(compose([f"hidden_units={hidden}"]))
     data = make_data(s.data)
     rates = []

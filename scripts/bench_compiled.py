@@ -24,10 +24,10 @@ import time
 
 import torch
 
-from regexp.core.config import compose
-from regexp.core.data import make_data
-from regexp.core.engine import fit
-from regexp.core.settings import Settings, validate
+from regexp.config.compose import compose
+from regexp.config.settings import Settings, validate
+from regexp.train.data import make_data
+from regexp.train.engine import fit
 
 MODELS = {"[2]": [2], "[16,16]": [16, 16], "[1024]": [1024], "5x1024": [1024] * 5}
 

@@ -1,9 +1,9 @@
-"""K = 1 training speed side by side in one run: the engine (regexp.core.engine.fit, eager and
+"""K = 1 training speed side by side in one run: the engine (regexp.train.engine.fit, eager and
 compiled) vs the train() it replaced (run from a git worktree of the commit before, in a
 subprocess) vs a hand-written fused-Adam loop of the same model, with and without L2.
 
 Every side trains the same model on the same data for the same steps, with the same torch
-threads (regexp.core.threads.threads_for's choice), in rounds that alternate the sides, so a
+threads (regexp.system.threads.threads_for's choice), in rounds that alternate the sides, so a
 busy machine slows all of them alike. Prints steps/s (median of --repeats) and the ratios.
 
     python scripts/bench_engine.py [--steps 1000] [--repeats 3] [--before 75e498d]
@@ -26,12 +26,12 @@ from rich.console import Console
 from rich.table import Table
 from worktree import worktree_of
 
-from regexp.core.config import compose
-from regexp.core.data import make_data
-from regexp.core.engine import fit
-from regexp.core.run import build_model
-from regexp.core.settings import Settings, validate
-from regexp.core.threads import threads_for
+from regexp.config.compose import compose
+from regexp.config.settings import Settings, validate
+from regexp.runs.job import build_model
+from regexp.system.threads import threads_for
+from regexp.train.data import make_data
+from regexp.train.engine import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"[2]": [2], "[16,16]": [16, 16], "[1024]": [1024], "5x1024": [1024] * 5}

@@ -4,7 +4,7 @@ commit before the figure templates (a git worktree of it) against this tree's.
 Both sides run in subprocesses of their own, on the same inputs: the default experiment's data
 (1-D regression), [16] models of seeds 0, 1, ... and a 1000-epoch history with validation
 every 10 epochs,
-through the same public calls (regexp.core.figures.plot_specs, then draw_plots; PNGs written to
+through the same public calls (regexp.figures.specs.plot_specs, then draw_plots; PNGs written to
 a temporary folder). The first run of a process (imports, building a figure template) is
 reported apart from the steady state, which is the median of --runs runs of process CPU time.
 Sides alternate over --rounds rounds, so a busy machine slows both alike.
@@ -37,11 +37,11 @@ def child(runs: int) -> None:
     import torch
 
     import regexp
-    from regexp.core.config import compose
-    from regexp.core.data import make_data
-    from regexp.core.figures import draw_plots, plot_specs
-    from regexp.core.model import MLP
-    from regexp.core.settings import validate
+    from regexp.config.compose import compose
+    from regexp.config.settings import validate
+    from regexp.figures.specs import draw_plots, plot_specs
+    from regexp.train.data import make_data
+    from regexp.train.model import MLP
 
     torch.set_num_threads(1)
     settings = validate(compose(["hidden_units=[16]"]))

@@ -1,4 +1,4 @@
-"""Benchmark regexp.core.optim against torch.optim.Adam(fused=True) on the 5 × 1024 model.
+"""Benchmark regexp.train.optim against torch.optim.Adam(fused=True) on the 5 × 1024 model.
 
     .venv/bin/python scripts/bench_optim.py [--steps 20] [--repeats 7] [--all]
 
@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import torch
 
-from regexp.core.model import MLP
-from regexp.core.optim import EWMAOptimizer, build_optimizer
+from regexp.train.model import MLP
+from regexp.train.optim import EWMAOptimizer, build_optimizer
 
 VARIANTS: dict[str, Callable] = {
     "torch Adam fused": lambda p: torch.optim.Adam(p, lr=1e-3, fused=True),

@@ -8,8 +8,8 @@ import logging
 import numpy as np
 import pytest
 
-from regexp.core.config import compose
-from regexp.core.settings import validate
+from regexp.config.compose import compose
+from regexp.config.settings import validate
 
 
 @pytest.fixture(autouse=True)

@@ -147,7 +147,7 @@ def test_optuna_sweep_improves_on_its_first_trial(user_conf):
         for k in range(6)
     ]
     assert min(objective[1:]) < objective[0]
-    from regexp.core.runs import RunDir
+    from regexp.runs.layout import RunDir
 
     lams = {RunDir(user_conf / "opt" / str(k)).config_tree()["penalty"]["lam"] for k in range(6)}
     assert len(lams) == 6 and all(1e-6 <= lam <= 1e-1 for lam in lams)  # the preset's range

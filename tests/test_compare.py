@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from regexp.core.errors import UsageError
+from regexp.config.errors import UsageError
 from regexp.read.collect import collect, summarize
 from regexp.read.compare import cli, differing_keys
 from tests.fixtures_runs import make_run, make_sweep, metrics

@@ -11,9 +11,9 @@ import dataclasses
 
 import pytest
 
-from regexp.core.data import make_data
-from regexp.core.grouping import group_key
-from regexp.core.run import run_in
+from regexp.runs.grouping import group_key
+from regexp.runs.job import run_in
+from regexp.train.data import make_data
 from tests.conftest import assert_same, job, settings
 
 pytestmark = pytest.mark.usefixtures("quiet")
@@ -37,7 +37,7 @@ def test_a_compiled_group_matches_the_eager_group_with_a_diverging_member():
                                            (5, "l2", "[0.01,0.0,0.001]", 0.02)]]  # fmt: skip
     jobs.append(job("adam", 2, "none", 0.0, 1e30))
     data = make_data(jobs[0].data)
-    from regexp.core.engine import fit
+    from regexp.train.engine import fit
 
     got, want = fit([compiled(s) for s in jobs], data), fit(jobs, data)
     assert [m.status for m in want] == ["ok", "ok", "ok", "diverged"]
@@ -63,7 +63,7 @@ def test_a_compiled_run_writes_a_complete_folder(tmp_path, cfg_of):
     ],
 )
 def test_the_family_and_mini_batches(overrides):
-    from regexp.core.engine import fit
+    from regexp.train.engine import fit
 
     s = settings(*overrides)
     data = make_data(s.data)

@@ -1,9 +1,9 @@
-"""regexp.core.config: one override parser (Hydra's), composing from regexp's conf/ or a user's
+"""regexp.config.compose: one override parser (Hydra's), composing from regexp's conf/ or a user's
 folders as hydra.main would, and the sweep expansion that checks every job."""
 
 import pytest
 
-from regexp.core.config import (
+from regexp.config.compose import (
     check,
     compose,
     expand_sweep,
@@ -12,7 +12,7 @@ from regexp.core.config import (
     parse_override,
     source_of,
 )
-from regexp.core.errors import UsageError
+from regexp.config.errors import UsageError
 
 
 @pytest.mark.parametrize(
@@ -105,8 +105,8 @@ def test_a_sweep_plan_composes_once(fixed):
     name the overrides; its task part is the jobs' base as check_jobs composes it."""
     from omegaconf import OmegaConf
 
-    from regexp.core.config import check_jobs, split_values
-    from regexp.core.plan import _composed
+    from regexp.config.compose import check_jobs, split_values
+    from regexp.config.plan import _composed
 
     cfg, bases = _composed(fixed, source_of())
     want = compose(fixed, with_hydra=True)
@@ -122,7 +122,7 @@ def test_a_sweep_plan_composes_once(fixed):
 
 
 def test_a_sweep_folder_named_after_the_overrides_takes_the_full_compose():
-    from regexp.core.plan import _composed
+    from regexp.config.plan import _composed
 
     fixed = ["seed=3", "hydra.sweep.dir=/tmp/x/${hydra.job.override_dirname}"]
     cfg, bases = _composed(fixed, source_of())
@@ -131,8 +131,8 @@ def test_a_sweep_folder_named_after_the_overrides_takes_the_full_compose():
 
 def test_a_seed_sweep_is_checked_with_one_compose(monkeypatch):
     """plan_sweep of 16 seeds composes once: its config and every job's check share it."""
-    import regexp.core.config as config
-    import regexp.core.plan as plan
+    import regexp.config.compose as config
+    import regexp.config.plan as plan
 
     calls = []
     real = config.compose
@@ -163,14 +163,14 @@ def test_a_seed_sweep_is_checked_with_one_compose(monkeypatch):
 def test_the_plan_counts_the_figures_a_batched_sweep_draws_in_a_pool(overrides, pooled):
     """The CLI starts the figure pool (before torch) when the batched launcher will draw
     jobs' figures in one; it counts them as the launcher plans its units."""
-    from regexp.core.plan import plan_sweep
+    from regexp.config.plan import plan_sweep
 
     assert plan_sweep([*overrides, "train.epochs=2"], claim=False).pooled_figures == pooled
 
 
 def test_the_batched_launchers_target_is_the_one_grouping_names():
     from hydra_plugins.regexp_launcher.batched_launcher import BatchedLauncher, BatchedLauncherConf
-    from regexp.core.grouping import BATCHED_LAUNCHER
+    from regexp.runs.grouping import BATCHED_LAUNCHER
 
     assert BatchedLauncherConf._target_ == BATCHED_LAUNCHER
     assert f"{BatchedLauncher.__module__}.{BatchedLauncher.__name__}" == BATCHED_LAUNCHER

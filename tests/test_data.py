@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from regexp.core.data import load_csv, make_data, regression_target
-from regexp.core.errors import ConfigError
-from regexp.core.settings import input_dim
+from regexp.config.errors import ConfigError
+from regexp.config.settings import input_dim
+from regexp.train.data import load_csv, make_data, regression_target
 from tests.conftest import settings
 
 

@@ -1,6 +1,6 @@
 """The engine against an independent plain-torch loop, and a group against its members alone.
 
-Reference: regexp.core.model.MLP (nn.Linear layers) trained by torch.optim's own Adam, SGD and
+Reference: regexp.train.model.MLP (nn.Linear layers) trained by torch.optim's own Adam, SGD and
 RMSprop, the penalty written out as λ·Σw² / λ·Σ|w| per layer. Tolerances: stacked products
 round differently from nn.Linear's (≈1e-10 in a gradient), and Adam divides by √v + ε, so a
 near-zero gradient's rounding can grow up to lr/ε-fold in an update. Measured over 60 epochs
@@ -13,10 +13,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from regexp.core.data import make_data
-from regexp.core.engine import fit
-from regexp.core.grouping import can_batch, group_key
-from regexp.core.run import build_model
+from regexp.runs.grouping import can_batch, group_key
+from regexp.runs.job import build_model
+from regexp.train.data import make_data
+from regexp.train.engine import fit
 from tests.conftest import assert_same, job, settings
 
 pytestmark = pytest.mark.usefixtures("quiet")
@@ -143,7 +143,7 @@ def test_mini_batches_average_the_pre_update_objective():
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", "momentum"])
 def test_a_big_group_of_one_takes_autograds_gradients_with_the_same_result(monkeypatch, optimizer):
     """K = 1 models over DIRECT_MIN_PARAMS skip the flat gradient buffer: same numbers."""
-    from regexp.core import engine
+    from regexp.train import engine
 
     s = settings(f"optimizer={optimizer}", "penalty=l2", "penalty.lam=0.01", "train.epochs=30")
     data = make_data(s.data)
@@ -160,7 +160,7 @@ def test_freed_memory_is_kept_for_the_next_step():
     in under 10 % of their pages (by default glibc handed most of them back each time)."""
     import resource
 
-    from regexp.core.threads import keep_freed_memory
+    from regexp.system.threads import keep_freed_memory
 
     assert keep_freed_memory()  # glibc, as on every Linux this runs on
 
@@ -180,8 +180,8 @@ def test_freed_memory_is_kept_for_the_next_step():
 
 @pytest.mark.parametrize("task", ["regression", "classification"])
 def test_metrics_in_chunks_of_models_equal_all_at_once(monkeypatch, task):
-    from regexp.core import loss
-    from regexp.core.model import seeded_layers
+    from regexp.train import loss
+    from regexp.train.model import seeded_layers
 
     widths = [1 if task == "regression" else 2, 16, 16, 1]
     layers = [seeded_layers(widths, seed, 0.0, 0.5) for seed in range(10)]

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regexp.core.errors import UsageError
+from regexp.config.errors import UsageError
 from regexp.tools.ewma import ARTICLE_BETAS, cli, ewma, noisy_year, window
 
 

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from regexp.cli import main
-from regexp.core import run as experiment
-from regexp.core.runs import RunDir
-from regexp.core.settings import validate
+from regexp.config.settings import validate
 from regexp.read.collect import collect, summarize
+from regexp.runs import job as experiment
+from regexp.runs.layout import RunDir
 from tests.fixtures_runs import make_sweep
 
 TINY = ["hidden_units=[4]", "train.epochs=5", "plots.enabled=false"]
@@ -136,7 +136,7 @@ CHILD = r"""
 import os, sys, time
 from concurrent.futures import Executor, Future
 from pathlib import Path
-import regexp.core.runs as runs
+import regexp.runs.layout as runs
 pause_on = os.environ.get("PAUSE_ON")  # a result file's name: stop half way through its write
 real_open = open
 
@@ -155,7 +155,7 @@ def pausing_open(path, *a, **k):  # write_atomic's open of its temp file
     return HalfWriter(f) if pause_on and Path(path).name.startswith("." + pause_on) else f
 
 runs.open = pausing_open
-from regexp.core import engine
+from regexp.train import engine
 real_batches = engine.batches
 calls = [0]
 
@@ -238,9 +238,9 @@ def test_kill9_during_a_write_leaves_no_partial_result(tmp_path, target):
 FORK_20 = r"""
 import os, sys, time
 import torch, torch._dynamo  # noqa: F401  (the first optimizer imports dynamo: do it once)
-from regexp.core import config as configure
-from regexp.core import run as experiment
-from regexp.core import runs  # noqa: F401
+from regexp.config import compose as configure
+from regexp.runs import job as experiment
+from regexp.runs import layout  # noqa: F401
 from regexp.cli import main
 start = time.time() + 1.0
 pids = []
@@ -326,7 +326,7 @@ def test_plots_drawn_in_a_pool_come_before_metrics_json(tmp_path, cfg_of):
 
 
 def test_a_plot_failing_in_the_pool_fails_its_job_only(tmp_path, cfg_of, monkeypatch):
-    from regexp import plots
+    from regexp.figures import draw as plots
 
     def broken(*args, **kwargs):
         raise ValueError("injected plot fault")

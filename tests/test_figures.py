@@ -1,4 +1,4 @@
-"""regexp.core.figures: what the run's figures show, computed from the model."""
+"""regexp.figures.specs: what the run's figures show, computed from the model."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from regexp.core.figures import contributions
-from regexp.core.model import MLP
+from regexp.figures.specs import contributions
+from regexp.train.model import MLP
 
 
 @pytest.mark.parametrize("hidden,stddev", [([16], 0.5), ([8, 4], 0.5), ([1024], 0.05)])
@@ -31,7 +31,7 @@ def test_a_pool_process_draws_without_importing_torch():
     import subprocess
     import sys
 
-    from regexp import plot_pool
+    from regexp.figures import pool as plot_pool
 
     child = (
         "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); "
@@ -40,9 +40,7 @@ def test_a_pool_process_draws_without_importing_torch():
     done = subprocess.run(
         [sys.executable, "-c", child], input=pickle.dumps(plot_pool.draw), capture_output=True
     )
-    assert done.stdout.decode().split() == ["regexp.plot_pool", "False"], done.stderr.decode()
-    imports = (
-        "import regexp.plot_pool, sys; print(sorted({'matplotlib', 'pandas'} & set(sys.modules)))"
-    )
+    assert done.stdout.decode().split() == ["regexp.figures.pool", "False"], done.stderr.decode()
+    imports = "import regexp.figures.pool, sys; print(sorted({'matplotlib', 'pandas'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr

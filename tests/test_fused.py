@@ -1,11 +1,11 @@
-"""Pins torch's private fused kernels (regexp.core.fused) to the update formula written once
-in regexp.core.update: a torch upgrade that changes what they compute fails here first."""
+"""Pins torch's private fused kernels (regexp.train.fused) to the update formula written once
+in regexp.train.update: a torch upgrade that changes what they compute fails here first."""
 
 import pytest
 import torch
 
-from regexp.core import fused
-from regexp.core.update import FAMILY, coefficients, ewma_update
+from regexp.train import fused
+from regexp.train.update import FAMILY, coefficients, ewma_update
 
 
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="no fused CPU kernels")

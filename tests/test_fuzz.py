@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regexp.cli import main
-from regexp.core.settings import ACTIVATIONS
+from regexp.config.settings import ACTIVATIONS
 
 WORD = st.text(string.ascii_lowercase, min_size=3, max_size=8)
 NEG_INT = st.integers(max_value=-1)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regexp.core.history import History
+from regexp.train.history import History
 
 
 def _columns(n: int = 300) -> dict[str, np.ndarray]:

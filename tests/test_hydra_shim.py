@@ -1,4 +1,4 @@
-"""regexp.core.hydra_shim pinned to Hydra's public behaviour: whole files, no keys removed."""
+"""regexp.config.hydra_shim pinned to Hydra's public behaviour: whole files, no keys removed."""
 
 from pathlib import Path
 
@@ -7,8 +7,8 @@ from hydra import compose, initialize_config_module
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from regexp.core import hydra_shim
-from regexp.core.config import expand_sweep, parse_override
+from regexp.config import hydra_shim
+from regexp.config.compose import expand_sweep, parse_override
 
 OVERRIDES = ["hidden_units=[4,4]", "penalty=l2", "penalty.lam=0.01", "seed=3", "+note='yes'"]
 

@@ -5,14 +5,14 @@ import dataclasses
 import pytest
 import torch
 
-from regexp.core import init as init_module
-from regexp.core.config import compose
-from regexp.core.data import Dataset, make_data
-from regexp.core.errors import ConfigError
-from regexp.core.init import candidate_seeds, grid_init, pick_init, search_init
-from regexp.core.model import MLP, seeded_layers
-from regexp.core.run import build_model
-from regexp.core.settings import validate
+from regexp.config.compose import compose
+from regexp.config.errors import ConfigError
+from regexp.config.settings import validate
+from regexp.runs.job import build_model
+from regexp.train import init as init_module
+from regexp.train.data import Dataset, make_data
+from regexp.train.init import candidate_seeds, grid_init, pick_init, search_init
+from regexp.train.model import MLP, seeded_layers
 
 X = torch.linspace(-1, 1, 40)[:, None]
 Y = torch.sin(3 * X)

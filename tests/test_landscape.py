@@ -6,12 +6,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from regexp.core.config import compose
-from regexp.core.data import make_data
-from regexp.core.errors import UsageError
-from regexp.core.model import MLP
-from regexp.core.run import build_model, save_weights
-from regexp.core.settings import validate
+from regexp.config.compose import compose
+from regexp.config.errors import UsageError
+from regexp.config.settings import validate
+from regexp.runs.job import build_model, save_weights
 from regexp.tools.landscape import (
     BLOG_STEP,
     W_TRUE,
@@ -23,6 +21,8 @@ from regexp.tools.landscape import (
     plane_losses,
     scalar_direction,
 )
+from regexp.train.data import make_data
+from regexp.train.model import MLP
 
 
 def mse(out, y):

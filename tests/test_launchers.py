@@ -14,7 +14,7 @@ import torch
 from hydra import compose, initialize_config_module
 
 from regexp.cli import main
-from regexp.core import threads
+from regexp.system import threads
 
 TINY = ["seed=1,2,3", "hidden_units=[4]", "train.epochs=5", "plots.enabled=false", "device=cpu"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from regexp.core.model import MLP, layer_seeds, seeded_normal
+from regexp.train.model import MLP, layer_seeds, seeded_normal
 
 
 def test_layer_seeds_follow_numpy_and_do_not_depend_on_depth():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from regexp.core.config import compose
+from regexp.config.compose import compose
 from regexp.read import notebook
 
 # (name, hidden_units, seed, penalty, lam, data) as the notebook's cells set them
@@ -75,7 +75,7 @@ def test_experiment_composes_as_in_the_notebook(name, units, seed, penalty, lam,
 
 
 def test_unknown_experiment_is_one_line_error():
-    from regexp.core.errors import UsageError
+    from regexp.config.errors import UsageError
 
     with pytest.raises(UsageError, match=r"experiment: unknown option 'model_nope'.*model_somany"):
         compose(["+experiment=model_nope"])

@@ -1,4 +1,4 @@
-"""regexp.core.optim follows torch.optim step for step, and its bias correction is the formula's."""
+"""regexp.train.optim follows torch.optim step for step; its bias correction is the formula's."""
 
 import copy
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from regexp.core.optim import EWMAOptimizer, build_optimizer
+from regexp.train.optim import EWMAOptimizer, build_optimizer
 
 STEPS = 30
 TOL = 1e-6

@@ -1,4 +1,4 @@
-"""regexp.plots: valid, non-blank PNGs written atomically, with honest subset titles."""
+"""regexp.figures.draw: valid, non-blank PNGs written atomically, with honest subset titles."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from regexp import plots
+from regexp.figures import draw as plots
 
 rng = np.random.default_rng(0)
 X_TRAIN = rng.uniform(-1, 1, size=(50, 1))
@@ -184,7 +184,7 @@ def test_only_dense_series_are_smoothed():
 def test_a_steady_axis_moves_into_the_static_layer_with_the_same_pixels(tmp_path):
     """Runs of a sweep share their x range: after two renders with the same x limits the x
     axis is drawn once with the static layer; the PNG is the one a fresh template draws."""
-    from regexp import figure_templates
+    from regexp.figures import templates as figure_templates
 
     base = _relu_units(16)
 
@@ -215,7 +215,7 @@ def test_png_palette_keeps_the_pixels_and_does_not_depend_on_draw_order(tmp_path
     mean error is under one level (the per-picture octree it replaced: ~1.3). The palette
     depends on the colours alone, so a run drawn after others is the same bytes as drawn
     first (a sweep's pool processes draw in any order)."""
-    from regexp import figure_templates
+    from regexp.figures import templates as figure_templates
 
     rendered = {}
     to_palette = figure_templates.Template.to_palette
@@ -260,7 +260,7 @@ def test_a_picture_of_many_colours_keeps_white_and_greys(tmp_path, monkeypatch):
     """128 unit colours are too many for the artists' palette: an octree of the picture
     takes the colours, beside the same greys, so the page stays white and faint grey
     points keep their shape (an octree alone made them squares on a page of 254)."""
-    from regexp import figure_templates
+    from regexp.figures import templates as figure_templates
 
     rendered = []
     to_palette = figure_templates.Template.to_palette

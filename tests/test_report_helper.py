@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from regexp.read.ending import ReportHelper
 from regexp.read.report import print_sweep
-from regexp.read.report_helper import ReportHelper
 from tests.fixtures_runs import make_sweep
 
 JOBS = [
@@ -37,7 +37,7 @@ def _ending(tmp_path: Path, name: str, report) -> tuple[int, str, dict[str, str]
 def test_the_helper_prints_and_writes_what_the_sweep_would(tmp_path, capsys, pooled, watch):
     """A helper process of its own (reading the sweep's finished jobs as they appear, when
     told where), or (a sweep whose figures a pool draws) the pool."""
-    from regexp import plot_pool
+    from regexp.figures import pool as plot_pool
 
     here = _ending(tmp_path, "left", lambda s: print_sweep(s, expected=3))
     printed_here = capsys.readouterr().out

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from regexp.cli import main
-from regexp.core.resume import relaunch_overrides
-from regexp.core.runs import RunDir
+from regexp.runs.layout import RunDir
+from regexp.runs.resume import relaunch_overrides
 
 TINY = ["hidden_units=[4]", "train.epochs=5", "plots.enabled=false"]
 

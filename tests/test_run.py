@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from regexp.core.run import load_run, run_in
+from regexp.runs.job import load_run, run_in
 
 
 def test_run_folder_numbers_recompute_from_saved_weights(tmp_path, cfg_of):

@@ -1,10 +1,10 @@
-"""regexp.core.runs: the run folder type owns the layout; folders are claimed uniquely."""
+"""regexp.runs.layout: the run folder type owns the layout; folders are claimed uniquely."""
 
 from datetime import datetime
 
 import pytest
 
-from regexp.core.runs import RunDir, SweepDir, claim, claim_dir, output_root
+from regexp.runs.layout import RunDir, SweepDir, claim, claim_dir, output_root
 
 
 def test_runs_in_the_same_second_get_distinct_folders(tmp_path):

@@ -1,11 +1,11 @@
-"""regexp.core.settings: one validation of the composed config, into frozen Settings."""
+"""regexp.config.settings: one validation of the composed config, into frozen Settings."""
 
 import dataclasses
 
 import pytest
 
-from regexp.core.errors import ConfigError
-from regexp.core.settings import validate
+from regexp.config.errors import ConfigError
+from regexp.config.settings import validate
 
 
 def test_settings_are_frozen(cfg_of):

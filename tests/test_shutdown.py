@@ -10,7 +10,7 @@ import atexit, logging, multiprocessing, sys, threading, time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-from regexp.core.shutdown import exit_now
+from regexp.system.exit import exit_now
 
 out = Path(sys.argv[1])
 if __name__ == "__main__":

@@ -109,8 +109,8 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
 
 
 def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
-    from regexp.core import config as configure
-    from regexp.core.config import check, check_jobs, expand_sweep
+    from regexp.config import compose as configure
+    from regexp.config.compose import check, check_jobs, expand_sweep
 
     composed = []
     real_compose = configure.compose
@@ -133,7 +133,7 @@ def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
     assert check_jobs(ok) == [check(j) for j in ok]
     # 2 penalty choices composed once each for check_jobs, then once per job for check
     assert len(composed) == 2 + len(ok)
-    from regexp.core.errors import UsageError
+    from regexp.config.errors import UsageError
 
     with pytest.raises(UsageError, match=r"^job 1 \(.*\): penalty.lam: a list needs one value"):
         check_jobs([["penalty=l2", "hidden_units=[3]"], ["penalty=l2", "penalty.lam=[1,2,3]"]])

@@ -1,4 +1,4 @@
-"""regexp.read.sweep_figures and a sweep's report.html, on hand-made sweep folders."""
+"""regexp.figures.sweep and a sweep's report.html, on hand-made sweep folders."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from regexp import plots
-from regexp.core.runs import FIT
+from regexp.figures import draw as plots
+from regexp.figures.sweep import plot_sweep, sweep_panels
 from regexp.read.collect import collect
 from regexp.read.compare import differing_keys, write_sweep_pictures
-from regexp.read.sweep_figures import plot_sweep, sweep_panels
+from regexp.runs.layout import FIT
 from tests.fixtures_runs import make_sweep, metrics
 
 LAMS, WIDTHS, SEEDS = (0.001, 0.01, 0.1), (8, 16), (1, 2, 3)
@@ -113,7 +113,7 @@ def test_a_lone_point_shows_its_std_as_a_bar():
     from matplotlib.container import ErrorbarContainer
     from matplotlib.figure import Figure
 
-    from regexp.read.sweep_figures import Line, Panel, _draw_panel
+    from regexp.figures.sweep import Line, Panel, _draw_panel
 
     line = Line("", ["all runs"], np.array([0.04]), np.array([0.008]), np.array([128]))
     ax = Figure().subplots()
@@ -129,7 +129,7 @@ def test_a_narrow_log_range_still_gets_several_labelled_ticks():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from regexp.read.sweep_figures import Line, Panel, _draw_panel
+    from regexp.figures.sweep import Line, Panel, _draw_panel
 
     line = Line("", ["adam", "sgd"], np.array([0.0062, 0.016]), np.array([0.0008, 0.002]),
                 np.array([3, 3]))  # fmt: skip

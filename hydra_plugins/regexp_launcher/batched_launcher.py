@@ -1,6 +1,6 @@
 """Hydra launcher `hydra/launcher=batched`: sweep jobs that can share a program train as one.
 
-Jobs whose validated settings agree on data, architecture and batch schedule (regexp.core.engine's
+Jobs whose validated settings agree on data, architecture and batch schedule (regexp.train.engine's
 group_key) are trained together in chunks sized to memory; every job then gets its own folder,
 with the weights the group trained. Other jobs, and any group whose stacked training fails, run
 one by one through Hydra's own run_job.
@@ -32,8 +32,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from hydra_plugins.regexp_launcher.dispatch import DISPATCHES, run_units
 from hydra_plugins.regexp_launcher.job_writer import JobWriter, LogFiles
-from regexp.core.grouping import BATCHED_LAUNCHER
-from regexp.core.progress import SweepProgress, sweep_progress
+from regexp.runs.grouping import BATCHED_LAUNCHER
+from regexp.system.progress import SweepProgress, sweep_progress
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _plot_pool(jobs: list["_Job"]) -> AbstractContextManager[Executor | None]:
     training): one per core, when there are enough jobs with plots to pay for starting them
     (~1 s of CPU each, spent while the sweep imports torch when the launcher starts them
     first)."""
-    from regexp import plot_pool
+    from regexp.figures import pool as plot_pool
 
     if plot_pool.shared() is not None:  # the CLI's, started with the sweep
         return contextlib.nullcontext(plot_pool.shared())
@@ -119,7 +119,7 @@ class _Job:
     base_key: tuple[str, ...]  # the overrides composed into its base config
     values: list[Any]  # parsed KEY=VALUE overrides applied on top of that base
     task: dict | None  # the job's config without `hydra`, unresolved; None: Hydra's way
-    settings: Any  # regexp.core.settings.Settings, or None when it does not validate
+    settings: Any  # regexp.config.settings.Settings, or None when it does not validate
 
 
 class BatchedLauncher(Launcher):
@@ -160,11 +160,11 @@ class BatchedLauncher(Launcher):
 
     def _load(self, idx: int, overrides: Sequence[str]) -> _Job:
         """The job's task config and settings, composing once per choice of config groups
-        (regexp.core.config.split_values). Anything else, or any error, is left to Hydra's own
+        (regexp.config.compose.split_values). Anything else, or any error, is left to Hydra's own
         path (task None).
         """
-        from regexp.core.config import plain_task, split_values, with_values, with_values_plain
-        from regexp.core.settings import validate
+        from regexp.config.compose import plain_task, split_values, with_values, with_values_plain
+        from regexp.config.settings import validate
 
         assert self.hydra_context is not None and self.config is not None
         job = _Job(idx, list(overrides), (), [], None, None)
@@ -198,7 +198,7 @@ class BatchedLauncher(Launcher):
 
     def _full_config(self, job: _Job) -> DictConfig:
         """The job's whole config as Hydra's load_sweep_config gives it (Hydra's path)."""
-        from regexp.core.config import with_values
+        from regexp.config.compose import with_values
 
         assert self.hydra_context is not None and self.config is not None
         if job.task is None:
@@ -217,8 +217,8 @@ class BatchedLauncher(Launcher):
 
     def _job_fields(self, job: _Job) -> dict[str, Any]:
         """What Hydra's load_sweep_config sets per job: its id, number and overrides."""
-        from regexp.core.config import parse_override
-        from regexp.core.hydra_shim import overrides_dirname
+        from regexp.config.compose import parse_override
+        from regexp.config.hydra_shim import overrides_dirname
 
         app = [o for o in map(parse_override, job.overrides) if not o.is_hydra_override()]
         dirname = self._bases[job.base_key].hydra.job.config.override_dirname
@@ -231,7 +231,7 @@ class BatchedLauncher(Launcher):
 
     def _run(self, job: _Job, trained: Any = None, extra: dict | None = None) -> JobReturn:
         """One job through Hydra's own run_job: trained there, or written from its group."""
-        from regexp.core.run import objective_of, run_in, write_run
+        from regexp.runs.job import objective_of, run_in, write_run
 
         def task(cfg: DictConfig) -> float:
             from hydra.core.hydra_config import HydraConfig
@@ -266,8 +266,8 @@ class BatchedLauncher(Launcher):
         """Hydra's run_job for a job of a trained group, through the group's JobWriter."""
         from hydra.core.utils import JobRuntime, JobStatus
 
-        from regexp.core.hydra_shim import flush_loggers
-        from regexp.core.run import objective_of, write_run
+        from regexp.config.hydra_shim import flush_loggers
+        from regexp.runs.job import objective_of, write_run
 
         assert job.task is not None
         fields = self._job_fields(job)
@@ -293,8 +293,8 @@ class BatchedLauncher(Launcher):
     ) -> list[JobReturn]:
         """Train the group's models as one program, then write each job's folder (figures
         drawn in plot_pool, the sweep's, or in a pool of the group's own)."""
-        from regexp.core.run import train_group
-        from regexp.core.threads import threads_for
+        from regexp.runs.job import train_group
+        from regexp.system.threads import threads_for
 
         try:  # building counts too: a job that raises here must not take the group down
             results = train_group([j.settings for j in jobs], label="batched")
@@ -364,8 +364,8 @@ class BatchedLauncher(Launcher):
         # progress bars close after the last figure
         grouped = [j for unit in units if len(unit) > 1 for j in unit]
         with sweep_progress(len(jobs), stacked) as progress, _plot_pool(grouped) as pool:
-            import regexp.core.run  # noqa: F401  (torch)
-            from regexp.core.heap import freeze_imports
+            import regexp.runs.job  # noqa: F401  (torch)
+            from regexp.system.heap import freeze_imports
 
             freeze_imports()
             tracked = _Tracked(pool, progress) if pool is not None else None
@@ -414,7 +414,7 @@ class BatchedLauncher(Launcher):
     def _plan(self, jobs: list[_Job]) -> list[list[_Job]]:
         """Units of work: chunks of a group that train as one program (sized to memory), and
         jobs that run alone (one job a unit): grouping.plan_units."""
-        from regexp.core.grouping import plan_units
+        from regexp.runs.grouping import plan_units
 
         indices = plan_units([j.settings for j in jobs], self.memory_mb, self.max_group,
                              self.min_group, self.max_params)  # fmt: skip

@@ -1,6 +1,6 @@
 """Hydra sweeper `hydra/sweeper=resume`: Hydra's basic sweep that skips jobs already done.
 
-Used by `regexp sweep --resume SWEEP_DIR` (regexp.core.resume). It wraps whichever launcher the
+Used by `regexp sweep --resume SWEEP_DIR` (regexp.runs.resume). It wraps whichever launcher the
 sweep uses, so resume works the same with batched, joblib, submitit and Ray. Hydra refuses
 sweepers outside the hydra_plugins namespace, hence this module.
 """
@@ -28,7 +28,7 @@ class ResumeSweeper(CheckedSweeper):
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
-        from regexp.core.resume import ResumingLauncher
+        from regexp.runs.resume import ResumingLauncher
 
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
         self.launcher = ResumingLauncher(self.launcher, config, hydra_context)

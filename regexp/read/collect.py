@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from regexp.core.errors import UsageError
-from regexp.core.runs import METRIC_COLUMNS, METRICS, STATUSES, RunDir, SweepDir, write_atomic
+from regexp.config.errors import UsageError
+from regexp.runs.layout import METRIC_COLUMNS, METRICS, STATUSES, RunDir, SweepDir, write_atomic
 
 SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 SUMMARY_METRICS += ("train_accuracy", "val_accuracy", "n_params", "seconds")

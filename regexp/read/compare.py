@@ -14,12 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from regexp.core.errors import UsageError
-from regexp.core.runs import METRIC_COLUMNS, write_atomic
-from regexp.flags import ArgumentParser
+from regexp.config.errors import UsageError
+from regexp.config.flags import ArgumentParser
+from regexp.figures.sweep import plot_sweep
 from regexp.read.collect import collect, fmt, isna
 from regexp.read.html_report import write_report
-from regexp.read.sweep_figures import plot_sweep
+from regexp.runs.layout import METRIC_COLUMNS, write_atomic
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")

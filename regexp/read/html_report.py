@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pandas as pd
 from PIL import Image
 
-from regexp.core.runs import write_atomic
+from regexp.runs.layout import write_atomic
 
 THUMB_PX = (200, 150)  # the thumbnail's box: the figure's aspect ratio is kept
 MAIN_FIGURES = ("layers.png", "decision_boundary.png", "history.png")  # first found is shown

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from regexp.core import runs
-from regexp.core.settings import Settings
+from regexp.config.settings import Settings
+from regexp.runs import layout as runs
 
 if TYPE_CHECKING:  # pandas is imported where a sweep is summarized, not at start-up
     import pandas as pd

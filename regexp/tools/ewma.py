@@ -2,7 +2,7 @@
 
 v_t = beta * v_{t-1} + (1 - beta) * theta_t with v_0 = 0 averages roughly the last
 1 / (1 - beta) points; dividing by (1 - beta^t) removes the pull towards 0 at the start.
-`ewma` (in regexp.core.update, beside the optimizer's EWMA) is the same debiased smoothing
+`ewma` (in regexp.train.update, beside the optimizer's EWMA) is the same debiased smoothing
 as TensorBoard's slider; `cli` draws the article's figure (`regexp ewma`).
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from regexp.core.errors import UsageError
-from regexp.core.update import ewma, window  # the smoothing, written once beside the update
-from regexp.flags import ArgumentParser
+from regexp.config.errors import UsageError
+from regexp.config.flags import ArgumentParser
+from regexp.train.update import ewma, window  # the smoothing, written once beside the update
 
 ARTICLE_BETAS = (0.5, 0.9, 0.98)
 
@@ -82,7 +82,7 @@ def _parse_beta(text: str) -> float:
 
 def cli(argv: list[str]) -> int:
     """`regexp ewma`: reproduce the article's figure; PNG + CSV in a timestamped folder."""
-    from regexp.core.runs import OUTPUT_ROOT, claim_dir
+    from regexp.runs.layout import OUTPUT_ROOT, claim_dir
 
     parser = ArgumentParser(
         prog="regexp ewma",

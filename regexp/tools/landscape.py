@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from regexp.core.errors import UsageError
-from regexp.flags import ArgumentParser
+from regexp.config.errors import UsageError
+from regexp.config.flags import ArgumentParser
 
 W_TRUE = (3.5, 7.0)
 BLOG_POINTS, BLOG_BATCH, BLOG_STEP = 45, 5, 0.2
@@ -71,7 +71,7 @@ def _log_levels(z: np.ndarray, n: int = 30) -> np.ndarray:
 
 
 def _save_figure(fig, path: Path) -> None:
-    from regexp.core.runs import write_atomic
+    from regexp.runs.layout import write_atomic
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
@@ -110,7 +110,7 @@ def plot_blog(grid: BlogGrid, folder: Path) -> None:
 
 
 def write_blog(seed: int, parent: Path) -> tuple[Path, BlogGrid]:
-    from regexp.core.runs import claim_dir, write_atomic, write_json
+    from regexp.runs.layout import claim_dir, write_atomic, write_json
 
     grid = blog_grid(seed)
     folder = claim_dir(parent)
@@ -140,7 +140,7 @@ def write_blog(seed: int, parent: Path) -> tuple[Path, BlogGrid]:
 def batched_loss(model, params: dict, x, y, task: str, chunk_bytes: int | None = None):
     """The data loss of `model` (an MLP) at K parameter sets, each value of `params` [K, *shape]
     in the model's state_dict layout: [K]. One stacked forward per chunk of sets."""
-    from regexp.core.loss import data_losses
+    from regexp.train.loss import data_losses
 
     stacked = []
     for i in range(len(model.layers)):
@@ -229,8 +229,8 @@ def run_landscape(
     import pandas as pd
     import torch
 
-    from regexp.core.run import load_run
-    from regexp.core.runs import WEIGHTS, write_atomic
+    from regexp.runs.job import load_run
+    from regexp.runs.layout import WEIGHTS, write_atomic
 
     run_dir = Path(run_dir)
     if not (run_dir / WEIGHTS).is_file():
@@ -307,7 +307,7 @@ def plot_plane(aa, bb, z: np.ndarray, labels: tuple[str, str], title: str, path:
 
 def cli(argv: list[str]) -> int:
     """`regexp landscape [RUN_DIR] [...]`; without RUN_DIR, the blog's example."""
-    from regexp.core.runs import OUTPUT_ROOT
+    from regexp.runs.layout import OUTPUT_ROOT
 
     parser = ArgumentParser(
         prog="regexp landscape",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from regexp.core.errors import UsageError
+from regexp.config.errors import UsageError
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _INTERVAL = re.compile(rf"^\s*\[?\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]?\s*$")
@@ -112,8 +112,8 @@ def apply_fix(model, fix: Fix) -> dict:
 
 
 def _metrics(model, data, settings) -> dict:
-    from regexp.core.engine import final_metrics
-    from regexp.core.loss import PenaltyTable
+    from regexp.train.engine import final_metrics
+    from regexp.train.loss import PenaltyTable
 
     table = PenaltyTable.of([settings.penalty], len(model.layers), torch.device("cpu"))
     return final_metrics(model.stacked(), data, settings.activation, table)[0]
@@ -121,9 +121,9 @@ def _metrics(model, data, settings) -> dict:
 
 def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> tuple[Path, dict]:
     """Write the fixed copy of a run into a new folder; returns (folder, its metrics)."""
-    from regexp.core import runs
-    from regexp.core.model import n_params
-    from regexp.core.run import load_run, save_weights
+    from regexp.runs import layout as runs
+    from regexp.runs.job import load_run, save_weights
+    from regexp.train.model import n_params
 
     run_dir = Path(run_dir)
     source = runs.RunDir(run_dir)
@@ -169,8 +169,8 @@ def _plot(folder: Path, model, original, data, settings, fix: Fix, info: dict) -
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from regexp import plots
-    from regexp.core.runs import write_atomic
+    from regexp.figures import draw as plots
+    from regexp.runs.layout import write_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     lo = min(data.x_train.min().item(), data.x_val.min().item(), fix.interval[0])

@@ -20,7 +20,7 @@ lr/c1 · m / (√v/√c2 + ε) = lr_t · m / (√v + ε_t); then every member is
 
 with m = g where the member keeps no m and no division where it keeps no v. `ewma_update`
 runs it with Python numbers (one model) or tensors broadcasting over stacked models;
-regexp.core.fused runs the same formula in torch's fused kernels.
+regexp.train.fused runs the same formula in torch's fused kernels.
 """
 
 from __future__ import annotations

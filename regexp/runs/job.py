@@ -18,15 +18,15 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from regexp.core import runs
-from regexp.core.data import Dataset, make_data
-from regexp.core.engine import Member, fit
-from regexp.core.figures import PlotSpec, draw_plots, plot_specs
-from regexp.core.history import History
-from regexp.core.init import pick_init
-from regexp.core.model import MLP
-from regexp.core.settings import Settings, validate
-from regexp.plot_pool import draw as plot_pool_draw
+from regexp.config.settings import Settings, validate
+from regexp.figures.pool import draw as plot_pool_draw
+from regexp.figures.specs import PlotSpec, draw_plots, plot_specs
+from regexp.runs import layout as runs
+from regexp.train.data import Dataset, make_data
+from regexp.train.engine import Member, fit
+from regexp.train.history import History
+from regexp.train.init import pick_init
+from regexp.train.model import MLP
 
 log = logging.getLogger("regexp")
 
@@ -211,7 +211,7 @@ def _finish_plotted(out: Path, metrics: dict, specs: list[PlotSpec], drawn: Futu
 
 def objective_of(settings: Settings | None, metrics: dict[str, Any]) -> float:
     """The job's objective for Hydra's optimizing sweepers (NaN when it failed or diverged)."""
-    from regexp.core import objective
+    from regexp.config import objective
 
     return objective.value(metrics, settings.objective) if settings is not None else math.nan
 
@@ -224,7 +224,7 @@ def run_job(cfg: DictConfig) -> float:
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # parallel launchers: threads and GPU per job
-        from regexp.core.threads import configure_job
+        from regexp.system.threads import configure_job
 
         configure_job(hc.launcher, hc.job.num)
     try:

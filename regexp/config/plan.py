@@ -16,8 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from regexp.core import runs
-from regexp.core.config import (
+from regexp.config.compose import (
     DEFAULT_SOURCE,
     Source,
     check_config,
@@ -28,8 +27,9 @@ from regexp.core.config import (
     split_values,
     with_values,
 )
-from regexp.core.errors import ConfigError, UsageError
-from regexp.core.settings import Settings
+from regexp.config.errors import ConfigError, UsageError
+from regexp.config.settings import Settings
+from regexp.runs import layout as runs
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def plan_sweep(
     The sweeper's own params (hydra.sweeper.params) count as overrides, as Hydra's sweepers
     read them. An optimizing sweeper's search space is checked at its corners (each end of
     every interval, every choice), the jobs it may launch."""
-    from regexp.core.hydra_shim import basic_sweeper
+    from regexp.config.hydra_shim import basic_sweeper
 
     fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
     cfg, bases = _composed(fixed, source)
@@ -166,7 +166,7 @@ def plan_sweep(
 def _pooled_figures(launcher: DictConfig, settings: list[Settings]) -> int:
     """How many jobs' figures the batched launcher, dispatching here, draws in a pool:
     those with plots in its stacked groups (grouping.plan_units, as it plans them)."""
-    from regexp.core.grouping import BATCHED_LAUNCHER, plan_units
+    from regexp.runs.grouping import BATCHED_LAUNCHER, plan_units
 
     if launcher.get("_target_") != BATCHED_LAUNCHER or launcher.get("dispatch") != "local":
         return 0

@@ -22,9 +22,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from regexp.core.runs import FIT
-from regexp.figure_templates import plain_log_axis, save_figure
+from regexp.figures.templates import plain_log_axis, save_figure
 from regexp.read.collect import fmt
+from regexp.runs.layout import FIT
 
 COLLAPSED = ("seed", "name")  # a sweep's repeats: averaged over, never an x axis
 MAX_LINES = 8  # a second key with more values than this is averaged over instead

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from regexp.core.settings import Settings, input_dim
+from regexp.config.settings import Settings, input_dim
 
 # hydra/launcher=batched (and batched_ray, batched_submitit_*): its config's _target_
 BATCHED_LAUNCHER = "hydra_plugins.regexp_launcher.batched_launcher.BatchedLauncher"

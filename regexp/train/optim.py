@@ -1,15 +1,15 @@
 """The EWMA family as a torch.optim.Optimizer, for people who import it into their own loop.
 
-The update rule and its bias corrections are regexp.core.update's (documented there); this
+The update rule and its bias corrections are regexp.train.update's (documented there); this
 class keeps per-parameter state as torch.optim does and runs that rule through the fused
-kernels of regexp.core.fused where the device has them (`fused=None`), or as written
+kernels of regexp.train.fused where the device has them (`fused=None`), or as written
 (`fused=False`). weight_decay adds weight_decay·θ to the gradient first, as torch does.
 
 Relation to torch.optim: `rmsprop` is `torch.optim.RMSprop(alpha=β2)`, `adam` is
 `torch.optim.Adam(betas=(β1, β2))`, `momentum` is `torch.optim.SGD(momentum=β, dampening=β)`
 except that torch starts its buffer at g_1 while here m_0 = 0 (the article's v_0 = 0), so the
 first step is (1 − β) times torch's unless bias correction is on. regexp's own training does
-not use this class: regexp.core.engine updates all its models' parameters as one buffer.
+not use this class: regexp.train.engine updates all its models' parameters as one buffer.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
-from regexp.core.fused import available, fused_update
-from regexp.core.update import FAMILY, coefficients, corrects_bias, ewma_update
+from regexp.train.fused import available, fused_update
+from regexp.train.update import FAMILY, coefficients, corrects_bias, ewma_update
 
 
 class EWMAOptimizer(torch.optim.Optimizer):

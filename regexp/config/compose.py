@@ -18,8 +18,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from regexp.core.errors import ConfigError, UsageError
-from regexp.core.settings import Settings, input_dim, validate
+from regexp.config.errors import ConfigError, UsageError
+from regexp.config.settings import Settings, input_dim, validate
 
 CONFIG_MODULE = "regexp.conf"
 GROUPS = ("data", "penalty", "optimizer", "experiment")
@@ -87,7 +87,7 @@ def shadowed(source: Source) -> list[str]:
 
 def _initialized(source: Source) -> AbstractContextManager[Any]:
     """Hydra's compose API set up as hydra.main is for these flags; yields the loader."""
-    from regexp.core.hydra_shim import config_search
+    from regexp.config.hydra_shim import config_search
 
     primary = source.config_path or f"pkg://{CONFIG_MODULE}"
     return config_search(primary, source.config_dir)
@@ -204,7 +204,7 @@ def check_config(cfg: DictConfig) -> Settings:
     also read the file."""
     settings = _settings_of(cfg)
     if settings.data.name == "csv":
-        from regexp.core.data import load_csv
+        from regexp.train.data import load_csv
 
         load_csv(settings.data)
     return settings
@@ -375,7 +375,7 @@ def check_jobs(
                 where = f"job {i} ({' '.join(job)}): " if len(jobs) > 1 else ""
                 raise UsageError(f"{where}{err}") from None
         if settings.data.name == "csv" and settings.data not in csv_checked:
-            from regexp.core.data import load_csv
+            from regexp.train.data import load_csv
 
             load_csv(settings.data)
             csv_checked.add(settings.data)
@@ -404,7 +404,7 @@ def expand_sweep(overrides: Sequence[str], discrete: bool = False) -> list[list[
     `discrete`, an optimizing sweeper's syntax (interval, tag) becomes its corners first."""
     from hydra.errors import HydraException
 
-    from regexp.core.hydra_shim import basic_sweeper
+    from regexp.config.hydra_shim import basic_sweeper
 
     lines = [_discrete(o) for o in overrides] if discrete else list(overrides)
     try:

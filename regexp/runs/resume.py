@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from regexp.core.config import override_key, parse_override
-from regexp.core.errors import UsageError
-from regexp.core.runs import RunDir, SweepDir
+from regexp.config.compose import override_key, parse_override
+from regexp.config.errors import UsageError
+from regexp.runs.layout import RunDir, SweepDir
 
 log = logging.getLogger("regexp")
 

@@ -12,15 +12,15 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from regexp.core.errors import ConfigError
-from regexp.core.update import FAMILY
+from regexp.config.errors import ConfigError
+from regexp.train.update import FAMILY
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 DEVICES = ("auto", "cpu", "cuda")
 DATA = ("regression", "classification", "csv")
 TASKS = ("regression", "classification")
 PENALTIES = ("none", "l1", "l2", "l1_l2")
-OPTIMIZERS = tuple(FAMILY)  # regexp.core.update: each member's update rule
+OPTIMIZERS = tuple(FAMILY)  # regexp.train.update: each member's update rule
 INIT_STRATEGIES = ("default", "search", "grid")
 LOGGERS = ("none", "tensorboard")
 
@@ -359,7 +359,7 @@ def validate(cfg: DictConfig | Mapping) -> Settings:
 
 
 def _objective(node: Mapping, task: str) -> str:
-    from regexp.core import objective
+    from regexp.config import objective
 
     # folders written before the key existed have none: auto
     value = node.get("objective", "auto")

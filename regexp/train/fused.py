@@ -1,4 +1,4 @@
-"""regexp.core.update's formula in torch's fused multi-tensor kernels, for speed; and
+"""regexp.train.update's formula in torch's fused multi-tensor kernels, for speed; and
 torch.compile's recompile limit on torch versions that take it from a private config only.
 
 torch._fused_adam_ and torch._fused_sgd_ are the kernels behind torch.optim's `fused=True`:
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from regexp.core.update import FAMILY
+from regexp.train.update import FAMILY
 
 _STEP_INF: dict[torch.device, Tensor] = {}
 

@@ -3,10 +3,10 @@ initialization).
 
 `search_init` draws K seeded initializations (candidate 0 is the default init) and scores each
 by the data loss of one forward pass on B training points, all K stacked into one forward of
-regexp.core.model; `grid_init` is the blog's literal idea for models of at most two parameters
+regexp.train.model; `grid_init` is the blog's literal idea for models of at most two parameters
 (a linear model y = w x + b): every point of a grid over [-span, span]^D. Scores are the data
 loss without the penalty; nothing here computes a gradient. Weights are lists
-[kernel [in, out], bias [out], ...] as regexp.core.model.seeded_layers draws them.
+[kernel [in, out], bias [out], ...] as regexp.train.model.seeded_layers draws them.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from regexp.core.data import Dataset
-from regexp.core.errors import ConfigError
-from regexp.core.loss import data_losses
-from regexp.core.model import seeded_layers
-from regexp.core.settings import Settings
+from regexp.config.errors import ConfigError
+from regexp.config.settings import Settings
+from regexp.train.data import Dataset
+from regexp.train.loss import data_losses
+from regexp.train.model import seeded_layers
 
 
 def candidate_seeds(seed: int, candidates: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""A run's figures: what the trained model shows (torch, here), drawn by regexp.plots."""
+"""A run's figures: what the trained model shows (torch, here), drawn by regexp.figures.draw."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from regexp.core import runs
-from regexp.core.data import Dataset
-from regexp.core.model import MLP
-from regexp.core.settings import Settings
+from regexp.config.settings import Settings
+from regexp.runs import layout as runs
+from regexp.train.data import Dataset
+from regexp.train.model import MLP
 
-# (a regexp.plots function's name, its positional arguments (path first), its keywords)
+# (a regexp.figures.draw function's name, its positional arguments (path first), its keywords)
 PlotSpec = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 
@@ -52,7 +52,7 @@ def architecture(hidden_units: tuple[int, ...]) -> str:
 def plot_specs(
     out: Path, model: MLP, data: Dataset, settings: Settings, history: Any
 ) -> list[PlotSpec]:
-    """The run's figures as (a regexp.plots function, its arguments): the model's
+    """The run's figures as (a regexp.figures.draw function, its arguments): the model's
     part is done here; the drawing (~40 ms a run with figure templates) is left
     to draw_plots, in this process or in a pool's."""
     specs: list[PlotSpec] = []
@@ -136,7 +136,7 @@ def plot_specs(
 
 
 def draw_plots(specs: list[PlotSpec]) -> None:
-    """Draw plot_specs' figures here (regexp.plots is imported on first use)."""
-    from regexp import plots
+    """Draw plot_specs' figures here (regexp.figures.draw is imported on first use)."""
+    from regexp.figures import draw as plots
 
     plots.draw_plots(specs)

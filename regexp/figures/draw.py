@@ -2,7 +2,7 @@
 
 Pure functions of numpy arrays (no model, no torch). Speed matters (a sweep draws three
 figures per job), so each kind of figure is a template built once per process and per
-shape (regexp.figure_templates), then updated with the new data and drawn on its Agg
+shape (regexp.figures.templates), then updated with the new data and drawn on its Agg
 canvas with fixed margins (no layout engine); PNGs are written at zlib level 1 by PIL.
 Nothing is registered with pyplot. Each PNG is written atomically and carries its title
 in the PNG "Title" text chunk (handy for tests and file browsers).
@@ -19,9 +19,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
-from regexp.core.history import History
-from regexp.core.update import ewma
-from regexp.figure_templates import (
+from regexp.figures.templates import (
     DPI,
     PNG_COMPRESSION,
     Template,
@@ -32,6 +30,8 @@ from regexp.figure_templates import (
     unit_colors,
     write_replace,
 )
+from regexp.train.history import History
+from regexp.train.update import ewma
 
 if TYPE_CHECKING:  # a figure process never imports pandas (~0.25 s)
     import pandas as pd
@@ -476,7 +476,7 @@ def plot_decision_boundary(
 
 
 def draw_plots(specs: list[tuple[str, tuple, dict]]) -> None:
-    """Draw regexp.core.figures.plot_specs' figures: (a function of this module's name,
+    """Draw regexp.figures.specs.plot_specs' figures: (a function of this module's name,
     its arguments, path first; its keywords). Imports no torch, for a pool's processes."""
     for name, args, kwargs in specs:
         Path(args[0]).parent.mkdir(parents=True, exist_ok=True)

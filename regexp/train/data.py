@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from regexp.core.errors import ConfigError
-from regexp.core.settings import DataSettings
+from regexp.config.errors import ConfigError
+from regexp.config.settings import DataSettings
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 import argparse
 
-from regexp.core.errors import UsageError
+from regexp.config.errors import UsageError
 
 
 class ArgumentParser(argparse.ArgumentParser):

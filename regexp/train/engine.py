@@ -3,11 +3,11 @@
 The parameters of all K models live in one flat buffer θ [K, P]; each layer's kernel
 [K, in, out] and bias [K, 1, out] is a view of it. Gradients land in a buffer of the same
 layout (autograd accumulates into preset `.grad` views), so the update is one kernel call over
-θ per set of optimizer numbers (regexp.core.fused), and the models' λ's, learning rates and β's
+θ per set of optimizer numbers (regexp.train.fused), and the models' λ's, learning rates and β's
 are per-model tables. A group of one big model takes autograd's gradients as they are instead
 (its views of θ are contiguous, so the fused kernel runs over the per-layer lists). With
-train.compile=true the same objective and update formula (regexp.core.loss,
-regexp.core.update) run as one torch.compile'd graph instead.
+train.compile=true the same objective and update formula (regexp.train.loss,
+regexp.train.update) run as one torch.compile'd graph instead.
 
 Per epoch the loop keeps [K] tensors only; histories are built once at the end.
 """
@@ -25,15 +25,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from regexp.core import fused
-from regexp.core.data import Dataset
-from regexp.core.history import History
-from regexp.core.loss import PenaltyTable, metrics, objective, penalty
-from regexp.core.model import seeded_layers
-from regexp.core.progress import progress_reporter
-from regexp.core.settings import Settings
-from regexp.core.threads import keep_freed_memory, threads_for
-from regexp.core.update import FAMILY, coefficients, corrects_bias, ewma_update
+from regexp.config.settings import Settings
+from regexp.system.progress import progress_reporter
+from regexp.system.threads import keep_freed_memory, threads_for
+from regexp.train import fused
+from regexp.train.data import Dataset
+from regexp.train.history import History
+from regexp.train.loss import PenaltyTable, metrics, objective, penalty
+from regexp.train.model import seeded_layers
+from regexp.train.update import FAMILY, coefficients, corrects_bias, ewma_update
 
 log = logging.getLogger("regexp")
 DIRECT_MIN_PARAMS = 1 << 16  # a group of one this big skips the flat gradient buffer
@@ -73,7 +73,7 @@ class Group:
         return [p.view(*flat.shape[:-1], *s) for p, s in zip(parts, self.shapes)]
 
     def state_dict(self, k: int) -> dict[str, Tensor]:
-        """Model k's weights in regexp.core.model.MLP's layout (torch's [out, in])."""
+        """Model k's weights in regexp.train.model.MLP's layout (torch's [out, in])."""
         state = {}
         for i, (w, b) in enumerate(zip(self.params[::2], self.params[1::2])):
             state[f"layers.{i}.weight"] = w[k].T.contiguous().cpu()

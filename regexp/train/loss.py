@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from regexp.core.model import output
-from regexp.core.settings import PenaltySettings
+from regexp.config.settings import PenaltySettings
+from regexp.train.model import output
 
 
 def data_loss(task: str, out: Tensor, y: Tensor) -> Tensor:

@@ -27,9 +27,9 @@ def _warm_up() -> None:
     """Each pool process, as it starts: matplotlib and the ending's modules (pandas)
     imported, fonts loaded; and an exit without tearing them down (~0.15 s, with the sweep
     waiting)."""
-    from regexp.core.heap import freeze_imports
-    from regexp.figure_templates import warm_up
+    from regexp.figures.templates import warm_up
     from regexp.read.report import import_ending
+    from regexp.system.heap import freeze_imports
 
     import_ending()  # the sweep's ending runs in one of these processes
     warm_up()
@@ -77,7 +77,7 @@ def stop_shared() -> None:
 
 
 def draw(specs: list[Any]) -> None:
-    """What a pool process runs for a job: its figures (regexp.core.figures.plot_specs)."""
-    from regexp import plots
+    """What a pool process runs for a job: its figures (regexp.figures.specs.plot_specs)."""
+    from regexp.figures import draw as plots
 
     plots.draw_plots(specs)

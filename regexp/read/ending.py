@@ -13,7 +13,7 @@ matplotlib. A sweep whose figures the batched launcher draws in a pool of proces
 same imports, done once. With one core, or when the helper cannot start or fails, the sweep
 does it all itself (report.print_sweep), as before.
 
-    python -m regexp.read.report_helper [SWEEP_DIR]   # one JSON request on stdin, one answer
+    python -m regexp.read.ending [SWEEP_DIR]   # one JSON request on stdin, one answer
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class ReportHelper:
         cores = len(os.sched_getaffinity(0))
         if not start or cores < 2:  # nothing to overlap with
             return
-        from regexp import plot_pool
+        from regexp.figures import pool as plot_pool
 
         if pooled_figures >= plot_pool.MIN_JOBS:
             self.pool = plot_pool.start_shared(min(cores, pooled_figures))
@@ -88,7 +88,7 @@ class ReportHelper:
         """End the helper: an unused process's stdin closes and it exits without writing
         anything; the pool's processes end."""
         if self.pool is not None:
-            from regexp import plot_pool
+            from regexp.figures import pool as plot_pool
 
             self.pool = None
             plot_pool.stop_shared()
@@ -125,10 +125,10 @@ POLL_S = 0.05  # how often a waiting helper looks for newly finished jobs
 
 
 def _serve(argv: list[str]) -> int:
-    from regexp.core.heap import freeze_imports
-    from regexp.figure_templates import warm_up
+    from regexp.figures.templates import warm_up
     from regexp.read.collect import prefetch
     from regexp.read.report import import_ending
+    from regexp.system.heap import freeze_imports
 
     import_ending()  # the slow imports, done first
     warm_up()

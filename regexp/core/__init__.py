@@ -1,1 +1,0 @@
-"""The one path a run takes: settings -> data -> model -> engine -> run folder."""
