@@ -1,4 +1,5 @@
-"""The `regexp` command: verbs, each imported only when used, so --help answers fast.
+"""The `regexp` command: its verbs. Hydra, torch, pandas and matplotlib are imported only
+where a verb needs them, so --help answers at once.
 
 run and sweep hand their overrides to Hydra after checking every job's config; bad input
 gets one line on stderr and exit code 2.
@@ -11,7 +12,17 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from regexp.config.compose import shadowed, source_of
 from regexp.config.errors import UsageError
+from regexp.config.flags import ArgumentParser
+from regexp.config.objective import register_resolvers
+from regexp.config.overrides import parse_override
+from regexp.config.plan import plan_run, plan_sweep
+from regexp.read.ending import ending_pool, finish
+from regexp.read.report import print_run
+from regexp.runs.resume import relaunch_overrides
+from regexp.runs.task import Task
+from regexp.system.exit import exit_now
 
 USAGE = """\
 usage: regexp VERB [ARGS...]
@@ -53,8 +64,6 @@ def _fail(message: str) -> int:
 def _hydra_parser(prog: str) -> Any:
     """Hydra's own flags (hydra.main's parser), for run and sweep alike, so every flag goes
     through the same checks; overrides may come before or after them."""
-    from regexp.config.flags import ArgumentParser
-
     parser = ArgumentParser(prog=prog, add_help=False)
     parser.add_argument("overrides", nargs="*")
     parser.add_argument("--help", "-h", action="store_true")
@@ -83,8 +92,6 @@ def _hydra_parser(prog: str) -> Any:
 
 def _parse(verb: str, args: list[str]) -> Any:
     """(parsed flags, config source); bad flags and missing folders are UsageErrors."""
-    from regexp.config.compose import source_of
-
     try:
         ns = _hydra_parser(f"regexp {verb}").parse_intermixed_args(args)
     except UsageError as err:
@@ -96,12 +103,8 @@ def _parse(verb: str, args: list[str]) -> Any:
     if ns.resolve and ns.cfg is None and not ns.help:
         raise UsageError("--resolve goes with --cfg (or --help)")
     for o in ns.overrides:  # one parser for overrides: Hydra's
-        from regexp.config.compose import parse_override
-
         parse_override(o)
     source = source_of(ns.config_path, ns.config_name, ns.config_dir)
-    from regexp.config.compose import shadowed
-
     for rel in shadowed(source):
         print(
             f"regexp: warning: --config-dir: {rel} is also one of regexp's own configs, and "
@@ -128,25 +131,17 @@ def _shown_flags(ns: Any) -> list[str]:
     return flags
 
 
-def _task(cfg: Any) -> float:
-    """Hydra's task function (imported lazily: torch takes a second to import)."""
-    from regexp.runs.job import run_job
-
-    return run_job(cfg)
-
-
-def _call_hydra(argv: list[str]) -> int:
-    """hydra.main over argv; Hydra's own exit code (it exits 1 on its errors)."""
+def _call_hydra(argv: list[str], task: Any = None) -> int:
+    """hydra.main over argv with the task function (by default, a run's); Hydra's own exit
+    code (it exits 1 on its errors)."""
     import hydra
-
-    from regexp.config.objective import register_resolvers
 
     register_resolvers()
     main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")
     saved = sys.argv
     sys.argv = ["regexp", *argv]
     try:
-        main(_task)()
+        main(task or Task())()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     finally:
@@ -158,8 +153,6 @@ def _show(ns: Any, source: Any, overrides: list[str], multirun: bool) -> int:
     """--cfg, --info, --help, ...: Hydra answers (after the same checks) and nothing runs."""
     flags = _shown_flags(ns)
     if not (ns.help or ns.hydra_help or ns.version or ns.shell_completion):
-        from regexp.config.plan import plan_run, plan_sweep
-
         (plan_sweep if multirun else plan_run)(overrides, source, claim=False)
     mode = ["--multirun"] if multirun else []
     return _call_hydra([*mode, *source.hydra_flags(), *flags, *overrides])
@@ -171,12 +164,8 @@ def cmd_run(args: list[str]) -> int:
         return _sweep(ns, source)
     if _shown_flags(ns):
         return _show(ns, source, ns.overrides, multirun=False)
-    from regexp.config.plan import plan_run
-
     plan = plan_run(ns.overrides, source)
     code = _call_hydra([*source.hydra_flags(), *plan.overrides])
-    from regexp.read.report import print_run
-
     return max(print_run(plan.out, plan.settings[0]), 1 if code else 0)
 
 
@@ -188,22 +177,18 @@ def cmd_sweep(args: list[str]) -> int:
 def _sweep(ns: Any, source: Any) -> int:
     overrides = list(ns.overrides)
     if getattr(ns, "resume", None) is not None:
-        from regexp.runs.resume import relaunch_overrides
-
         overrides = relaunch_overrides(Path(ns.resume), overrides)
     if _shown_flags(ns):
         return _show(ns, source, overrides, multirun=True)
-    from regexp.config.plan import plan_sweep
 
     plan = plan_sweep(overrides, source)
-    from regexp.read.ending import ReportHelper
-
-    # pandas and matplotlib imported beside the sweep's start (with its figure pool, if any)
-    with ReportHelper(pooled_figures=plan.pooled_figures, watch=plan.out) as helper:
+    # the pool's process imports the ending's modules while the sweep imports torch; the
+    # batched launcher draws figures there too
+    with ending_pool() as pool:
         try:
-            code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
+            code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides], Task(pool))
         finally:
-            summary = helper.report(plan.out, plan.expected)
+            summary = finish(plan.out, plan.expected, pool)
     return max(summary, 1 if code else 0)
 
 
@@ -229,8 +214,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The `regexp` command: main, then an exit without the interpreter's slow teardown."""
-    from regexp.system.exit import exit_now
-
     exit_now(main())
 
 

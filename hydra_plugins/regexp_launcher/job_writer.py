@@ -19,8 +19,8 @@ from typing import Any
 from hydra.core.utils import configure_log
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from regexp.config.compose import patched
 from regexp.config.hydra_shim import hydra_config, job_files, yaml_text
+from regexp.config.overrides import patched
 
 FIELDS = ("job.id", "job.num", "job.override_dirname", "overrides.task", "runtime.output_dir")
 

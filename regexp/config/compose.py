@@ -6,8 +6,6 @@ long messages and exit code 1; here each becomes a UsageError of one line naming
 
 from __future__ import annotations
 
-import copy
-import functools
 import os
 import re
 from collections.abc import Sequence
@@ -16,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from regexp.config.errors import ConfigError, UsageError
+from regexp.config.overrides import GROUPS, parse_override
 from regexp.config.settings import Settings, input_dim, validate
 
 CONFIG_MODULE = "regexp.conf"
-GROUPS = ("data", "penalty", "optimizer", "experiment")
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def _unparsable(overrides: Sequence[str]) -> str | None:
     return None
 
 
-def _explain(
+def explain(
     err: Exception, overrides: Sequence[str], source: Source = DEFAULT_SOURCE
 ) -> UsageError:
     """Turn one of Hydra's or OmegaConf's exceptions into a one-line UsageError."""
@@ -191,7 +189,7 @@ def compose(
                 source.config_name, overrides=list(overrides), return_hydra_config=with_hydra
             )
     except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
-        raise _explain(err, overrides, source) from None
+        raise explain(err, overrides, source) from None
 
 
 def check(overrides: Sequence[str], source: Source = DEFAULT_SOURCE) -> Settings:
@@ -202,15 +200,15 @@ def check(overrides: Sequence[str], source: Source = DEFAULT_SOURCE) -> Settings
 def check_config(cfg: DictConfig) -> Settings:
     """Validate a composed config (its `hydra` node, if any, is ignored); for a CSV data set
     also read the file."""
-    settings = _settings_of(cfg)
+    settings = settings_of(cfg)
     if settings.data.name == "csv":
-        from regexp.train.data import load_csv
+        from regexp.config.csv_table import read_table
 
-        load_csv(settings.data)
+        read_table(settings.data)
     return settings
 
 
-def _settings_of(cfg: DictConfig) -> Settings:
+def settings_of(cfg: DictConfig) -> Settings:
     from omegaconf.errors import OmegaConfBaseException
 
     try:
@@ -228,188 +226,3 @@ def _settings_of(cfg: DictConfig) -> Settings:
                 f"this one has {n}; use init.strategy=search",
             )
     return settings
-
-
-@functools.cache
-def _parser() -> Any:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    return OverridesParser.create()
-
-
-@functools.lru_cache(maxsize=65_536)
-def parse_override(line: str) -> Any:
-    """Hydra's parse of one override (every override regexp looks at goes through here); a
-    sweep's jobs repeat most of theirs, and a parse costs ~1 ms. Raises UsageError."""
-    from hydra.errors import HydraException
-
-    try:
-        return _parser().parse_override(line)
-    except (HydraException, ValueError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise UsageError(f"malformed override {line!r}: {first}") from None
-
-
-def override_key(line: str) -> str:
-    """The key or group an override sets: `+a.b=1` -> a.b, `hydra/launcher=x` -> hydra/launcher."""
-    return parse_override(line).key_or_group
-
-
-def given_value(overrides: Sequence[str], key: str) -> Any | None:
-    """The value the last override of `key` sets (None when none does): Hydra's own parse, so
-    `++hydra.sweep.dir=X`, `+hydra.sweep.dir=X` and `hydra.sweep.dir=X` all count."""
-    found = None
-    for line in overrides:
-        o = parse_override(line)
-        if o.key_or_group == key and not o.is_delete():
-            found = o.value()
-    return found
-
-
-def is_value_override(override) -> bool:
-    """A plain KEY=VALUE on a config key (not a group choice, not Hydra's own, no +/~)."""
-    from hydra.core.override_parser.types import OverrideType, ValueType
-
-    key = override.key_or_group
-    return (
-        override.type == OverrideType.CHANGE
-        and override.value_type == ValueType.ELEMENT
-        and override.package is None
-        and key not in GROUPS
-        and "/" not in key
-        and not override.is_hydra_override()
-        and key != "hydra"
-    )
-
-
-def split_values(job: Sequence[str]) -> tuple[tuple[str, ...], list[Any]]:
-    """(the overrides to compose a base config from, the plain KEY=VALUE overrides to apply).
-
-    Composing costs ~0.2 s; a sweep's jobs mostly differ in plain KEY=VALUE overrides only, so
-    they can share a base config composed once.
-    """
-    parsed = [parse_override(line) for line in job]
-    values = [o for o in parsed if is_value_override(o)]
-    return tuple(o.input_line for o in parsed if not is_value_override(o)), values
-
-
-def with_values(base: DictConfig, values: Sequence[Any]) -> DictConfig:
-    """A copy of base with KEY=VALUE overrides applied as Hydra applies them."""
-    cfg = copy.deepcopy(base)
-    for o in values:
-        OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
-    return cfg
-
-
-def patched(tree: dict, fields: dict[str, Any]) -> dict:
-    """A copy of a nested dict with dotted keys set, copying only the dicts on their paths."""
-    out = dict(tree)
-    for dotted, value in fields.items():
-        *path, last = dotted.split(".")
-        node = out
-        for key in path:
-            node[key] = dict(node[key])
-            node = node[key]
-        node[last] = value
-    return out
-
-
-def plain_task(task: DictConfig) -> dict | None:
-    """The task config as a plain container, when it holds no interpolation (then a job's
-    KEY=VALUE overrides can be set in a copy of it without OmegaConf's deep copy)."""
-    tree = OmegaConf.to_container(task, resolve=False, enum_to_str=True)
-    try:
-        return (
-            tree if OmegaConf.to_container(task, resolve=True, enum_to_str=True) == tree else None
-        )
-    except Exception:
-        return None
-
-
-def with_values_plain(tree: dict, values: Sequence[Any]) -> dict | None:
-    """A copy of tree with KEY=VALUE overrides set, copying only the dicts on their paths;
-    None where Hydra's merge would do more than set a value (a dict value, a new key)."""
-    fields = {}
-    for o in values:
-        value, node, *path = o.value(), tree, *o.key_or_group.split(".")
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                return None
-            node = node[key]
-        if isinstance(value, dict) or isinstance(node, dict):
-            return None
-        fields[o.key_or_group] = value
-    return patched(tree, fields)
-
-
-def check_jobs(
-    jobs: Sequence[Sequence[str]],
-    source: Source = DEFAULT_SOURCE,
-    composed: dict[tuple[str, ...], DictConfig] | None = None,
-) -> list[Settings]:
-    """check() every job of a sweep, composing once per distinct choice of config groups
-    (split_values; composed: bases the caller has already). A job that fails this way is
-    checked again in full, for Hydra's own message. Raises UsageError naming the first bad
-    job.
-    """
-    bases: dict[tuple[str, ...], DictConfig] = dict(composed or {})
-    plains: dict[tuple[str, ...], dict | None] = {}
-    checked: list[Settings] = []
-    csv_checked: set = set()
-    for i, job in enumerate(jobs):
-        try:
-            base_key, values = split_values(job)
-            if base_key not in bases:
-                bases[base_key] = compose(base_key, source)
-            if base_key not in plains:
-                plains[base_key] = plain_task(bases[base_key])
-            plain = plains[base_key]
-            tree = with_values_plain(plain, values) if plain is not None else None
-            settings = _settings_of(
-                tree if tree is not None else with_values(bases[base_key], values)
-            )
-        except Exception:
-            try:
-                settings = check(job, source)
-            except UsageError as err:
-                where = f"job {i} ({' '.join(job)}): " if len(jobs) > 1 else ""
-                raise UsageError(f"{where}{err}") from None
-        if settings.data.name == "csv" and settings.data not in csv_checked:
-            from regexp.train.data import load_csv
-
-            load_csv(settings.data)
-            csv_checked.add(settings.data)
-        checked.append(settings)
-    return checked
-
-
-def _discrete(line: str) -> str:
-    """An optimizing sweeper's search space as a basic sweep of its corners, for checking:
-    interval(a, b) -> a,b (ints under tag(int, ...)); tag(...) around a choice or range drops
-    its tags. Other overrides are returned as they are."""
-    o = parse_override(line)
-    if not o.is_sweep_override():
-        return line
-    if o.is_discrete_sweep():
-        values = list(o.sweep_string_iterator())
-    else:  # interval: its two ends
-        sweep = o.value()
-        ends = (sweep.start, sweep.end)
-        values = [str(int(v)) if "int" in sweep.tags else repr(float(v)) for v in ends]
-    return f"{o.get_key_element()}={','.join(values)}"
-
-
-def expand_sweep(overrides: Sequence[str], discrete: bool = False) -> list[list[str]]:
-    """The override list of every job a Hydra basic sweep would launch, in its order. With
-    `discrete`, an optimizing sweeper's syntax (interval, tag) becomes its corners first."""
-    from hydra.errors import HydraException
-
-    from regexp.config.hydra_shim import basic_sweeper
-
-    lines = [_discrete(o) for o in overrides] if discrete else list(overrides)
-    try:
-        parsed = [parse_override(o) for o in lines]
-        batches = basic_sweeper().split_arguments(parsed, None)
-    except (HydraException, ValueError) as err:
-        raise _explain(err, overrides) from None
-    return [list(job) for batch in batches for job in batch]

@@ -32,6 +32,12 @@ def value(metrics: Mapping, key: str) -> float:
     return float(number) if math.isfinite(number) else math.nan
 
 
+def of_job(objective: str | None, metrics: Mapping) -> float:
+    """A job's value for its sweeper: value() of its objective's metric; NaN for a job whose
+    settings did not validate (objective None)."""
+    return value(metrics, objective) if objective is not None else math.nan
+
+
 def register_resolvers() -> None:
     """${regexp_direction:${objective},${data.task}} for sweeper presets (conf/hydra/sweeper)."""
     from omegaconf import OmegaConf

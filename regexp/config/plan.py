@@ -16,20 +16,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from regexp.config.compose import (
-    DEFAULT_SOURCE,
-    Source,
-    check_config,
-    check_jobs,
-    compose,
-    expand_sweep,
-    parse_override,
-    split_values,
-    with_values,
-)
+from regexp.config import output
+from regexp.config.compose import DEFAULT_SOURCE, Source, check_config, compose
 from regexp.config.errors import ConfigError, UsageError
+from regexp.config.jobs import JobConfigs, check_jobs, expand_sweep
+from regexp.config.overrides import parse_override, split_values, with_values
 from regexp.config.settings import Settings
-from regexp.runs import layout as runs
 
 
 @dataclass(frozen=True)
@@ -39,7 +31,6 @@ class Plan:
     settings: list[Settings]  # every checked job (an optimizing sweep: its search space's corners)
     expected: int  # jobs the sweep launches (1 for a run)
     optimizing: bool = False  # an optimizing sweeper (Optuna, Nevergrad, ...) picks the jobs
-    pooled_figures: int = 0  # jobs whose figures the batched launcher draws in a process pool
 
 
 def _quoted(path: Path) -> str:
@@ -77,7 +68,7 @@ def _output_dir(
     raw = str(OmegaConf.to_container(cfg.hydra[kind], resolve=False).get("dir"))
     path = Path(_resolved(cfg, key))
     if "${now:" in raw and claim:
-        path = runs.claim(path)
+        path = output.claim(path)
     kept = [o for o in overrides if parse_override(o).key_or_group != key]
     return path, [*kept, f"{key}={_quoted(path)}"]
 
@@ -116,15 +107,14 @@ def _trials(sweeper: Any) -> int | None:
     return None
 
 
-def _composed(
-    fixed: Sequence[str], source: Source
-) -> tuple[DictConfig, dict[tuple[str, ...], DictConfig]]:
-    """(the sweep's config with its `hydra` node, {base key: the jobs' base config}).
+def _composed(fixed: Sequence[str], source: Source) -> tuple[DictConfig, JobConfigs]:
+    """(the sweep's config with its `hydra` node, the jobs' configs).
 
-    One compose serves both where it can (~0.1 s): the jobs' base (split_values: the group
-    choices and hydra overrides) with `hydra`, then the fixed KEY=VALUE overrides set on it.
-    That leaves hydra.overrides.task and hydra.job.override_dirname as the base's, so a
-    sweep folder named after them, or any error, takes Hydra's full compose."""
+    One compose serves both where it can: the jobs' base (split_values: the group choices and
+    hydra overrides) with `hydra`, then the fixed KEY=VALUE overrides set on it. That leaves
+    hydra.overrides.task and hydra.job.override_dirname as the base's, so a sweep folder named
+    after them, or any error, takes Hydra's full compose."""
+    configs = JobConfigs(lambda key: compose(key, source))
     base_key, values = split_values(fixed)
     try:
         base = compose(base_key, source, with_hydra=True)
@@ -133,10 +123,9 @@ def _composed(
             raise ValueError("the folder depends on the overrides")
         cfg = with_values(base, values) if values else base
     except Exception:
-        return compose(fixed, source, with_hydra=True), {}
-    task = OmegaConf.masked_copy(base, [k for k in base if k != "hydra"])
-    OmegaConf.set_struct(task, OmegaConf.is_struct(base))  # unknown keys stay errors
-    return cfg, {base_key: task}
+        return compose(fixed, source, with_hydra=True), configs
+    configs.add_base(base_key, base)
+    return cfg, configs
 
 
 def plan_sweep(
@@ -150,26 +139,13 @@ def plan_sweep(
     from regexp.config.hydra_shim import basic_sweeper
 
     fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
-    cfg, bases = _composed(fixed, source)
+    cfg, configs = _composed(fixed, source)
     _plugin_class(cfg, "hydra/launcher")
     optimizing = not issubclass(_plugin_class(cfg, "hydra/sweeper"), basic_sweeper())
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
     jobs = expand_sweep(lines, discrete=optimizing)
-    settings = check_jobs(jobs, source, bases)
+    settings = check_jobs(jobs, source, configs)
     out, given = _output_dir(cfg, overrides, "sweep", claim)
     expected = (_trials(cfg.hydra.sweeper) if optimizing else None) or len(jobs)
-    pooled = 0 if optimizing else _pooled_figures(cfg.hydra.launcher, settings)
-    return Plan(given, out, settings, expected, optimizing, pooled)
-
-
-def _pooled_figures(launcher: DictConfig, settings: list[Settings]) -> int:
-    """How many jobs' figures the batched launcher, dispatching here, draws in a pool:
-    those with plots in its stacked groups (grouping.plan_units, as it plans them)."""
-    from regexp.runs.grouping import BATCHED_LAUNCHER, plan_units
-
-    if launcher.get("_target_") != BATCHED_LAUNCHER or launcher.get("dispatch") != "local":
-        return 0
-    units = plan_units(settings, launcher.memory_mb, launcher.max_group, launcher.min_group,
-                       launcher.max_params)  # fmt: skip
-    return sum(settings[i].plots.enabled for unit in units if len(unit) > 1 for i in unit)
+    return Plan(given, out, settings, expected, optimizing)

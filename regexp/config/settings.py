@@ -13,14 +13,13 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from regexp.config.errors import ConfigError
-from regexp.train.update import FAMILY
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 DEVICES = ("auto", "cpu", "cuda")
 DATA = ("regression", "classification", "csv")
 TASKS = ("regression", "classification")
 PENALTIES = ("none", "l1", "l2", "l1_l2")
-OPTIMIZERS = tuple(FAMILY)  # regexp.train.update: each member's update rule
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")  # each a row of regexp.train.update.FAMILY
 INIT_STRATEGIES = ("default", "search", "grid")
 LOGGERS = ("none", "tensorboard")
 

@@ -1,13 +1,13 @@
-"""The processes a sweep draws its runs' figures in, and ends in.
+"""Processes that draw runs' figures, and run a sweep's ending, away from the training process.
 
 A job's figures cost more CPU than its training in a stacked group, so a sweep with plots
-draws them in one spawned process per core. Each process imports matplotlib, pandas and the
-report's modules (~1.3 s) when it starts: started by the CLI right after the sweep's check,
-before it imports torch, that happens on the second core meanwhile; the sweep's ending
-(table, summary.png, report.html) then runs in one of them too (report_helper.render).
-This module imports neither torch nor matplotlib, so the sweep's own process can hand out
-`draw` without importing what only the pool needs, and a pool process unpickling `draw`
-imports nothing heavy either.
+draws them in spawned processes, one per core; a sweep's ending (its table, summary.png,
+report.html) runs in one of them too, so matplotlib and pandas are imported by these
+processes only, while the sweep imports torch. Whoever starts a pool owns it: it passes the
+pool down and closes it (`with FigurePool(...) as pool`).
+
+This module imports neither torch nor matplotlib: the training process hands out `draw`
+without importing what only the pool needs.
 """
 
 from __future__ import annotations
@@ -16,68 +16,98 @@ import atexit
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from typing import Any
 
-_shared: ProcessPoolExecutor | None = None  # the CLI's, for the sweep it runs
-MIN_JOBS = 4  # fewer jobs' figures than this: not worth a process per core (~1.3 s each)
+MIN_JOBS = 4  # fewer jobs' figures than this are drawn where they are trained
 
 
-def _warm_up() -> None:
-    """Each pool process, as it starts: matplotlib and the ending's modules (pandas)
-    imported, fonts loaded; and an exit without tearing them down (~0.15 s, with the sweep
-    waiting)."""
-    from regexp.figures.templates import warm_up
-    from regexp.read.report import import_ending
+def cores() -> int:
+    """Cores this process may use."""
+    return len(os.sched_getaffinity(0))
+
+
+def _start(warm_up: Callable[[], None] | None) -> None:
+    """Each process, as it starts: matplotlib imported and its fonts loaded, the owner's own
+    imports (warm_up), then an exit that skips tearing them down."""
+    from regexp.figures.templates import warm_up as warm_figures
     from regexp.system.heap import freeze_imports
 
-    import_ending()  # the sweep's ending runs in one of these processes
-    warm_up()
+    if warm_up is not None:
+        warm_up()
+    warm_figures()
     freeze_imports()
     atexit.register(_exit_now)
 
 
 def _exit_now() -> None:
-    # the first exit step that runs (atexit is last in, first out): every task is done
-    # and its files written and closed by then
+    # registered last, so the first exit step to run: every task is done, its files closed
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
 
 
-def start(processes: int) -> ProcessPoolExecutor:
-    """A pool of `processes` spawned processes, started now (not at the first figure)."""
-    # spawn, not fork: torch's thread pools do not survive a fork
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_warm_up)
-    # The executor starts a process per task submitted while none is idle: one task each
-    # starts them all now, to warm up while the caller goes on (not at the first figures).
-    for _ in range(processes):
-        pool.submit(int)
-    return pool
-
-
-def start_shared(processes: int) -> ProcessPoolExecutor:
-    """Start the pool for the sweep this process is about to run (the batched launcher
-    uses it instead of starting its own)."""
-    global _shared
-    _shared = start(processes)
-    return _shared
-
-
-def shared() -> ProcessPoolExecutor | None:
-    return _shared
-
-
-def stop_shared() -> None:
-    global _shared
-    if _shared is not None:
-        pool, _shared = _shared, None
-        pool.shutdown(wait=True)
-
-
 def draw(specs: list[Any]) -> None:
-    """What a pool process runs for a job: its figures (regexp.figures.specs.plot_specs)."""
-    from regexp.figures import draw as plots
+    """What a process runs for a job: its figures (regexp.figures.specs.plot_specs)."""
+    from regexp.figures.draw import draw_plots
 
-    plots.draw_plots(specs)
+    draw_plots(specs)
+
+
+class FigurePool:
+    """Up to `cores()` spawned processes; `processes` of them started now, more with grow()."""
+
+    def __init__(self, processes: int = 1, warm_up: Callable[[], None] | None = None):
+        # spawn, not fork: torch's thread pools do not survive a fork
+        self.executor = ProcessPoolExecutor(
+            cores(),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(warm_up,),
+        )
+        self.started = 0
+        self._pending: list[threading.Event] = []
+        self.grow(processes)
+
+    def grow(self, processes: int) -> None:
+        """Start processes up to `processes`, now rather than at the first task: the executor
+        starts one for each task submitted while none is idle."""
+        for _ in range(self.started, min(processes, cores())):
+            self.executor.submit(int)
+            self.started += 1
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args) in a process of the pool; its result (or its exception, raised here)."""
+        return self.executor.submit(fn, *args).result()
+
+    def draw(self, specs: list[Any], done: Callable[[BaseException | None], None]) -> None:
+        """Draw specs in a process; then done(the error, or None), in a thread of this
+        process. Raises BrokenExecutor when the pool can take no task."""
+        future = self.executor.submit(draw, specs)
+        finished = threading.Event()
+        self._pending.append(finished)
+
+        def relay(future: Future) -> None:
+            try:
+                done(CancelledError() if future.cancelled() else future.exception())
+            finally:
+                finished.set()
+
+        future.add_done_callback(relay)
+
+    def wait(self) -> None:
+        """Return once every draw so far is done and its `done` has run."""
+        for finished in list(self._pending):
+            finished.wait()
+
+    def close(self) -> None:
+        self.wait()
+        self.executor.shutdown(wait=True)
+
+    def __enter__(self) -> FigurePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from regexp.config.settings import Settings
-from regexp.runs import layout as runs
 from regexp.train.data import Dataset
 from regexp.train.model import MLP
 
@@ -50,7 +49,7 @@ def architecture(hidden_units: tuple[int, ...]) -> str:
 
 
 def plot_specs(
-    out: Path, model: MLP, data: Dataset, settings: Settings, history: Any
+    pdir: Path, fit_file: Path, model: MLP, data: Dataset, settings: Settings, history: Any
 ) -> list[PlotSpec]:
     """The run's figures as (a regexp.figures.draw function, its arguments): the model's
     part is done here; the drawing (~40 ms a run with figure templates) is left
@@ -60,7 +59,6 @@ def plot_specs(
     def add(name: str, *args: Any, **kwargs: Any) -> None:
         specs.append((name, args, kwargs))
 
-    pdir = out / "plots"
     add("plot_history", pdir / "history.png", history, smoothing=settings.plots.smoothing)
     x_train = data.x_train.cpu().numpy()
     y_train = data.y_train.cpu().numpy()[:, 0]
@@ -96,7 +94,7 @@ def plot_specs(
             )
             add(
                 "save_fit",
-                out / runs.FIT,
+                fit_file,
                 x_grid=grid[:, 0].numpy(),
                 y_grid=y_grid[:, 0].numpy(),
                 x_train=x_train[:, 0],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from regexp.config.values import fmt
 from regexp.figures.templates import plain_log_axis, save_figure
-from regexp.read.collect import fmt
-from regexp.runs.layout import FIT
 
 COLLAPSED = ("seed", "name")  # a sweep's repeats: averaged over, never an x axis
 MAX_LINES = 8  # a second key with more values than this is averaged over instead
@@ -181,14 +181,16 @@ def _draw_panel(ax: Any, panel: Panel) -> None:
         ax.legend(fontsize=7, title=panel.by, title_fontsize=7)
 
 
-def _fits(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, list[dict]]]:
+def _fits(
+    df: pd.DataFrame, keys: list[str], fit_file: Callable[[str], Path]
+) -> list[tuple[str, list[dict]]]:
     """[(group label, [fit arrays of each ok run in it])] for runs that saved a fit."""
     swept = [k for k in keys if k not in COLLAPSED and k in df]
     groups: dict[str, list[dict]] = {}
     ok = df[df["status"] == "ok"]
     # columns as lists: pandas' iterrows builds a Series a row (~0.3 ms, a 128-job sweep's)
     for path, *values in zip(ok["path"], *(ok[k].tolist() for k in swept), strict=True):
-        path = Path(path) / FIT
+        path = fit_file(path)
         if not path.is_file():
             continue
         try:  # the points of the first run (_draw_fits draws those), each run's curve
@@ -248,12 +250,17 @@ def _spread(items: list, n: int) -> list:
     return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, n).round().astype(int))]
 
 
-def plot_sweep(path: Path | str, df: pd.DataFrame, keys: list[str]) -> list[Panel]:
+def plot_sweep(
+    path: Path | str,
+    df: pd.DataFrame,
+    keys: list[str],
+    fit_file: Callable[[str], Path] | None = None,
+) -> list[Panel]:
     """Draw summary.png for the runs in df (keys: the config keys that differ); return the
     metric panels drawn. One row of panels per swept key, train and val side by side, then
-    the fitted functions of 1-D regression runs."""
+    the fitted functions of 1-D regression runs whose fit_file(run's path) exists."""
     panels = sweep_panels(df, keys)
-    fits = _fits(df, keys)
+    fits = _fits(df, keys, fit_file) if fit_file is not None else []
     n_rows = len(panels) // 2
     fit_rows = 0
     if fits:

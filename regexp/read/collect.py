@@ -3,15 +3,14 @@
 A run folder holds `.hydra/` (config.yaml, overrides.yaml) and `metrics.json`; a sweep
 folder holds `multirun.yaml` and job folders 0/, 1/, ... Broken folders never raise: they
 become rows with a status (incomplete, corrupt, unknown) and a short `error` note.
-Kept apart from the `regexp compare` views (regexp/compare.py) because the sweep's summary
-(regexp/report.py) and the notebook's tables (regexp/notebook.py) read folders the same way.
+Kept apart from the `regexp compare` views (read/compare.py) because a sweep's ending
+(read/ending.py) and the notebook's tables (read/notebook.py) read folders the same way.
 No torch here: compare must start fast.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,9 @@ import pandas as pd
 import yaml
 
 from regexp.config.errors import UsageError
-from regexp.runs.layout import METRIC_COLUMNS, METRICS, STATUSES, RunDir, SweepDir, write_atomic
+from regexp.config.values import cell, flatten
+from regexp.runs.layout import METRIC_COLUMNS, METRICS, STATUSES, RunDir, SweepDir
 
-SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
-SUMMARY_METRICS += ("train_accuracy", "val_accuracy", "n_params", "seconds")
 META = ("path", "job", "name", "overrides", "status", "error")
 # metrics.json repeats a few config keys; "device" there is where it ran (cpu/cuda), not
 # the requested "auto", so it gets a column of its own.
@@ -43,27 +41,6 @@ class _Run:
     metrics: dict[str, Any] = field(default_factory=dict)
     status: str = "unknown"
     errors: list[str] = field(default_factory=list)
-
-
-def _fmt_value(value: Any) -> Any:
-    """Config leaves as table cells: lists as '[16, 16]', scalars unchanged."""
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(str(_fmt_value(v)) for v in value) + "]"
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return value
-
-
-def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
-    """{'penalty': {'lam': [1, 2]}} -> {'penalty.lam': '[1, 2]'} (dotted keys, lists as text)."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, dotted + "."))
-        else:
-            flat[dotted] = _fmt_value(value)
-    return flat
 
 
 def _is_run_dir(path: Path) -> bool:
@@ -135,52 +112,6 @@ def _read_run(path: Path) -> _Run:
     return run
 
 
-# Finished job folders read already, by path: (the stamp of the files read, the run read). A
-# sweep's ending reads its jobs while the launcher still writes the next ones (prefetch,
-# called by the report helper), then only what is new or rewritten.
-_READ: dict[str, tuple[tuple, _Run]] = {}
-
-
-def _stamp(path: Path) -> tuple | None:
-    """(inode, mtime, size) of each file _read_run reads, None when metrics.json is missing
-    (a job not finished: read it each time). metrics.json is written last and by a rename."""
-    folder = RunDir(path)
-    files = (folder.metrics_file, folder.config_file, folder.overrides_file, folder.hydra_file)
-    stamps: list[tuple[int, int, int] | None] = []
-    for i, file in enumerate(files):
-        try:
-            st = os.stat(file)
-        except OSError:
-            if i == 0:
-                return None
-            stamps.append(None)
-            continue
-        stamps.append((st.st_ino, st.st_mtime_ns, st.st_size))
-    return tuple(stamps)
-
-
-def _read_run_once(path: Path) -> _Run:
-    """_read_run, or what it gave before for a finished folder whose files are unchanged."""
-    stamp = _stamp(path)
-    hit = _READ.get(str(path)) if stamp else None
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    run = _read_run(path)
-    if stamp is not None and _stamp(path) == stamp:  # not replaced while being read
-        _READ[str(path)] = (stamp, run)
-    return run
-
-
-def prefetch(sweep_dir: Path) -> int:
-    """Read the sweep's finished job folders not read yet; how many were read."""
-    done = 0
-    for path in _job_dirs(Path(sweep_dir)):
-        if str(path) not in _READ and _stamp(path) is not None:
-            _read_run_once(path)
-            done += 1
-    return done
-
-
 def _natural(path: Path) -> tuple:
     return (0, int(path.name), "") if path.name.isdigit() else (1, 0, path.name)
 
@@ -218,7 +149,7 @@ def _row(run: _Run) -> dict[str, Any]:
     row: dict[str, Any] = {"path": str(run.path), "job": run.job}
     config = flatten(run.config) if run.config else {}
     row["name"] = config.pop("name", None) or run.metrics.get("name")
-    row["overrides"] = " ".join(run.overrides)
+    row["overrides"] = tuple(run.overrides)
     for key, value in config.items():
         row[key] = value
     row["status"] = run.status
@@ -228,7 +159,7 @@ def _row(run: _Run) -> dict[str, Any]:
         key = METRIC_RENAMES.get(key, key)
         if key in config or key in row:
             continue  # seed: the config already says it
-        row[key] = _fmt_value(value) if isinstance(value, list | dict) else value
+        row[key] = cell(value) if isinstance(value, list | dict) else value
     row["error"] = "; ".join(run.errors) or None
     return row
 
@@ -277,87 +208,16 @@ def collect(paths: list[Path]) -> pd.DataFrame:
         for path in found:
             if path.resolve() not in seen:
                 seen.add(path.resolve())
-                runs.append(_read_run_once(path))
+                runs.append(_read_run(path))
     return _frame(runs)
 
 
-# ---------------------------------------------------------------------------- summary
-
-
-def _override_key_value(override: str) -> tuple[str, str]:
-    key, _, value = override.partition("=")
-    return key.lstrip("+~"), value
-
-
-def summarize(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """summary.csv and summary.md at the sweep root: one row per numbered job folder.
-    Returns (that table, collect's table of the same jobs), so a caller that draws the
-    sweep's figures next reads no job folder twice.
-
-    Columns: job, name, one column per overridden key (a config group override such as
-    `penalty=l2` shows the group's name as `penalty.name`), status, metrics (accuracy
-    only when a job has it), error when a job has one. Works with failed or missing jobs.
-    """
+def read_sweep(sweep_dir: Path) -> pd.DataFrame:
+    """collect's table of a sweep's job folders, in job order: what the sweep's ending reads,
+    once, for its summary, figures and report."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise UsageError(f"not a sweep folder: {sweep_dir}")
-    runs = [_read_run_once(d) for d in _job_dirs(sweep_dir)]
+    runs = [_read_run(d) for d in _job_dirs(sweep_dir)]
     runs.sort(key=lambda r: (r.job is None, r.job or 0, r.path.name))
-    df = _frame(runs)
-
-    # Columns from the overrides, in the order they were typed; values from the config.
-    swept: dict[str, str] = {}  # override key -> column
-    for run in runs:
-        for key, _ in map(_override_key_value, run.overrides):
-            if key in swept or key.startswith("hydra.") or not key:
-                continue
-            group = any(isinstance((r.config or {}).get(key), dict) for r in runs)
-            swept[key] = f"{key}.name" if group else key
-    table = pd.DataFrame({"job": df["job"], "name": df["name"]})
-    for key, column in swept.items():
-        if column in table:
-            continue
-        values = []
-        cells = df[column].tolist() if column in df else [None] * len(runs)
-        for run, value in zip(runs, cells, strict=True):
-            typed = dict(map(_override_key_value, run.overrides)).get(key)
-            values.append(typed if value is None or isna(value) else value)
-        table[column] = values
-    table["status"] = df["status"]
-    for col in SUMMARY_METRICS:
-        optional = col.endswith("_accuracy")  # classification only
-        if col in df and (not optional or df[col].notna().any()):
-            table[col] = df[col]
-        elif not optional:
-            table[col] = float("nan")  # every job failed: keep the columns anyway
-    if df["error"].notna().any():
-        table["error"] = df["error"]
-
-    write_atomic(sweep_dir / "summary.csv", table.to_csv(index=False, float_format="%.10g"))
-    write_atomic(sweep_dir / "summary.md", _markdown(table) + "\n")
-    return table, df
-
-
-# ---------------------------------------------------------------------------- formatting
-
-
-def isna(value: Any) -> bool:
-    """None, pd.NA and NaN: a missing cell."""
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt(value: Any) -> str:
-    """A cell as text: blanks for missing, integers without '.0', other floats to 4 digits."""
-    if isna(value):
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e12:
-            return str(int(value))
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    return table.map(fmt).to_markdown(index=False)
+    return _frame(runs)

@@ -16,10 +16,12 @@ import pandas as pd
 
 from regexp.config.errors import UsageError
 from regexp.config.flags import ArgumentParser
+from regexp.config.values import fmt, isna
 from regexp.figures.sweep import plot_sweep
-from regexp.read.collect import collect, fmt, isna
+from regexp.read.collect import collect
 from regexp.read.html_report import write_report
-from regexp.runs.layout import METRIC_COLUMNS, write_atomic
+from regexp.read.table import differing_keys, plain_columns
+from regexp.runs.layout import write_atomic
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")
@@ -27,15 +29,6 @@ OUT_EXTENSIONS = (".csv", ".md", ".html")
 
 
 # ---------------------------------------------------------------------------- compare
-
-
-def differing_keys(df: pd.DataFrame) -> list[str]:
-    """Config keys whose values differ between the runs that have a config."""
-    keys = df.attrs.get("config_keys", [])
-    # Foreign folders and empty job folders have no config: they would make every key differ.
-    has_config = df[keys].notna().any(axis=1) & (df["status"] != "unknown")
-    sub = df.loc[has_config, keys].map(lambda v: None if isna(v) else repr(v))
-    return [k for k in keys if sub[k].nunique(dropna=False) > 1]
 
 
 def _split_keys(text: str | None) -> list[str]:
@@ -102,16 +95,6 @@ def _short_paths(paths: pd.Series) -> tuple[pd.Series, str]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def _plain_columns(df: pd.DataFrame, show_all: bool) -> list[str]:
-    keys = df.attrs["config_keys"] if show_all else differing_keys(df)
-    metrics = [m for m in df.attrs["metric_keys"] if df[m].notna().any()]
-    if not show_all:
-        metrics = [m for m in metrics if m in METRIC_COLUMNS]
-    cols = ["path"] + (["job"] if df["job"].notna().any() else []) + ["name"]
-    cols += [k for k in keys if k != "name"] + ["status"] + metrics
-    return cols + (["error"] if df["error"].notna().any() else [])
 
 
 def _sort(table: pd.DataFrame, spec: str | None, aliases: dict[str, str]) -> pd.DataFrame:
@@ -206,28 +189,11 @@ def _grouped_view(df: pd.DataFrame, args: argparse.Namespace) -> tuple:
 
 def _plain_view(df: pd.DataFrame, args: argparse.Namespace) -> tuple:
     """(numeric table, shown table, caption) with one row per run."""
-    numeric = _sort(df, args.sort, {})[_plain_columns(df, args.all)]
+    numeric = _sort(df, args.sort, {})[plain_columns(df, args.all)]
     shown = numeric.map(fmt)
     shown["path"], where = _short_paths(numeric["path"])
     which = "all config keys" if args.all else "config keys that differ (--all for every key)"
     return numeric, shown, f"{_plural(len(df), 'run')}; {which}{where}"
-
-
-def write_sweep_pictures(sweep_dir: Path, df: pd.DataFrame | None = None) -> list[Path]:
-    """A sweep's summary.png and report.html (its figure, table and run thumbnails), as
-    `regexp compare SWEEP --plot summary.png --out report.html` writes them; return them.
-    df: collect's table of the sweep's jobs, where the caller has it already."""
-    df = collect([sweep_dir]) if df is None else df
-    if not (df["status"] != "unknown").any():
-        return []
-    png, page = sweep_dir / "summary.png", sweep_dir / "report.html"
-    plot_sweep(png, df, differing_keys(df))
-    numeric = df.sort_values("job", kind="stable")[_plain_columns(df, False)]
-    shown = numeric.map(fmt)
-    shown["path"] = [os.path.relpath(p, sweep_dir) for p in numeric["path"]]
-    caption = f"{_plural(len(df), 'run')} of sweep {sweep_dir}; config keys that differ"
-    write_report(page, shown, caption, list(numeric["path"]), [png], f"sweep {sweep_dir.name}")
-    return [png, page]
 
 
 def cli(argv: list[str]) -> int:

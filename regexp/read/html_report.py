@@ -20,10 +20,9 @@ from urllib.parse import quote
 import pandas as pd
 from PIL import Image
 
-from regexp.runs.layout import write_atomic
+from regexp.runs.layout import RunDir, write_atomic
 
 THUMB_PX = (200, 150)  # the thumbnail's box: the figure's aspect ratio is kept
-MAIN_FIGURES = ("layers.png", "decision_boundary.png", "history.png")  # first found is shown
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -76,15 +75,6 @@ def thumbnail(png: Path) -> bytes | None:
             return buf.getvalue()
     except OSError:
         return None
-
-
-def main_figure(run_dir: Path) -> Path | None:
-    """The figure that shows a run best: layers.png, else decision_boundary.png, else history."""
-    for name in MAIN_FIGURES:
-        path = Path(run_dir) / "plots" / name
-        if path.is_file():
-            return path
-    return None
 
 
 def _href(target: Path, page: Path) -> str:
@@ -164,7 +154,7 @@ def _thumb_cells(run_dirs: list[str], page: Path) -> list[str]:
 
 
 def _thumb_cell(run_dir: str, page: Path) -> str:
-    fig = main_figure(Path(run_dir))
+    fig = RunDir(run_dir).main_figure()
     small = thumbnail(fig) if fig is not None else None
     if small is None:
         return "<td data-v=''></td>"

@@ -1,15 +1,12 @@
 """Which jobs of a sweep train as one program (group_key) and how many of them fit in
-memory at once (chunk_size), hence the batched launcher's units of work (plan_units):
-known from their settings alone, before torch is imported."""
+memory at once (chunk_size), hence a launcher's units of work (plan_units): known from
+their settings alone, before torch is imported."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from regexp.config.settings import Settings, input_dim
-
-# hydra/launcher=batched (and batched_ray, batched_submitit_*): its config's _target_
-BATCHED_LAUNCHER = "hydra_plugins.regexp_launcher.batched_launcher.BatchedLauncher"
 
 
 def group_key(s: Settings) -> tuple:

@@ -1,5 +1,5 @@
-"""Run and sweep folders: their layout (RunDir, SweepDir own the file names), unique folder
-names, atomic writes.
+"""Run and sweep folders: their layout (RunDir, SweepDir own the file names) and atomic
+writes.
 
 Everything outside this module asks a RunDir for its files, status and whether it is done,
 so compare, resume, the notebook table and the launchers never spell the layout themselves.
@@ -12,20 +12,10 @@ import math
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-ROOT_ENV = "REGEXP_OUTPUTS"  # where outputs go when no hydra.run.dir / hydra.sweep.dir is set
-OUTPUT_ROOT = Path("outputs")
-
-
-def output_root() -> Path:
-    """The outputs root: $REGEXP_OUTPUTS, else ./outputs (conf/config.yaml reads the same)."""
-    return Path(os.environ.get(ROOT_ENV) or OUTPUT_ROOT)
-
 
 # metrics.json's numbers in display order (the contract's keys; classification adds accuracy)
 METRIC_COLUMNS = (
@@ -46,30 +36,10 @@ WEIGHTS = "weights.safetensors"
 HYDRA = ".hydra"  # Hydra's output_subdir: config.yaml, hydra.yaml, overrides.yaml
 MULTIRUN = "multirun.yaml"  # Hydra writes it into a sweep folder before the first job
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
-FIT = "plots/fit.npz"  # 1-D runs: fitted function and points, overlaid by a sweep's summary.png
-
-
-def claim(path: Path | str) -> Path:
-    """Create and return path, or path-1, path-2, ... when it exists already.
-
-    os.mkdir is atomic, so runs started in the same second get distinct folders.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for n in range(10_000):
-        candidate = path if n == 0 else path.with_name(f"{path.name}-{n}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not claim a folder like {path}")
-
-
-def claim_dir(parent: Path | str, now: datetime | None = None) -> Path:
-    """Create and return a new folder parent/YYYY-MM-DD/HH-MM-SS[-N]."""
-    now = now or datetime.now()
-    return claim(Path(parent) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S"))
+PLOTS = "plots"
+FIT = "fit.npz"  # in plots/ of a 1-D run: its fitted function and points, for summary.png
+# the figure that shows a run best, first found (a report's thumbnail)
+MAIN_FIGURES = ("layers.png", "decision_boundary.png", "history.png")
 
 
 def write_atomic(path: Path | str, data: bytes | str) -> None:
@@ -161,7 +131,18 @@ class RunDir:
 
     @property
     def plots_dir(self) -> Path:
-        return self.path / "plots"
+        return self.path / PLOTS
+
+    @property
+    def fit_file(self) -> Path:
+        return self.plots_dir / FIT
+
+    def main_figure(self) -> Path | None:
+        """The figure that shows the run best (MAIN_FIGURES), None when it has none."""
+        for name in MAIN_FIGURES:
+            if (self.plots_dir / name).is_file():
+                return self.plots_dir / name
+        return None
 
     def looks_like_run(self) -> bool:
         """Hydra's .hydra/ or a metrics.json: a run folder, finished or not."""

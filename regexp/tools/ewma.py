@@ -82,7 +82,7 @@ def _parse_beta(text: str) -> float:
 
 def cli(argv: list[str]) -> int:
     """`regexp ewma`: reproduce the article's figure; PNG + CSV in a timestamped folder."""
-    from regexp.runs.layout import OUTPUT_ROOT, claim_dir
+    from regexp.config.output import claim_dir, output_root
 
     parser = ArgumentParser(
         prog="regexp ewma",
@@ -94,7 +94,7 @@ def cli(argv: list[str]) -> int:
     parser.add_argument(
         "--betas", type=_parse_beta, nargs="+", default=list(ARTICLE_BETAS), metavar="BETA"
     )
-    parser.add_argument("--out", type=Path, default=OUTPUT_ROOT / "ewma", help="parent folder")
+    parser.add_argument("--out", type=Path, default=output_root() / "ewma", help="parent folder")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:

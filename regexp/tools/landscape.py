@@ -110,7 +110,8 @@ def plot_blog(grid: BlogGrid, folder: Path) -> None:
 
 
 def write_blog(seed: int, parent: Path) -> tuple[Path, BlogGrid]:
-    from regexp.runs.layout import claim_dir, write_atomic, write_json
+    from regexp.config.output import claim_dir
+    from regexp.runs.layout import write_atomic, write_json
 
     grid = blog_grid(seed)
     folder = claim_dir(parent)
@@ -229,8 +230,8 @@ def run_landscape(
     import pandas as pd
     import torch
 
-    from regexp.runs.job import load_run
     from regexp.runs.layout import WEIGHTS, write_atomic
+    from regexp.runs.weights import load_run
 
     run_dir = Path(run_dir)
     if not (run_dir / WEIGHTS).is_file():
@@ -307,7 +308,7 @@ def plot_plane(aa, bb, z: np.ndarray, labels: tuple[str, str], title: str, path:
 
 def cli(argv: list[str]) -> int:
     """`regexp landscape [RUN_DIR] [...]`; without RUN_DIR, the blog's example."""
-    from regexp.runs.layout import OUTPUT_ROOT
+    from regexp.config.output import output_root
 
     parser = ArgumentParser(
         prog="regexp landscape",
@@ -329,7 +330,7 @@ def cli(argv: list[str]) -> int:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the blog data / directions")
     parser.add_argument("--split", choices=("train", "val"), default="train")
-    parser.add_argument("--out", type=Path, default=OUTPUT_ROOT / "landscape",
+    parser.add_argument("--out", type=Path, default=output_root() / "landscape",
                         help="parent folder for the blog example")  # fmt: skip
     try:
         args = parser.parse_args(argv)

@@ -121,14 +121,15 @@ def _metrics(model, data, settings) -> dict:
 
 def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> tuple[Path, dict]:
     """Write the fixed copy of a run into a new folder; returns (folder, its metrics)."""
-    from regexp.runs import layout as runs
-    from regexp.runs.job import load_run, save_weights
+    from regexp.config.output import claim_dir, output_root
+    from regexp.runs.layout import WEIGHTS, RunDir
+    from regexp.runs.weights import load_run, save_weights
     from regexp.train.model import n_params
 
     run_dir = Path(run_dir)
-    source = runs.RunDir(run_dir)
+    source = RunDir(run_dir)
     if not source.has_weights() or not source.hydra_dir.is_dir():
-        raise UsageError(f"{run_dir} is not a finished run folder (no {runs.WEIGHTS} or .hydra/)")
+        raise UsageError(f"{run_dir} is not a finished run folder (no {WEIGHTS} or .hydra/)")
     settings, model, data = load_run(run_dir)
     if data.n_in != 1:
         raise UsageError(
@@ -139,8 +140,8 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
     info = apply_fix(model, fix)  # raises before any folder is made
     after = _metrics(model, data, settings)
 
-    out = runs.claim_dir(parent if parent is not None else runs.OUTPUT_ROOT / "fix")
-    fixed = runs.RunDir(out)
+    out = claim_dir(parent if parent is not None else output_root() / "fix")
+    fixed = RunDir(out)
     shutil.copytree(source.hydra_dir, fixed.hydra_dir)  # so load_run and compare read it
     save_weights(fixed.weights_file, model)
     source_metrics = source.metrics() if source.metrics_file.is_file() else {}

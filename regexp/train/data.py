@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from regexp.config.errors import ConfigError
+from regexp.config.csv_table import read_table
 from regexp.config.settings import DataSettings
 
 
@@ -80,35 +79,12 @@ def make_classification(s: DataSettings) -> Dataset:
 
 
 def load_csv(s: DataSettings) -> Dataset:
-    import pandas as pd
-
-    path = Path(s.path or "")
-    if not path.is_file():
-        raise ConfigError("data.path", f"no such file: {path}")
-    try:
-        frame = pd.read_csv(path)
-    except Exception as err:  # pandas raises several types for unreadable files
-        raise ConfigError("data.path", f"could not read {path} as CSV ({err})") from err
-    columns = [*s.features, s.target]
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        key = "data.target" if missing == [s.target] else "data.features"
-        raise ConfigError(
-            key, f"column {missing[0]!r} not in {path}; columns: {', '.join(map(str, frame))}"
-        )
-    numeric = frame[columns].apply(pd.to_numeric, errors="coerce")
-    if numeric.isna().any().any():
-        bad = numeric.columns[numeric.isna().any()][0]
-        raise ConfigError("data.path", f"column {bad!r} has missing or non-numeric values")
-    if s.task == "classification" and not numeric[s.target].isin([0, 1]).all():
-        raise ConfigError("data.target", "must hold 0/1 labels when data.task=classification")
-    n = len(numeric)
-    n_val = int(round(n * s.val_fraction))
-    if n_val < 1 or n - n_val < 2:
-        raise ConfigError("data.val_fraction", f"leaves no validation or training rows ({n} rows)")
-    order = np.random.default_rng(s.seed).permutation(n)
-    x = numeric[list(s.features)].to_numpy()[order]
-    y = numeric[[s.target]].to_numpy()[order]
+    """A user's CSV file (regexp.config.csv_table checks it), shuffled by data.seed, the first
+    round(n * val_fraction) rows for validation."""
+    x, y = read_table(s)
+    n_val = int(round(len(x) * s.val_fraction))
+    order = np.random.default_rng(s.seed).permutation(len(x))
+    x, y = x[order], y[order]
     return Dataset(
         s.task, _tensor(x[n_val:]), _tensor(y[n_val:]), _tensor(x[:n_val]), _tensor(y[:n_val])
     )

@@ -41,6 +41,9 @@ def test_a_pool_process_draws_without_importing_torch():
         [sys.executable, "-c", child], input=pickle.dumps(plot_pool.draw), capture_output=True
     )
     assert done.stdout.decode().split() == ["regexp.figures.pool", "False"], done.stderr.decode()
-    imports = "import regexp.figures.pool, sys; print(sorted({'matplotlib', 'pandas'} & set(sys.modules)))"
+    imports = (
+        "import regexp.figures.pool, sys; "
+        "print(sorted({'matplotlib', 'pandas'} & set(sys.modules)))"
+    )
     done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr

@@ -261,32 +261,3 @@ def test_ray_runs_one_task_per_group_and_writes_what_the_default_launcher_does(t
     assert "submitted 2 units as Ray tasks" in done.stdout + done.stderr
     assert len(remote) == 32 and (remote["status"] == "ok").all()
     pd.testing.assert_frame_equal(remote[SAME], local[SAME], rtol=1e-6)
-
-
-def test_the_sweeps_figure_pool_waits_for_every_tasks_callbacks():
-    """A shared pool is not shut down at the sweep's end, so the launcher waits on its
-    tasks: wait() returns only after each task's callbacks (metrics.json) have run, and a
-    task's error reaches its callbacks."""
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    from hydra_plugins.regexp_launcher.batched_launcher import _Tracked
-
-    written, errors = [], []
-
-    def slow_write(future, i):
-        time.sleep(0.1)
-        if future.exception() is not None:
-            errors.append(str(future.exception()))
-        else:
-            written.append((i, future.result()))
-
-    with ThreadPoolExecutor(2) as inner:
-        tracked = _Tracked(inner, None)
-        for i in range(4):
-            f = tracked.submit(lambda i=i: (time.sleep(0.02), i)[1])
-            f.add_done_callback(lambda f, i=i: slow_write(f, i))
-        tracked.submit(int, "x").add_done_callback(lambda f: slow_write(f, -1))
-        tracked.wait()
-        assert sorted(written) == [(i, i) for i in range(4)]
-        assert errors == ["invalid literal for int() with base 10: 'x'"]

@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from regexp.config.errors import UsageError
-from regexp.read.collect import collect, summarize
+from regexp.read.collect import collect
 from regexp.read.compare import cli, differing_keys
+from regexp.read.summary import summarize
 from tests.fixtures_runs import make_run, make_sweep, metrics
 
 FAILED = metrics(None, status="failed", error="RuntimeError: boom\nTraceback line")
@@ -280,27 +281,6 @@ def test_usage_errors(tree, tmp_path):
         cli([str(tree["seeds"]), "--group-by", "nope"])
     with pytest.raises(UsageError, match="compare: "):
         cli(["--bogus-flag", str(tree["seeds"])])
-
-
-def test_a_folder_read_before_is_read_again_when_its_files_change(tmp_path):
-    """collect.prefetch reads finished jobs ahead (a sweep's helper does, while the sweep
-    writes); what changed since, or was not finished, is read again."""
-    from regexp.read.collect import prefetch
-
-    sweep = make_sweep(
-        tmp_path / "s",
-        [{"result": metrics(0.05)}, {"result": metrics(0.04)}, {"result": None}],
-    )
-    assert prefetch(sweep) == 2  # the unfinished job is not kept
-    assert prefetch(sweep) == 0
-    (sweep / "0" / "metrics.json").write_text(json.dumps(metrics(0.5)))  # a rerun
-    (sweep / "1" / ".hydra" / "config.yaml").write_text("[broken")
-    (sweep / "2" / "metrics.json").write_text(json.dumps(metrics(0.03)))  # now finished
-    table, _ = summarize(sweep)
-    assert table["val_mse"].tolist() == [0.5, 0.04, 0.03]
-    jobs = collect([sweep]).set_index("job")
-    assert "unreadable .hydra/config.yaml" in jobs.loc[1, "error"]
-    assert prefetch(sweep) == 0  # summarize kept what it read
 
 
 # ------------------------------------------------------------------------------- summary

@@ -8,7 +8,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from regexp.config import hydra_shim
-from regexp.config.compose import expand_sweep, parse_override
+from regexp.config.jobs import expand_sweep
+from regexp.config.overrides import parse_override
 
 OVERRIDES = ["hidden_units=[4,4]", "penalty=l2", "penalty.lam=0.01", "seed=3", "+note='yes'"]
 

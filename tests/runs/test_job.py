@@ -7,7 +7,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from regexp.runs.job import load_run, run_in
+from regexp.runs.job import run_in
+from regexp.runs.weights import load_run
 
 
 def test_run_folder_numbers_recompute_from_saved_weights(tmp_path, cfg_of):

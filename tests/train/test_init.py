@@ -8,7 +8,7 @@ import torch
 from regexp.config.compose import compose
 from regexp.config.errors import ConfigError
 from regexp.config.settings import validate
-from regexp.runs.job import build_model
+from regexp.runs.weights import build_model
 from regexp.train import init as init_module
 from regexp.train.data import Dataset, make_data
 from regexp.train.init import candidate_seeds, grid_init, pick_init, search_init

@@ -5,8 +5,8 @@ from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from hydra_plugins.regexp_launcher.job_writer import FIELDS, hydra_yaml_template
-from regexp.config.compose import patched
 from regexp.config.hydra_shim import yaml_text
+from regexp.config.overrides import patched
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_config_text_key_by_key_is_the_whole_dump(overrides):
     """JobWriter.config_text (each top-level key dumped once a group) writes what one dump of
     the job's config writes, for the group's first job and for a job sharing its values."""
     from hydra_plugins.regexp_launcher.job_writer import JobWriter, LogFiles
-    from regexp.config.compose import split_values, with_values_plain
+    from regexp.config.overrides import split_values, with_values_plain
 
     with initialize_config_module("regexp.conf", version_base="1.3"):
         cfg = compose("config", overrides=overrides, return_hydra_config=True)

@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from regexp.config.compose import compose
 from regexp.config.errors import UsageError
 from regexp.config.settings import validate
-from regexp.runs.job import build_model, load_run, save_weights
+from regexp.runs.weights import build_model, load_run, save_weights
 from regexp.tools.surgery import Fix, apply_fix, change_points, cli, fix_run, parse_fix
 
 # Layer-0 units with change points -b/w = 0.4, 0.5, 0.75, 1.0, 1.2, 0.6, -3 and none (w = 0).

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from regexp.read.compare import write_sweep_pictures
+from regexp.read.collect import read_sweep
+from regexp.read.summary import write_pictures
 from tests.fixtures_runs import make_sweep, metrics
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,7 +32,7 @@ def report(tmp_path: Path) -> Path:
         for seed in (1, 2)
     ]
     sweep = make_sweep(tmp_path / "sweep", jobs)
-    write_sweep_pictures(sweep)
+    write_pictures(sweep, read_sweep(sweep))
     return sweep / "report.html"
 
 

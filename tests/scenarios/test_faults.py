@@ -11,16 +11,15 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from regexp.cli import main
-from regexp.config.settings import validate
-from regexp.read.collect import collect, summarize
-from regexp.runs import job as experiment
+from regexp.read.collect import collect
+from regexp.read.summary import summarize
+from regexp.runs import write as writer
 from regexp.runs.layout import RunDir
 from tests.fixtures_runs import make_sweep
 
@@ -29,14 +28,14 @@ RESULTS = ("metrics.json", "weights.safetensors", "history.csv")
 
 
 def test_a_job_raising_leaves_every_other_job_and_row(tmp_path, monkeypatch):
-    real = experiment.save_weights
+    real = writer.save_weights
 
     def flaky(path, state):
         if path.parent.name == "1":  # job 1 is seed=2
             raise RuntimeError("injected fault in job seed=2")
         return real(path, state)
 
-    monkeypatch.setattr(experiment, "save_weights", flaky)
+    monkeypatch.setattr(writer, "save_weights", flaky)
     sweep_dir = tmp_path / "sweep"
     code = main(["sweep", "seed=1,2,3,4", *TINY, f"hydra.sweep.dir={sweep_dir}"])
     assert code == 1  # one job not ok
@@ -279,87 +278,3 @@ def test_twenty_runs_started_at_once_get_twenty_folders(tmp_path):
     for f in folders:
         overrides = (f / ".hydra" / "overrides.yaml").read_text()
         assert f"seed={json.loads((f / 'metrics.json').read_text())['seed']}" in overrides
-
-
-class _Deferred(Executor):
-    """An executor that runs what it was given only when told to, or fails it with `fail`."""
-
-    def __init__(self, fail: BaseException | None = None):
-        self.calls: list = []
-        self.fail = fail
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        self.calls.append((future, fn, args))
-        return future
-
-    def run(self) -> None:
-        for future, fn, args in self.calls:
-            if self.fail is not None:
-                future.set_exception(self.fail)
-                continue
-            try:
-                future.set_result(fn(*args))
-            except Exception as err:
-                future.set_exception(err)
-
-
-PLOTS = ["history.png", "layers.png", "activations_layer0.png", "fit.npz"]  # fit: for summary.png
-
-
-def _written(out, cfg, pool):
-    """A group of one trained, its folder written with the figures sent to `pool`."""
-    settings = validate(cfg)
-    [trained] = experiment.train_group([settings])
-    return experiment.write_run(out, settings, trained, plot_pool=pool)
-
-
-def test_plots_drawn_in_a_pool_come_before_metrics_json(tmp_path, cfg_of):
-    pool = _Deferred()
-    cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
-    _written(tmp_path, cfg, pool)
-    assert (tmp_path / "weights.safetensors").is_file()
-    assert not (tmp_path / "metrics.json").exists()  # not complete until its plots are
-    pool.run()
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
-
-
-def test_a_plot_failing_in_the_pool_fails_its_job_only(tmp_path, cfg_of, monkeypatch):
-    from regexp.figures import draw as plots
-
-    def broken(*args, **kwargs):
-        raise ValueError("injected plot fault")
-
-    monkeypatch.setattr(plots, "plot_history", broken)
-    pool = _Deferred()
-    _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), pool)
-    pool.run()
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["status"] == "failed"
-    assert metrics["error"] == "ValueError: injected plot fault"
-    assert metrics["val_mse"] > 0 and (tmp_path / "history.csv").is_file()
-
-
-def test_a_dead_plot_process_leaves_the_drawing_to_the_launcher(tmp_path, cfg_of):
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = _Deferred(fail=BrokenProcessPool("a worker died"))
-    _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), pool)
-    pool.run()
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
-
-
-def test_a_pool_broken_before_the_job_leaves_its_drawing_to_the_launcher(tmp_path, cfg_of):
-    from concurrent.futures.process import BrokenProcessPool
-
-    class Broken(_Deferred):
-        def submit(self, fn, /, *args, **kwargs) -> Future:
-            raise BrokenProcessPool("a worker died on an earlier job")
-
-    cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
-    metrics = _written(tmp_path, cfg, Broken())
-    assert metrics["status"] == "ok"
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from regexp.config.compose import compose
 from regexp.config.errors import UsageError
 from regexp.config.settings import validate
-from regexp.runs.job import build_model, save_weights
+from regexp.runs.weights import build_model, save_weights
 from regexp.tools.landscape import (
     BLOG_STEP,
     W_TRUE,

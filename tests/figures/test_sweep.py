@@ -12,9 +12,10 @@ from PIL import Image
 
 from regexp.figures import draw as plots
 from regexp.figures.sweep import plot_sweep, sweep_panels
-from regexp.read.collect import collect
-from regexp.read.compare import differing_keys, write_sweep_pictures
-from regexp.runs.layout import FIT
+from regexp.read.collect import collect, read_sweep
+from regexp.read.summary import write_pictures
+from regexp.read.table import differing_keys
+from regexp.runs.layout import RunDir
 from tests.fixtures_runs import make_sweep, metrics
 
 LAMS, WIDTHS, SEEDS = (0.001, 0.01, 0.1), (8, 16), (1, 2, 3)
@@ -46,7 +47,7 @@ def sweep(tmp_path: Path) -> Path:
                 )
     root = make_sweep(tmp_path / "sweep", jobs)
     for i in range(len(jobs)):
-        plots.save_fit(root / str(i) / FIT, x_grid=x, y_grid=x * i / 10, x_train=x,
+        plots.save_fit(RunDir(root / str(i)).fit_file, x_grid=x, y_grid=x * i / 10, x_train=x,
                        y_train=x, x_val=x, y_val=x)  # fmt: skip
     return root
 
@@ -80,7 +81,7 @@ def test_only_seeds_swept_is_one_panel_per_metric(sweep):
 
 
 def test_summary_png_and_report_of_a_sweep(sweep):
-    written = write_sweep_pictures(sweep)
+    written = write_pictures(sweep, read_sweep(sweep))
     assert [p.name for p in written] == ["summary.png", "report.html"]
     with Image.open(sweep / "summary.png") as img:
         panels = json.loads(img.text["Description"])

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from regexp.runs.grouping import can_batch, group_key
-from regexp.runs.job import build_model
+from regexp.runs.weights import build_model
 from regexp.train.data import make_data
 from regexp.train.engine import fit
 from tests.conftest import assert_same, job, settings

@@ -108,39 +108,6 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
         assert a == b
 
 
-def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
-    from regexp.config import compose as configure
-    from regexp.config.compose import check, check_jobs, expand_sweep
-
-    composed = []
-    real_compose = configure.compose
-    monkeypatch.setattr(
-        configure, "compose", lambda o, *a: composed.append(o) or real_compose(o, *a)
-    )
-
-    jobs = expand_sweep(
-        [
-            "seed=1,2",
-            "penalty=l2,l1",
-            "penalty.lam=0.1,[0.1,0.2]",
-            "hidden_units=[3],[4,5]",
-            "optimizer.lr=0.5",
-            "+experiment=model_8units",
-        ]
-    )
-    ok = [j for j in jobs if not ("hidden_units=[4,5]" in j and "penalty.lam=[0.1,0.2]" in j)]
-    assert len(ok) == 12
-    assert check_jobs(ok) == [check(j) for j in ok]
-    # 2 penalty choices composed once each for check_jobs, then once per job for check
-    assert len(composed) == 2 + len(ok)
-    from regexp.config.errors import UsageError
-
-    with pytest.raises(UsageError, match=r"^job 1 \(.*\): penalty.lam: a list needs one value"):
-        check_jobs([["penalty=l2", "hidden_units=[3]"], ["penalty=l2", "penalty.lam=[1,2,3]"]])
-    with pytest.raises(UsageError, match=r"^job 0 \(nope=1\): nope: unknown key"):
-        check_jobs([["nope=1"], ["seed=2"]])
-
-
 @pytest.mark.slow
 def test_batched_jobs_still_reach_hydra_callbacks(tmp_path):
     """With a callback configured, a trained group's folders go through Hydra's run_job."""

@@ -46,7 +46,7 @@ model_3layers	0.0239409	0.0433056
 model_4layers	0.0110532	0.0273052
 model_somany	0.00613459	0.0296568"""
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "experiment"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "experiment"
 
 
 def test_every_notebook_model_has_a_config_and_a_report_row():

@@ -1,0 +1,44 @@
+"""A user's CSV data set (data=csv), read and checked as the config names it: the file, the
+feature and target columns, their values, the validation share. The CLI checks it before any
+run starts; regexp.train.data turns the same arrays into tensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from regexp.config.errors import ConfigError
+from regexp.config.settings import DataSettings
+
+
+def read_table(s: DataSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(features [n, len(s.features)], target [n, 1]) as float64, rows in the file's order;
+    ConfigError naming the key when the file or a column does not fit."""
+    import pandas as pd  # deferred: only a CSV data set needs it
+
+    path = Path(s.path or "")
+    if not path.is_file():
+        raise ConfigError("data.path", f"no such file: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as err:  # pandas raises several types for unreadable files
+        raise ConfigError("data.path", f"could not read {path} as CSV ({err})") from err
+    columns = [*s.features, s.target]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        key = "data.target" if missing == [s.target] else "data.features"
+        raise ConfigError(
+            key, f"column {missing[0]!r} not in {path}; columns: {', '.join(map(str, frame))}"
+        )
+    numeric = frame[columns].apply(pd.to_numeric, errors="coerce")
+    if numeric.isna().any().any():
+        bad = numeric.columns[numeric.isna().any()][0]
+        raise ConfigError("data.path", f"column {bad!r} has missing or non-numeric values")
+    if s.task == "classification" and not numeric[s.target].isin([0, 1]).all():
+        raise ConfigError("data.target", "must hold 0/1 labels when data.task=classification")
+    n = len(numeric)
+    n_val = int(round(n * s.val_fraction))
+    if n_val < 1 or n - n_val < 2:
+        raise ConfigError("data.val_fraction", f"leaves no validation or training rows ({n} rows)")
+    return numeric[list(s.features)].to_numpy(np.float64), numeric[[s.target]].to_numpy(np.float64)

@@ -1,0 +1,80 @@
+"""Views of collect's table of runs: the config keys that tell runs apart, the columns a
+table of runs shows, and a sweep's summary (summary.csv / summary.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from regexp.config.values import fmt, isna
+from regexp.runs.layout import METRIC_COLUMNS, write_atomic
+
+SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
+SUMMARY_METRICS += ("train_accuracy", "val_accuracy", "n_params", "seconds")
+
+
+def differing_keys(df: pd.DataFrame) -> list[str]:
+    """Config keys whose values differ between the runs that have a config."""
+    keys = df.attrs.get("config_keys", [])
+    # Foreign folders and empty job folders have no config: they would make every key differ.
+    has_config = df[keys].notna().any(axis=1) & (df["status"] != "unknown")
+    sub = df.loc[has_config, keys].map(lambda v: None if isna(v) else repr(v))
+    return [k for k in keys if sub[k].nunique(dropna=False) > 1]
+
+
+def plain_columns(df: pd.DataFrame, show_all: bool) -> list[str]:
+    """path, job, name, the keys (those that differ unless show_all), status, the metrics
+    (metrics.json's contract keys unless show_all), error."""
+    keys = df.attrs["config_keys"] if show_all else differing_keys(df)
+    metrics = [m for m in df.attrs["metric_keys"] if df[m].notna().any()]
+    if not show_all:
+        metrics = [m for m in metrics if m in METRIC_COLUMNS]
+    cols = ["path"] + (["job"] if df["job"].notna().any() else []) + ["name"]
+    cols += [k for k in keys if k != "name"] + ["status"] + metrics
+    return cols + (["error"] if df["error"].notna().any() else [])
+
+
+def _override_key_value(override: str) -> tuple[str, str]:
+    key, _, value = override.partition("=")
+    return key.lstrip("+~"), value
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A sweep's summary from read_sweep's table: one row per job.
+
+    Columns: job, name, one column per overridden key in the order they were typed (a
+    config group override such as `penalty=l2` shows the group's name as `penalty.name`),
+    status, metrics (accuracy only when a job has it), error when a job has one. Works with
+    failed or missing jobs."""
+    config_keys = df.attrs.get("config_keys", [])
+    swept: dict[str, str] = {}  # override key -> column
+    for overrides in df["overrides"]:
+        for key, _ in map(_override_key_value, overrides):
+            if key in swept or key.startswith("hydra.") or not key:
+                continue
+            group = key not in config_keys and any(k.startswith(f"{key}.") for k in config_keys)
+            swept[key] = f"{key}.name" if group else key
+    table = pd.DataFrame({"job": df["job"], "name": df["name"]})
+    for key, column in swept.items():
+        if column in table:
+            continue
+        cells = df[column].tolist() if column in df else [None] * len(df)
+        typed = [dict(map(_override_key_value, o)).get(key) for o in df["overrides"]]
+        table[column] = [t if isna(v) else v for v, t in zip(cells, typed, strict=True)]
+    table["status"] = df["status"]
+    for col in SUMMARY_METRICS:
+        optional = col.endswith("_accuracy")  # classification only
+        if col in df and (not optional or df[col].notna().any()):
+            table[col] = df[col]
+        elif not optional:
+            table[col] = float("nan")  # every job failed: keep the columns anyway
+    if df["error"].notna().any():
+        table["error"] = df["error"]
+    return table
+
+
+def write_summary(sweep_dir: Path, table: pd.DataFrame) -> None:
+    """summary.csv and summary.md at the sweep's root."""
+    write_atomic(sweep_dir / "summary.csv", table.to_csv(index=False, float_format="%.10g"))
+    write_atomic(sweep_dir / "summary.md", table.map(fmt).to_markdown(index=False) + "\n")

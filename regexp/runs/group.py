@@ -1,0 +1,69 @@
+"""Jobs trained as one program, then each written to its own folder: the one interface a
+launcher needs (run_group). A single run is a group of one."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import torch
+
+from regexp.config.settings import Settings
+from regexp.runs.write import Trained, write_run
+from regexp.system.threads import threads_for
+from regexp.train.data import make_data
+from regexp.train.engine import fit
+from regexp.train.init import pick_init
+
+if TYPE_CHECKING:
+    from regexp.figures.pool import FigurePool
+
+
+def pick_device(setting: str) -> torch.device:
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def train_group(settings: Sequence[Settings], label: str | None = None) -> list[Trained]:
+    """Train jobs of one group_key as one program. Raises on errors that concern the whole
+    group (bad data, out of memory)."""
+    first = settings[0]
+    device = pick_device(first.device)
+    data = make_data(first.data).to(device)
+    inits, info = None, None
+    if len(settings) == 1 and first.init.strategy != "default":
+        start, info = pick_init(first, data)
+        inits = [start]
+    members = fit(settings, data, inits, label or first.name)
+    return [Trained(m, str(device), data, info) for m in members]
+
+
+class Folders(Protocol):
+    """Where a group's jobs are written: write(i, fill) makes job i's folder, calls
+    fill(folder) -> metrics to fill it, and returns whatever the launcher wants per job."""
+
+    def write(self, i: int, fill: Callable[[Path], dict[str, Any]]) -> Any: ...
+
+
+def run_group(
+    settings: Sequence[Settings], folders: Folders, pool: FigurePool | None = None
+) -> list[Any]:
+    """Train the jobs as one program, then write each job's folder through `folders` (its
+    figures drawn in `pool` when one is given). Raises when the group could not be trained;
+    then the caller runs its jobs one by one."""
+    results = train_group(settings, label="batched")
+    extra = {"batched": len(settings)}
+    # one intra-op thread while writing: idle OpenMP threads spin after each small op on the
+    # cores the figure processes use
+    with threads_for(0, threads=1):
+        return [
+            folders.write(i, functools.partial(_fill, s, trained, extra, pool))
+            for i, (s, trained) in enumerate(zip(settings, results))
+        ]
+
+
+def _fill(settings: Settings, trained: Trained, extra: dict, pool: Any, out: Path) -> dict:
+    return write_run(out, settings, trained, extra, pool)

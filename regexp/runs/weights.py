@@ -1,0 +1,43 @@
+"""A run's trained weights: saved as safetensors, loaded back into the model they came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from regexp.config.settings import Settings, validate
+from regexp.runs.layout import RunDir, write_atomic
+from regexp.train.data import Dataset, make_data
+from regexp.train.model import MLP
+
+
+def build_model(settings: Settings, n_in: int) -> MLP:
+    """The configured model with its seeded initial weights."""
+    model = MLP(n_in, settings.hidden_units, 1, settings.activation)
+    return model.init_seeded(settings.seed, settings.init.mean, settings.init.stddev)
+
+
+def save_weights(path: Path, model: torch.nn.Module | dict[str, torch.Tensor]) -> None:
+    from safetensors.torch import save
+
+    tensors = model if isinstance(model, dict) else model.state_dict()
+    state = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    write_atomic(path, save(state))
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def load_run(run_dir: Path | str) -> tuple[Settings, MLP, Dataset]:
+    """Rebuild a finished run's settings, trained model (CPU) and data from its folder."""
+    run = RunDir(run_dir)
+    settings = validate(OmegaConf.load(run.config_file))
+    data = make_data(settings.data)
+    model = build_model(settings, data.n_in)
+    model.load_state_dict(load_weights(run.weights_file))
+    return settings, model.eval(), data

@@ -1,0 +1,134 @@
+"""A trained job's folder: weights, history, figures, then metrics.json, written last.
+
+A folder without metrics.json reads as incomplete (killed or running). Errors while writing
+are recorded in metrics.json as status "failed", never raised, so a sweep's other jobs and
+its summary are never lost to one bad job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regexp.config.settings import Settings
+from regexp.figures.specs import PlotSpec, draw_plots, plot_specs
+from regexp.runs.layout import RunDir, write_atomic
+from regexp.runs.weights import save_weights
+from regexp.train.data import Dataset
+from regexp.train.engine import Member
+from regexp.train.history import History
+from regexp.train.model import MLP
+
+if TYPE_CHECKING:
+    from regexp.figures.pool import FigurePool
+
+log = logging.getLogger("regexp")
+
+
+@dataclass
+class Trained:
+    """One job's outcome from a trained group (or a group of one)."""
+
+    member: Member
+    device: str
+    data: Dataset  # the group's (one object for all its jobs)
+    init: dict[str, Any] | None = None  # init.strategy search or grid: the chosen start
+
+
+def write_tensorboard(out: Path, history: History) -> None:
+    """logger=tensorboard: the history's curves as TensorBoard scalars under out/tensorboard."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(log_dir=str(out / "tensorboard")) as writer:
+        for row in history.records():
+            for key, value in row.items():
+                if key != "epoch" and value == value:  # skip NaN: not evaluated that epoch
+                    split, _, metric = key.partition("_")
+                    writer.add_scalar(f"{metric}/{split}", value, int(row["epoch"]))
+
+
+def record_failure(metrics: dict[str, Any], err: BaseException) -> None:
+    metrics["status"] = "failed"
+    metrics["error"] = f"{type(err).__name__}: {err}".splitlines()[0]
+    log.error("run failed: %s", metrics["error"])
+    log.debug("%s", "".join(traceback.format_exception(err)))
+
+
+def write_run(
+    out: Path | str,
+    settings: Settings,
+    trained: Trained,
+    extra: dict[str, Any] | None = None,
+    pool: FigurePool | None = None,
+) -> dict[str, Any]:
+    """Write a trained job's folder; return its metrics. With a `pool`, the figures are drawn
+    there and metrics.json is written once they are (the pool's owner waits for it)."""
+    out = Path(out)
+    folder = RunDir(out)
+    t0 = time.perf_counter()
+    member = trained.member
+    metrics: dict[str, Any] = {
+        "status": member.status,
+        "name": settings.name,
+        "seed": settings.seed,
+        "device": trained.device,
+    }
+    if trained.init is not None:
+        metrics["init"] = trained.init
+    widths = [trained.data.n_in, *settings.hidden_units, 1]
+    metrics.update(
+        member.metrics,
+        n_params=sum((a + 1) * b for a, b in zip(widths, widths[1:])),
+        epochs=member.epochs,
+        train_seconds=member.seconds,
+        **(extra or {}),
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        save_weights(folder.weights_file, member.state)
+        write_atomic(folder.history_file, member.history.csv())
+        if settings.logger == "tensorboard":
+            write_tensorboard(out, member.history)
+        if settings.plots.enabled:
+            model = MLP(trained.data.n_in, settings.hidden_units, 1, settings.activation)
+            model.load_state_dict(member.state)
+            data = trained.data.to("cpu")
+            specs = plot_specs(
+                folder.plots_dir, folder.fit_file, model.eval(), data, settings, member.history
+            )
+            if pool is not None and _drawn_in(pool, specs, out, metrics, t0):
+                return metrics
+            draw_plots(specs)
+    except Exception as err:
+        record_failure(metrics, err)
+    metrics["seconds"] = member.seconds + time.perf_counter() - t0
+    folder.write_metrics(metrics)
+    return metrics
+
+
+def _drawn_in(pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict, t0: float) -> bool:
+    """Hand the figures to the pool, metrics.json to follow them; False when the pool can
+    take no task (a process of it died on an earlier job): then they are drawn here."""
+    metrics["seconds"] = metrics["train_seconds"] + time.perf_counter() - t0
+
+    def done(err: BaseException | None) -> None:
+        if isinstance(err, BrokenExecutor):  # the process died, not the figure: draw here
+            try:
+                draw_plots(specs)
+                err = None
+            except Exception as again:
+                err = again
+        if err is not None:
+            record_failure(metrics, err)
+        RunDir(out).write_metrics(metrics)
+
+    try:
+        pool.draw(specs, done)
+    except BrokenExecutor:
+        return False
+    return True
