@@ -1,6 +1,6 @@
 """Hydra sweeper `hydra/sweeper=checked`, regexp's default: Hydra's basic sweep without its
-validate_batch_is_legal, which composes every job's config once more (~0.2 s a job) although
-`regexp sweep` has checked every job before launching (regexp.config.compose.check_jobs).
+validate_batch_is_legal, which composes every job's config once more although
+`regexp sweep` has checked every job before launching (regexp.config.jobs.check_jobs).
 Hydra refuses sweepers outside the hydra_plugins namespace, hence this module.
 """
 

@@ -1,8 +1,8 @@
-"""The folders of a trained group's jobs, written as Hydra's run_job writes them, in ~1 ms a job.
+"""The folders of a trained group's jobs, written as Hydra's run_job writes them.
 
 run_job deep-copies the whole config twice per job, reconfigures logging and dumps three YAML
-files: ~45 ms, where a job of a trained group needs its weights, history and metrics written
-in a few. JobWriter keeps one composed base config per group and, per job, sets only what
+files: more work than the rest of a trained group's job (its weights, history and metrics).
+JobWriter keeps one composed base config per group and, per job, sets only what
 Hydra's load_sweep_config sets per job (id, number, override_dirname, task overrides, output
 folder). After a group's first job, which goes through OmegaConf in full, jobs whose config
 holds no interpolation skip OmegaConf altogether: their folder is sweep.dir/job.num, their
@@ -76,8 +76,8 @@ class LogFiles:
         self.dir: Path | None = None
 
     def move(self, out: Path) -> None:
-        """Configuring logging costs ~3 ms a job: only the file handlers move to the next
-        job's folder (same file name, formatter and level)."""
+        """Instead of configuring logging anew for each job, only the file handlers move to
+        the next job's folder (same file name, formatter and level)."""
         root = logging.getLogger()
         for h in list(root.handlers):
             if isinstance(h, logging.FileHandler) and Path(h.baseFilename).parent == self.dir:

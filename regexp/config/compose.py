@@ -11,10 +11,12 @@ import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from regexp.config.errors import ConfigError, UsageError
 from regexp.config.overrides import GROUPS, parse_override
@@ -72,7 +74,6 @@ def shadowed(source: Source) -> list[str]:
     config), so these files of the user's are never read."""
     if source.config_dir is None or source.config_path is not None:
         return []
-    from importlib.resources import files
 
     ours = files(CONFIG_MODULE)
     found = []
@@ -181,7 +182,6 @@ def compose(
     `hydra` node when with_hydra: output folders, sweeper, launcher)."""
     from hydra import compose as hydra_compose
     from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     try:
         with _initialized(source):
@@ -209,7 +209,6 @@ def check_config(cfg: DictConfig) -> Settings:
 
 
 def settings_of(cfg: DictConfig) -> Settings:
-    from omegaconf.errors import OmegaConfBaseException
 
     try:
         settings = validate(cfg)

@@ -8,8 +8,8 @@ changes them fails there first.
   class kept from an earlier run no longer matches the one Hydra instantiates.
 - overrides_dirname: hydra.job.override_dirname as Hydra's load_sweep_config computes it.
 - job_files: the .hydra/ files of a job, as Hydra's run_job writes them, for the batched
-  launcher's own job writer (Hydra's run_job costs ~45 ms a job in deep copies; a trained
-  group's job needs ~1 ms). It dumps with OmegaConf's YAML representer for strings on
+  launcher's own job writer (Hydra's run_job deep-copies the whole config twice per job,
+  which costs more than the rest of a trained group's job). It dumps with OmegaConf's YAML representer for strings on
   PyYAML's dumper, as OmegaConf.to_yaml does.
 - flush_loggers, and setting HydraConfig's config for the job the writer writes, restored
   afterwards, as run_job does.
@@ -27,10 +27,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra._internal.config_loader_impl import get_overrides_dirname
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import create_config_search_path
+from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import _flush_loggers
+from hydra.initialize import get_gh_backup, restore_gh_from_backup
+from hydra.version import setbase
 from omegaconf import DictConfig
+from omegaconf._utils import OmegaConfDumper
 
 __all__ = [
     "basic_sweeper",
@@ -61,8 +68,6 @@ def overrides_dirname(overrides: Sequence[Any], dirname: DictConfig) -> str:
 
 @functools.cache
 def _dumper(fast: bool) -> type:
-    import yaml
-    from omegaconf._utils import OmegaConfDumper
 
     # libyaml's emitter (fast) writes what PyYAML's does except where it folds long strings
     dumper = type("RegexpDumper", (yaml.CDumper if fast else yaml.Dumper,), {})
@@ -84,7 +89,6 @@ def _plain(tree: Any) -> bool:
 
 def yaml_text(tree: Any) -> str:
     """OmegaConf.to_yaml's text of a plain container (dicts, lists, scalars)."""
-    import yaml
 
     fast = hasattr(yaml, "CDumper") and _plain(tree)
     return yaml.dump(
@@ -117,11 +121,6 @@ def hydra_config(cfg: DictConfig) -> Iterator[None]:
 def config_search(primary: str, config_dir: str | None) -> Iterator[Any]:
     """Hydra initialized as hydra.main initializes it for config_path=primary (pkg://... or
     an absolute folder) and --config-dir config_dir; yields its config loader."""
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_config_search_path
-    from hydra.core.config_search_path import SearchPathQuery
-    from hydra.initialize import get_gh_backup, restore_gh_from_backup
-    from hydra.version import setbase
 
     setbase("1.3")
     search_path = create_config_search_path(primary)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from omegaconf import OmegaConf
+
 # metrics.json's numbers an objective may name
 METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 ACCURACY = ("train_accuracy", "val_accuracy")
@@ -40,6 +42,5 @@ def of_job(objective: str | None, metrics: Mapping) -> float:
 
 def register_resolvers() -> None:
     """${regexp_direction:${objective},${data.task}} for sweeper presets (conf/hydra/sweeper)."""
-    from omegaconf import OmegaConf
 
     OmegaConf.register_new_resolver("regexp_direction", direction, replace=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from regexp.config import output
 from regexp.config.compose import DEFAULT_SOURCE, Source, check_config, compose
@@ -42,7 +43,6 @@ def _quoted(path: Path) -> str:
 def _resolved(cfg: DictConfig, key: str) -> str:
     """cfg's value at key, interpolations resolved (${hydra:...} included)."""
     from hydra.core.hydra_config import HydraConfig
-    from omegaconf.errors import OmegaConfBaseException
 
     try:
         return str(OmegaConf.select(cfg, key, throw_on_missing=True))

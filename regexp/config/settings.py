@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from regexp.config import objective
 from regexp.config.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -358,7 +360,6 @@ def validate(cfg: DictConfig | Mapping) -> Settings:
 
 
 def _objective(node: Mapping, task: str) -> str:
-    from regexp.config import objective
 
     # folders written before the key existed have none: auto
     value = node.get("objective", "auto")
@@ -373,8 +374,6 @@ def _objective(node: Mapping, task: str) -> str:
 def _logger(node: Mapping) -> str:
     logger = _choice(node, "logger", "logger", LOGGERS)
     if logger == "tensorboard":
-        from importlib.util import find_spec
-
         if find_spec("tensorboard") is None:
             raise ConfigError(
                 "logger", "tensorboard needs its package: pip install 'regexp[tensorboard]'"

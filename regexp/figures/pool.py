@@ -50,7 +50,8 @@ def _exit_now() -> None:
 
 
 def draw(specs: list[Any]) -> None:
-    """What a process runs for a job: its figures (regexp.figures.specs.plot_specs)."""
+    """A job's figures (regexp.figures.specs.plot_specs), drawn in this process: what a pool's
+    process runs for a job, and what a job without a pool calls."""
     from regexp.figures.draw import draw_plots
 
     draw_plots(specs)

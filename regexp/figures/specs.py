@@ -52,7 +52,7 @@ def plot_specs(
     pdir: Path, fit_file: Path, model: MLP, data: Dataset, settings: Settings, history: Any
 ) -> list[PlotSpec]:
     """The run's figures as (a regexp.figures.draw function, its arguments): the model's
-    part is done here; the drawing (~40 ms a run with figure templates) is left
+    part is done here; the drawing is left
     to draw_plots, in this process or in a pool's."""
     specs: list[PlotSpec] = []
 
@@ -112,8 +112,8 @@ def plot_specs(
                     max_units=settings.plots.max_units,
                 )
         elif data.n_in == 2 and data.task == "classification":
-            # 100 x 100 grid points: one forward pass of a 5 x 1024 model costs ~1 s at 40 000
-            # over train and val points alike, so the field covers every point drawn
+            # 100 x 100 grid points (a wide model's forward pass over many more is slow), over
+            # train and val points alike, so the field covers every point drawn
             both = torch.cat([data.x_train, data.x_val])
             g1 = torch.linspace(both[:, 0].min().item(), both[:, 0].max().item(), 100)
             g2 = torch.linspace(both[:, 1].min().item(), both[:, 1].max().item(), 100)
@@ -131,10 +131,3 @@ def plot_specs(
                 + ", ".join(f"{k} {v:.3g}" for k, v in _scores(model, data).items()),
             )
     return specs
-
-
-def draw_plots(specs: list[PlotSpec]) -> None:
-    """Draw plot_specs' figures here (regexp.figures.draw is imported on first use)."""
-    from regexp.figures import draw as plots
-
-    plots.draw_plots(specs)

@@ -338,7 +338,7 @@ def unit_colors(n: int) -> np.ndarray:
 
 def warm_up() -> None:
     """Draw a small figure with text once: loading fonts and the first text layout cost
-    ~50 ms of a process's first real figure; a helper process spends them while it waits."""
+    slow down a process's first real figure; a pool's process spends them while it waits."""
     fig = Figure(figsize=(2, 2), layout="constrained")
     ax = fig.subplots()
     ax.plot([1, 2], [1, 2], label="warm-up")

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from regexp.config.errors import UsageError
 from regexp.config.flags import ArgumentParser
@@ -113,9 +116,6 @@ def _sort(table: pd.DataFrame, spec: str | None, aliases: dict[str, str]) -> pd.
 
 
 def _print(shown: pd.DataFrame, caption: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
     console = Console()
     if not console.is_terminal:

@@ -14,6 +14,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from regexp.figures.pool import FigurePool, cores
 from regexp.read.report import console_settings
 
@@ -21,7 +23,6 @@ from regexp.read.report import console_settings
 def render(sweep_dir: str, expected: int, console: dict[str, Any]) -> tuple[str, int]:
     """end_sweep in a pool's process: (what it printed, for a console like `console`, and
     its exit code)."""
-    from rich.console import Console
 
     from regexp.read.summary import end_sweep
 

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from regexp.read.collect import collect
 
 FIGURES = Path(__file__).with_name("notebook_figures.csv")
 DEFAULT_ROOT = Path("outputs/reproduce")
@@ -205,7 +209,6 @@ def load_runs(root: Path | str) -> pd.DataFrame:
     Where one name has several runs (a re-run into the same tree), the newest one counts;
     folders that are not runs, or have no name, are left out.
     """
-    from regexp.read.collect import collect
 
     table = collect([Path(root)])
     table = table[table["name"].notna() & (table["status"] != "unknown")].copy()
@@ -241,8 +244,6 @@ def _fmt(value: object, digits: int = 4) -> str:
 
 
 def _print_report(ours: pd.DataFrame, published: pd.DataFrame, root: Path) -> list[Check]:
-    from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     if not console.is_terminal:  # piped or under make: do not squeeze the table into 80 columns

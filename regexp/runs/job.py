@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from regexp.config import objective
@@ -13,6 +15,7 @@ from regexp.config.settings import Settings, validate
 from regexp.runs.group import train_group
 from regexp.runs.layout import RunDir
 from regexp.runs.write import record_failure, write_run
+from regexp.system.threads import configure_job
 
 
 def run_in(
@@ -40,13 +43,9 @@ def run_in(
 def run_job(cfg: DictConfig) -> float:
     """Hydra's task function: the job's folder is Hydra's output_dir; returns its objective
     (config key `objective`), which optimizing sweepers minimise or maximise."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # parallel launchers: threads and GPU per job
-        from regexp.system.threads import configure_job
-
         configure_job(hc.launcher, hc.job.num)
     try:
         settings: Settings | None = validate(cfg)

@@ -44,9 +44,9 @@ MAIN_FIGURES = ("layers.png", "decision_boundary.png", "history.png")
 
 def write_atomic(path: Path | str, data: bytes | str) -> None:
     """Write to a temp file in the same folder, then rename over the target: a reader sees
-    the old file or the new one, never a part. No fsync: it made each small file ~1 ms, and
+    the old file or the new one, never a part. No fsync: it would cost more than the write, and
     the rename alone is what keeps a killed job's folder readable. The temp name is this
-    process's and thread's own (mkstemp's random name and chmod cost ~0.2 ms a file)."""
+    process's and thread's own (mkstemp's random name and chmod are not needed)."""
     path = Path(path)
     raw = data.encode() if isinstance(data, str) else data
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")

@@ -13,6 +13,8 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from regexp.config.errors import UsageError
 from regexp.config.overrides import override_key, parse_override
 from regexp.runs.layout import SweepDir
@@ -35,7 +37,6 @@ def clean(job_dir: Path, sweep_dir: Path) -> None:
 
 def relaunch_overrides(sweep_dir: Path | str, extra: Sequence[str]) -> list[str]:
     """The first launch's overrides, with `extra` hydra overrides on top, into sweep_dir."""
-    import yaml
 
     sweep = SweepDir(sweep_dir)
     saved = sweep.multirun_file

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
+from safetensors.torch import load_file, save
 
 from regexp.config.settings import Settings, validate
 from regexp.runs.layout import RunDir, write_atomic
@@ -20,7 +21,6 @@ def build_model(settings: Settings, n_in: int) -> MLP:
 
 
 def save_weights(path: Path, model: torch.nn.Module | dict[str, torch.Tensor]) -> None:
-    from safetensors.torch import save
 
     tensors = model if isinstance(model, dict) else model.state_dict()
     state = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
@@ -28,7 +28,6 @@ def save_weights(path: Path, model: torch.nn.Module | dict[str, torch.Tensor]) -
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
 
     return load_file(str(path))
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regexp.config.settings import Settings
-from regexp.figures.specs import PlotSpec, draw_plots, plot_specs
+from regexp.figures.pool import draw
+from regexp.figures.specs import PlotSpec, plot_specs
 from regexp.runs.layout import RunDir, write_atomic
 from regexp.runs.weights import save_weights
 from regexp.train.data import Dataset
@@ -103,7 +104,7 @@ def write_run(
             )
             if pool is not None and _drawn_in(pool, specs, out, metrics, t0):
                 return metrics
-            draw_plots(specs)
+            draw(specs)
     except Exception as err:
         record_failure(metrics, err)
     metrics["seconds"] = member.seconds + time.perf_counter() - t0
@@ -119,7 +120,7 @@ def _drawn_in(pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict,
     def done(err: BaseException | None) -> None:
         if isinstance(err, BrokenExecutor):  # the process died, not the figure: draw here
             try:
-                draw_plots(specs)
+                draw(specs)
                 err = None
             except Exception as again:
                 err = again

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
 if TYPE_CHECKING:  # torch is not imported for a type: the launcher module loads at start-up
     from torch import Tensor
 
@@ -24,7 +26,6 @@ _live: Any = None  # the sweep's rich Progress while one is shown
 
 
 def _bars(transient: bool) -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
         TextColumn("[bold]{task.description}"),

@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import torch
+
 log = logging.getLogger("regexp")
 
 
@@ -55,7 +57,6 @@ def plan(launcher: Mapping[str, Any], cores: int) -> tuple[int | None, bool]:
 
 def configure_job(launcher: Mapping[str, Any], job_num: int) -> None:
     """Set this job's torch threads and CUDA device from the sweep's launcher config."""
-    import torch
 
     try:
         threads, share_gpus = plan(launcher, cpu_count())
@@ -76,7 +77,6 @@ SMALL_MODEL = 200_000  # parameters; below this a step is per-op overhead, not a
 def threads_for(n_params: int, threads: int | None = None) -> Iterator[None]:
     """train.threads, or by default one intra-op thread for small models: extra threads only
     add barrier waits, and on a busy machine they made a [16,16] step 100x slower."""
-    import torch
 
     before = torch.get_num_threads()
     if threads is None and n_params < SMALL_MODEL:

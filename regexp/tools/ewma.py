@@ -12,9 +12,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 from regexp.config.errors import UsageError
 from regexp.config.flags import ArgumentParser
+from regexp.config.output import claim_dir, output_root
 from regexp.train.update import ewma, window  # the smoothing, written once beside the update
 
 ARTICLE_BETAS = (0.5, 0.9, 0.98)
@@ -30,7 +33,6 @@ def noisy_year(seed: int = 0, days: int = 365, noise: float = 4.0) -> np.ndarray
 
 def article_table(theta: np.ndarray, betas: tuple[float, ...] = ARTICLE_BETAS):
     """A DataFrame: day, theta, and for each beta the corrected and uncorrected EWMA."""
-    import pandas as pd
 
     table = pd.DataFrame({"day": np.arange(1, len(theta) + 1), "theta": theta})
     for beta in betas:
@@ -41,12 +43,8 @@ def article_table(theta: np.ndarray, betas: tuple[float, ...] = ARTICLE_BETAS):
 
 def plot_article(table, betas: tuple[float, ...], path: Path) -> None:
     """Left: curves for each beta with its window; right: the start of the largest beta."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax, ax0) = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [2, 1]})
+    fig = Figure(figsize=(14, 5))
+    ax, ax0 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     ax.scatter(table["day"], table["theta"], s=6, color="0.6", label="θ (daily value)")
     for beta in betas:
         ax.plot(
@@ -67,7 +65,6 @@ def plot_article(table, betas: tuple[float, ...], path: Path) -> None:
     ax0.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _parse_beta(text: str) -> float:
@@ -82,7 +79,6 @@ def _parse_beta(text: str) -> float:
 
 def cli(argv: list[str]) -> int:
     """`regexp ewma`: reproduce the article's figure; PNG + CSV in a timestamped folder."""
-    from regexp.config.output import claim_dir, output_root
 
     parser = ArgumentParser(
         prog="regexp ewma",

@@ -20,8 +20,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from matplotlib.figure import Figure
 
 from regexp.config.errors import UsageError
+from regexp.config.output import claim_dir, output_root
+from regexp.figures import draw as plots
+from regexp.runs.layout import WEIGHTS, RunDir, write_atomic
+from regexp.runs.weights import load_run, save_weights
+from regexp.train.engine import final_metrics
+from regexp.train.loss import PenaltyTable
+from regexp.train.model import n_params
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _INTERVAL = re.compile(rf"^\s*\[?\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]?\s*$")
@@ -112,8 +120,6 @@ def apply_fix(model, fix: Fix) -> dict:
 
 
 def _metrics(model, data, settings) -> dict:
-    from regexp.train.engine import final_metrics
-    from regexp.train.loss import PenaltyTable
 
     table = PenaltyTable.of([settings.penalty], len(model.layers), torch.device("cpu"))
     return final_metrics(model.stacked(), data, settings.activation, table)[0]
@@ -121,10 +127,6 @@ def _metrics(model, data, settings) -> dict:
 
 def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> tuple[Path, dict]:
     """Write the fixed copy of a run into a new folder; returns (folder, its metrics)."""
-    from regexp.config.output import claim_dir, output_root
-    from regexp.runs.layout import WEIGHTS, RunDir
-    from regexp.runs.weights import load_run, save_weights
-    from regexp.train.model import n_params
 
     run_dir = Path(run_dir)
     source = RunDir(run_dir)
@@ -165,14 +167,6 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
 def _plot(folder: Path, model, original, data, settings, fix: Fix, info: dict) -> None:
     """layers.png with the fixed layer's units, layers_no_hidden.png without them, and
     before_after.png: the fitted function before and after, the interval shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    from regexp.figures import draw as plots
-    from regexp.runs.layout import write_atomic
-
     folder.mkdir(parents=True, exist_ok=True)
     lo = min(data.x_train.min().item(), data.x_val.min().item(), fix.interval[0])
     hi = max(data.x_train.max().item(), data.x_val.max().item(), fix.interval[1])

@@ -28,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np  # deferred: settings.py imports this module for FAMILY alone
+
 if TYPE_CHECKING:  # no torch at import: settings.py reads FAMILY for the allowed names
     import numpy as np
     from numpy.typing import NDArray
@@ -105,7 +107,6 @@ def ewma(series: Any, beta: float, bias_correction: bool = True) -> NDArray[np.f
     """
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"beta must lie in [0, 1), got {beta}")
-    import numpy as np  # deferred: settings.py imports this module for FAMILY alone
 
     if hasattr(series, "detach"):  # a torch tensor, without importing torch here
         series = series.detach().cpu().numpy()
