@@ -9,8 +9,8 @@ changes them fails there first.
 - overrides_dirname: hydra.job.override_dirname as Hydra's load_sweep_config computes it.
 - job_files: the .hydra/ files of a job, as Hydra's run_job writes them, for the batched
   launcher's own job writer (Hydra's run_job deep-copies the whole config twice per job,
-  which costs more than the rest of a trained group's job). It dumps with OmegaConf's YAML representer for strings on
-  PyYAML's dumper, as OmegaConf.to_yaml does.
+  which costs more than the rest of a trained group's job). It dumps with OmegaConf's YAML
+  representer for strings on PyYAML's dumper, as OmegaConf.to_yaml does.
 - flush_loggers, and setting HydraConfig's config for the job the writer writes, restored
   afterwards, as run_job does.
 - config_search(): Hydra's compose API set up with the search path hydra.main builds from

@@ -70,8 +70,8 @@ def is_value_override(override) -> bool:
 def split_values(job: Sequence[str]) -> tuple[tuple[str, ...], list[Any]]:
     """(the overrides to compose a base config from, the plain KEY=VALUE overrides to apply).
 
-    Composing costs far more than setting a value; a sweep's jobs mostly differ in plain KEY=VALUE overrides only, so
-    they can share a base config composed once.
+    Composing costs far more than setting a value; a sweep's jobs mostly differ in plain
+    KEY=VALUE overrides only, so they can share a base config composed once.
     """
     parsed = [parse_override(line) for line in job]
     values = [o for o in parsed if is_value_override(o)]
