@@ -7,6 +7,7 @@ gets one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -21,8 +22,9 @@ from regexp.config.plan import plan_run, plan_sweep
 from regexp.read.ending import ending_pool, finish
 from regexp.read.report import print_run
 from regexp.runs.resume import relaunch_overrides
-from regexp.runs.task import Task
+from regexp.runs.task import Task, remember_command
 from regexp.system.exit import exit_now
+from regexp.system.signals import Terminated, exit_code, terminate_as_interrupt
 
 USAGE = """\
 usage: regexp VERB [ARGS...]
@@ -176,19 +178,20 @@ def cmd_sweep(args: list[str]) -> int:
 
 def _sweep(ns: Any, source: Any) -> int:
     overrides = list(ns.overrides)
-    if getattr(ns, "resume", None) is not None:
+    resume = getattr(ns, "resume", None) is not None
+    if resume:
         overrides = relaunch_overrides(Path(ns.resume), overrides)
     if _shown_flags(ns):
         return _show(ns, source, overrides, multirun=True)
 
-    plan = plan_sweep(overrides, source)
+    plan = plan_sweep(overrides, source, resume=resume)
     # the pool's process imports the ending's modules while the sweep imports torch; the
     # batched launcher draws figures there too
     with ending_pool() as pool:
         try:
             code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides], Task(pool))
         finally:
-            summary = finish(plan.out, plan.expected, pool)
+            summary = finish(plan.out, plan.expected, pool, plan.jobs)
     return max(summary, 1 if code else 0)
 
 
@@ -198,15 +201,19 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, end="")
         return 0 if args else 2
     verb, rest = args[0], args[1:]
+    remember_command(args)
     try:
-        if verb == "run":
-            return cmd_run(rest)
-        if verb == "sweep":
-            return cmd_sweep(rest)
-        if verb in VERBS:
-            return int(import_module(VERBS[verb]).cli(rest) or 0)
-    except KeyboardInterrupt:
-        return 130
+        with terminate_as_interrupt():
+            if verb == "run":
+                return cmd_run(rest)
+            if verb == "sweep":
+                return cmd_sweep(rest)
+            if verb in VERBS:
+                return int(import_module(VERBS[verb]).cli(rest) or 0)
+    except KeyboardInterrupt as stop:
+        print(f"regexp: {'terminated' if isinstance(stop, Terminated) else 'interrupted'}",
+              file=sys.stderr)  # fmt: skip
+        return exit_code(stop)
     except UsageError as err:
         return _fail(str(err))
     return _fail(f"unknown verb {verb!r}; allowed: run, sweep, {', '.join(VERBS)}")
@@ -214,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The `regexp` command: main, then an exit without the interpreter's slow teardown."""
-    exit_now(main())
+    try:
+        code = main()
+    except BrokenPipeError:  # the reader went away (`regexp sweep --help | head`): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141  # as a process killed by SIGPIPE
+    exit_now(code)
 
 
 if __name__ == "__main__":

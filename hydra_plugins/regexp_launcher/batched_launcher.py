@@ -148,6 +148,10 @@ class BatchedLauncher(Launcher):
                 for unit in units:
                     rets = self._unit(jobs, unit, progress, pool)
                     returns.update((job.idx, ret) for job, ret in zip(unit, rets))
+            except KeyboardInterrupt:
+                if pool is not None:
+                    pool.cancel()  # trained jobs keep their folders, without figures
+                raise
             finally:
                 if pool is not None:
                     pool.wait()  # every job's metrics.json written

@@ -81,6 +81,10 @@ class ResumingLauncher:
             job_dir = self.job_dir(initial_job_idx + i, overrides)
             if RunDir(job_dir).is_done():
                 flush()
+                if RunDir(job_dir).figures_missing():  # trained before an interrupt
+                    from regexp.runs.write import draw_missing  # torch, only here
+
+                    draw_missing(job_dir)
                 returns.append(self._skipped(overrides, job_dir))
                 done += 1
                 continue

@@ -15,12 +15,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+import yaml
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from regexp.config.errors import ConfigError, UsageError
+from regexp.config.files import added_keys, from_a_file, yaml_error
 from regexp.config.overrides import GROUPS, parse_override
-from regexp.config.settings import Settings, input_dim, validate
+from regexp.config.settings import Settings, input_dim, unknown_keys, validate
 
 CONFIG_MODULE = "regexp.conf"
 
@@ -34,6 +36,10 @@ class Source:
     config_path: str | None = None  # an absolute folder, or None for pkg://regexp.conf
     config_name: str = "config"
     config_dir: str | None = None  # an absolute folder
+
+    def user_folders(self) -> list[str | None]:
+        """The folders of the user's own config files."""
+        return [self.config_dir, self.config_path]
 
     def hydra_flags(self) -> list[str]:
         """The same choice as flags for hydra.main."""
@@ -189,22 +195,40 @@ def compose(
                 source.config_name, overrides=list(overrides), return_hydra_config=with_hydra
             )
     except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
-        raise explain(err, overrides, source) from None
+        raise yaml_error(err) or explain(err, overrides, source) from None
+    except yaml.YAMLError as err:  # a user's file that is not YAML
+        raise yaml_error(err) from None
 
 
 def check(overrides: Sequence[str], source: Source = DEFAULT_SOURCE) -> Settings:
     """Compose and validate one job's overrides; for a CSV data set also read the file."""
-    return check_config(compose(overrides, source))
+    return check_config(compose(overrides, source), overrides, source)
 
 
-def check_config(cfg: DictConfig) -> Settings:
-    """Validate a composed config (its `hydra` node, if any, is ignored); for a CSV data set
-    also read the file."""
-    settings = settings_of(cfg)
-    if settings.data.name == "csv":
-        from regexp.config.csv_table import read_table
+def check_keys(tree: dict, overrides: Sequence[str]) -> None:
+    """ConfigError for the first key regexp does not read (a typo in a user's file: the
+    command line refuses the same key on its own)."""
+    unknown = unknown_keys(tree, added_keys(overrides))
+    if unknown:
+        key, allowed = unknown[0]
+        raise ConfigError(key, f"unknown key; allowed here: {', '.join(allowed)}")
 
-        read_table(settings.data)
+
+def check_config(
+    cfg: DictConfig, overrides: Sequence[str] = (), source: Source = DEFAULT_SOURCE
+) -> Settings:
+    """Validate a composed config (its `hydra` node, if any, is ignored) and its keys; for a
+    CSV data set also read the file. An error about a key a user's config file sets names
+    the file."""
+    try:
+        check_keys(OmegaConf.to_container(cfg, resolve=False), overrides)
+        settings = settings_of(cfg)
+        if settings.data.name == "csv":
+            from regexp.config.csv_table import read_table
+
+            read_table(settings.data)
+    except ConfigError as err:
+        raise from_a_file(err, overrides, source.user_folders()) from None
     return settings
 
 

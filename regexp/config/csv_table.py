@@ -35,6 +35,10 @@ def read_table(s: DataSettings) -> tuple[np.ndarray, np.ndarray]:
     if numeric.isna().any().any():
         bad = numeric.columns[numeric.isna().any()][0]
         raise ConfigError("data.path", f"column {bad!r} has missing or non-numeric values")
+    infinite = ~np.isfinite(numeric.to_numpy(np.float64)).all(axis=0)
+    if infinite.any():
+        bad = numeric.columns[infinite][0]
+        raise ConfigError("data.path", f"column {bad!r} has infinite values")
     if s.task == "classification" and not numeric[s.target].isin([0, 1]).all():
         raise ConfigError("data.target", "must hold 0/1 labels when data.task=classification")
     n = len(numeric)

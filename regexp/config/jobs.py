@@ -14,8 +14,17 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from regexp.config.compose import DEFAULT_SOURCE, Source, check, compose, explain, settings_of
-from regexp.config.errors import UsageError
+from regexp.config.compose import (
+    DEFAULT_SOURCE,
+    Source,
+    check,
+    check_keys,
+    compose,
+    explain,
+    settings_of,
+)
+from regexp.config.errors import ConfigError, UsageError
+from regexp.config.files import from_a_file
 from regexp.config.overrides import (
     parse_override,
     plain_task,
@@ -96,13 +105,19 @@ def check_jobs(
     checked: list[Settings] = []
     csv_checked: set = set()
     for i, overrides in enumerate(jobs):
-        settings = configs.load(overrides).settings
-        if settings is None:
-            try:
+        job = configs.load(overrides)
+        settings = job.settings
+        try:
+            if settings is None:
                 settings = check(overrides, source)
-            except UsageError as err:
-                where = f"job {i} ({' '.join(overrides)}): " if len(jobs) > 1 else ""
-                raise UsageError(f"{where}{err}") from None
+            else:
+                try:
+                    check_keys(job.task, overrides)
+                except ConfigError as err:
+                    raise from_a_file(err, overrides, source.user_folders()) from None
+        except UsageError as err:
+            where = f"job {i} ({' '.join(overrides)}): " if len(jobs) > 1 else ""
+            raise UsageError(f"{where}{err}") from None
         if settings.data.name == "csv" and settings.data not in csv_checked:
             from regexp.config.csv_table import read_table
 

@@ -11,6 +11,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from regexp.config.errors import UsageError
+
 ROOT_ENV = "REGEXP_OUTPUTS"
 DEFAULT_ROOT = Path("outputs")
 
@@ -35,7 +37,13 @@ def claim(path: Path | str) -> Path:
     raise RuntimeError(f"could not claim a folder like {path}")
 
 
-def claim_dir(parent: Path | str, now: datetime | None = None) -> Path:
-    """Create and return a new folder parent/YYYY-MM-DD/HH-MM-SS[-N]."""
+def claim_dir(parent: Path | str, now: datetime | None = None, flag: str | None = None) -> Path:
+    """Create and return a new folder parent/YYYY-MM-DD/HH-MM-SS[-N]; a UsageError naming
+    `flag` (the option that gave parent) when it cannot be made."""
     now = now or datetime.now()
-    return claim(Path(parent) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S"))
+    try:
+        return claim(Path(parent) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S"))
+    except OSError as err:
+        if flag is None:
+            raise
+        raise UsageError(f"{flag}: cannot create a folder in {parent}: {err.strerror}") from None

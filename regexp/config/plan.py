@@ -32,6 +32,7 @@ class Plan:
     settings: list[Settings]  # every checked job (an optimizing sweep: its search space's corners)
     expected: int  # jobs the sweep launches (1 for a run)
     optimizing: bool = False  # an optimizing sweeper (Optuna, Nevergrad, ...) picks the jobs
+    jobs: list[list[str]] | None = None  # a basic sweep's jobs' overrides, in job order
 
 
 def _quoted(path: Path) -> str:
@@ -57,26 +58,46 @@ def _resolved(cfg: DictConfig, key: str) -> str:
 
 
 def _output_dir(
-    cfg: DictConfig, overrides: Sequence[str], kind: str, claim: bool
+    cfg: DictConfig, overrides: Sequence[str], kind: str, claim: bool, resume: bool = False
 ) -> tuple[Path, list[str]]:
     """(the folder, the overrides with `hydra.<kind>.dir=<it>` in place of any given).
 
     A folder named by the time (${now:...}, as the default is) is claimed: created here, with
-    -1, -2, ... appended when it exists. A fixed folder is used as it is (a resumed or
-    reproduced sweep writes into its own folder again)."""
+    -1, -2, ... appended when it exists. A fixed folder is created here too, and must not
+    hold anything yet (a resumed sweep's own folder aside): a run or sweep never writes into
+    a folder that holds results. UsageError when the folder cannot be made."""
     key = f"hydra.{kind}.dir"
     raw = str(OmegaConf.to_container(cfg.hydra[kind], resolve=False).get("dir"))
     path = Path(_resolved(cfg, key))
-    if "${now:" in raw and claim:
-        path = output.claim(path)
+    if claim:
+        try:
+            if "${now:" in raw:
+                path = output.claim(path)
+            else:
+                _fresh(path, key, kind, resume)
+        except OSError as err:
+            raise ConfigError(key, f"cannot create {path}: {err.strerror or err}") from None
     kept = [o for o in overrides if parse_override(o).key_or_group != key]
     return path, [*kept, f"{key}={_quoted(path)}"]
+
+
+def _fresh(path: Path, key: str, kind: str, resume: bool) -> None:
+    """Create a fixed output folder; ConfigError when it already holds anything."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(key, f"{path} is a file, not a folder")
+    if path.is_dir() and any(path.iterdir()) and not resume:
+        if kind == "sweep":
+            hint = f"continue that sweep with `regexp sweep --resume {path}`, or give"
+        else:
+            hint = "give"
+        raise ConfigError(key, f"{path} already holds results; {hint} a fresh folder")
+    path.mkdir(parents=True, exist_ok=True)
 
 
 def plan_run(overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True) -> Plan:
     """Check one run's config and claim its folder (claim=False: only check)."""
     cfg = compose(overrides, source, with_hydra=True)
-    settings = check_config(cfg)
+    settings = check_config(cfg, overrides, source)
     out, given = _output_dir(cfg, overrides, "run", claim)
     return Plan(given, out, [settings], 1)
 
@@ -129,9 +150,13 @@ def _composed(fixed: Sequence[str], source: Source) -> tuple[DictConfig, JobConf
 
 
 def plan_sweep(
-    overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True
+    overrides: Sequence[str],
+    source: Source = DEFAULT_SOURCE,
+    claim: bool = True,
+    resume: bool = False,
 ) -> Plan:
-    """Check every job of a sweep before the first starts, and claim the sweep's folder.
+    """Check every job of a sweep before the first starts, and claim the sweep's folder
+    (resume: the folder of the sweep being resumed, holding its results).
 
     The sweeper's own params (hydra.sweeper.params) count as overrides, as Hydra's sweepers
     read them. An optimizing sweeper's search space is checked at its corners (each end of
@@ -145,7 +170,10 @@ def plan_sweep(
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
     jobs = expand_sweep(lines, discrete=optimizing)
+    if not jobs:
+        empty = [o for o in lines if parse_override(o).is_sweep_override()]
+        raise UsageError(f"the sweep has no jobs: {' '.join(empty) or 'nothing to sweep'}")
     settings = check_jobs(jobs, source, configs)
-    out, given = _output_dir(cfg, overrides, "sweep", claim)
+    out, given = _output_dir(cfg, overrides, "sweep", claim, resume)
     expected = (_trials(cfg.hydra.sweeper) if optimizing else None) or len(jobs)
-    return Plan(given, out, settings, expected, optimizing)
+    return Plan(given, out, settings, expected, optimizing, None if optimizing else jobs)

@@ -6,6 +6,8 @@ bad input with one line and exit code 2.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -104,6 +106,67 @@ class Settings:
     objective: str = "val_mse"  # the metrics.json key a run reports to an optimizing sweeper
 
 
+# The keys a composed config may hold, block by block (a group's block by its option): the
+# command line refuses any other key unless it is added with +KEY=VALUE, and so does a check
+# of a user's config files (unknown_keys).
+_DATA = ("name", "task", "seed")
+ALLOWED: dict[str, dict[str, tuple[str, ...]]] = {
+    "data": {
+        "regression": (*_DATA, "n_train", "n_val", "noise", "x_min", "x_max"),
+        "classification": (*_DATA, "n_train", "n_val", "label_noise"),
+        "csv": (*_DATA, "path", "features", "target", "val_fraction"),
+    },
+    "penalty": {
+        "none": ("name",),
+        "l1": ("name", "lam", "biases"),
+        "l2": ("name", "lam", "biases"),
+        "l1_l2": ("name", "lam", "l1_lam", "biases"),
+    },
+    "optimizer": {
+        "sgd": ("name", "lr"),
+        "momentum": ("name", "lr", "beta1", "bias_correction"),
+        "rmsprop": ("name", "lr", "beta2", "eps", "bias_correction"),
+        "adam": ("name", "lr", "beta1", "beta2", "eps", "bias_correction"),
+    },
+}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def unknown_keys(node: Mapping, added: Sequence[str] = ()) -> list[tuple[str, tuple[str, ...]]]:
+    """(dotted key, the keys allowed beside it) for each key of a composed config (a plain
+    tree, without `hydra`) that regexp does not read; keys under an `added` one (a +KEY=VALUE
+    override) are the user's own."""
+    blocks = {
+        "train": _fields(TrainSettings),
+        "init": _fields(InitSettings),
+        "plots": _fields(PlotSettings),
+    }
+    top = _fields(Settings)
+    found = []
+
+    def mine(key: str) -> bool:
+        return any(key == a or key.startswith(f"{a}.") for a in added)
+
+    for key, value in node.items():
+        if key == "hydra" or mine(key):
+            continue
+        if key not in top:
+            found.append((key, top))
+            continue
+        allowed = blocks.get(key)
+        if key in ALLOWED and isinstance(value, Mapping):
+            allowed = ALLOWED[key].get(str(value.get("name")))
+        if allowed is None or not isinstance(value, Mapping):
+            continue
+        for sub in value:
+            if sub not in allowed and not mine(f"{key}.{sub}"):
+                found.append((f"{key}.{sub}", allowed))
+    return found
+
+
 def _get(node: Mapping, key: str, path: str) -> Any:
     if key not in node:
         raise ConfigError(path, "is missing")
@@ -191,7 +254,7 @@ def _lams(value: Any, path: str, n_layers: int) -> tuple[float, ...]:
         lams = [value] * n_layers
     out = []
     for lam in lams:
-        if isinstance(lam, bool) or not isinstance(lam, int | float) or not lam >= 0:
+        if isinstance(lam, bool) or not isinstance(lam, int | float) or not 0 <= lam < math.inf:
             raise ConfigError(path, f"must be a number >= 0 or a list of them, got {value!r}")
         out.append(float(lam))
     return tuple(out)
@@ -221,6 +284,10 @@ def _data(node: Mapping) -> DataSettings:
         target = _get(node, "target", "data.target")
         if not isinstance(target, str):
             raise ConfigError("data.target", f"must be a column name, got {target!r}")
+        if target in map(str, features):
+            raise ConfigError(
+                "data.target", f"{target!r} is also a feature (data.features): it would leak"
+            )
         frac = _float(node, "val_fraction", "data.val_fraction", positive=True)
         if frac >= 1:
             raise ConfigError("data.val_fraction", f"must be between 0 and 1, got {frac:g}")

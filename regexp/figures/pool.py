@@ -34,6 +34,9 @@ def _start(warm_up: Callable[[], None] | None) -> None:
     imports (warm_up), then an exit that skips tearing them down."""
     from regexp.figures.templates import warm_up as warm_figures
     from regexp.system.heap import freeze_imports
+    from regexp.system.signals import ignore_interrupts
+
+    ignore_interrupts()  # the owner decides what an interrupt stops
 
     if warm_up is not None:
         warm_up()
@@ -69,6 +72,7 @@ class FigurePool:
             initargs=(warm_up,),
         )
         self.started = 0
+        self._futures: list[Future] = []
         self._pending: list[threading.Event] = []
         self.grow(processes)
 
@@ -87,6 +91,7 @@ class FigurePool:
         """Draw specs in a process; then done(the error, or None), in a thread of this
         process. Raises BrokenExecutor when the pool can take no task."""
         future = self.executor.submit(draw, specs)
+        self._futures.append(future)
         finished = threading.Event()
         self._pending.append(finished)
 
@@ -102,6 +107,12 @@ class FigurePool:
         """Return once every draw so far is done and its `done` has run."""
         for finished in list(self._pending):
             finished.wait()
+
+    def cancel(self) -> None:
+        """Cancel the draws not started yet (their `done` gets a CancelledError); the ones
+        being drawn finish."""
+        for future in list(self._futures):
+            future.cancel()
 
     def close(self) -> None:
         self.wait()

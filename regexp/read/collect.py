@@ -154,7 +154,7 @@ def _row(run: _Run) -> dict[str, Any]:
         row[key] = value
     row["status"] = run.status
     for key, value in run.metrics.items():
-        if key in ("status", "error", "name"):
+        if key in ("status", "error", "name", "made_by"):  # made_by: the run's record
             continue
         key = METRIC_RENAMES.get(key, key)
         if key in config or key in row:

@@ -24,7 +24,7 @@ from regexp.figures.sweep import plot_sweep
 from regexp.read.collect import collect
 from regexp.read.html_report import write_report
 from regexp.read.table import differing_keys, plain_columns
-from regexp.runs.layout import write_atomic
+from regexp.runs.layout import RunDir, write_atomic
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")
@@ -196,6 +196,43 @@ def _plain_view(df: pd.DataFrame, args: argparse.Namespace) -> tuple:
     return numeric, shown, f"{_plural(len(df), 'run')}; {which}{where}"
 
 
+def _check_writable(flag: str, path: Path) -> None:
+    """UsageError unless a file can be written at path (checked before any work)."""
+    if path.is_dir():
+        raise UsageError(f"{flag}: {path} is a folder; give a file name")
+    folder = path.absolute().parent  # made when missing: its first existing ancestor counts
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag}: cannot write {path}: {folder} is a file")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{flag}: cannot write {path}: permission denied")
+
+
+def _write(args: argparse.Namespace, df: pd.DataFrame, numeric: pd.DataFrame,
+           shown: pd.DataFrame, caption: str) -> None:  # fmt: skip
+    """--plot's figure and --out's file."""
+    figures = []
+    if args.plot is not None:
+        plot_sweep(args.plot, df, differing_keys(df), lambda run: RunDir(run).fit_file)
+        print(f"wrote {args.plot}")
+        figures.append(args.plot)
+    if args.out is None:
+        return
+    suffix = args.out.suffix.lower()
+    if suffix == ".csv":
+        write_atomic(args.out, numeric.to_csv(index=False))
+    elif suffix == ".md":
+        write_atomic(args.out, f"{caption}\n\n{shown.to_markdown(index=False)}\n")
+    else:
+        grouped = bool(args.group_by or args.over)
+        run_dirs = None if grouped else list(df.loc[numeric.index, "path"])
+        size = write_report(args.out, shown, caption, run_dirs, figures, "regexp compare")
+        print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
+        return
+    print(f"wrote {args.out}")
+
+
 def cli(argv: list[str]) -> int:
     """`regexp compare PATH… [--all] [--group-by K] [--over K] [--sort COL] [--out FILE]
     [--plot FILE.png]`."""
@@ -209,6 +246,9 @@ def cli(argv: list[str]) -> int:
         raise UsageError(f"--plot: unsupported extension {args.plot.suffix!r} (use .png)")
     if args.group_by and args.over:
         raise UsageError("use either --group-by or --over, not both")
+    for flag, path in (("--out", args.out), ("--plot", args.plot)):
+        if path is not None:
+            _check_writable(flag, path)
     df = collect(args.paths)
     if not (df["status"] != "unknown").any():
         raise UsageError("no run found in: " + ", ".join(str(p) for p in args.paths))
@@ -216,22 +256,8 @@ def cli(argv: list[str]) -> int:
     view = _grouped_view if (args.group_by or args.over) else _plain_view
     numeric, shown, caption = view(df, args)
     _print(shown, caption)
-    figures = []
-    if args.plot is not None:
-        plot_sweep(args.plot, df, differing_keys(df))
-        print(f"wrote {args.plot}")
-        figures.append(args.plot)
-    if args.out is not None:
-        suffix = args.out.suffix.lower()
-        if suffix == ".csv":
-            write_atomic(args.out, numeric.to_csv(index=False))
-        elif suffix == ".md":
-            write_atomic(args.out, f"{caption}\n\n{shown.to_markdown(index=False)}\n")
-        else:
-            grouped = bool(args.group_by or args.over)
-            run_dirs = None if grouped else list(df.loc[numeric.index, "path"])
-            size = write_report(args.out, shown, caption, run_dirs, figures, "regexp compare")
-            print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
-            return 0
-        print(f"wrote {args.out}")
+    try:
+        _write(args, df, numeric, shown, caption)
+    except OSError as err:
+        raise UsageError(f"cannot write {err.filename}: {err.strerror}") from None
     return 0

@@ -20,14 +20,15 @@ from regexp.figures.pool import FigurePool, cores
 from regexp.read.report import console_settings
 
 
-def render(sweep_dir: str, expected: int, console: dict[str, Any]) -> tuple[str, int]:
+def render(
+    sweep_dir: str, expected: int, console: dict[str, Any], jobs: list[list[str]] | None
+) -> tuple[str, int]:
     """end_sweep in a pool's process: (what it printed, for a console like `console`, and
     its exit code)."""
-
     from regexp.read.summary import end_sweep
 
     buf = io.StringIO()
-    code = end_sweep(Path(sweep_dir), expected, Console(file=buf, **console))
+    code = end_sweep(Path(sweep_dir), expected, Console(file=buf, **console), jobs)
     return buf.getvalue(), code
 
 
@@ -46,11 +47,17 @@ def ending_pool() -> contextlib.AbstractContextManager[FigurePool | None]:
     return FigurePool(1, warm_up=import_ending)
 
 
-def finish(sweep_dir: Path, expected: int, pool: FigurePool | None) -> int:
-    """The sweep's ending, in the pool's process when it can, else here; its exit code."""
+def finish(
+    sweep_dir: Path,
+    expected: int,
+    pool: FigurePool | None,
+    jobs: list[list[str]] | None = None,
+) -> int:
+    """The sweep's ending, in the pool's process when it can, else here; its exit code.
+    jobs: every job's overrides, when known (a basic sweep's)."""
     if pool is not None:
         try:
-            text, code = pool.call(render, str(sweep_dir), expected, console_settings())
+            text, code = pool.call(render, str(sweep_dir), expected, console_settings(), jobs)
         except Exception:  # the pool's process died, or the ending failed there: do it here
             pass
         else:
@@ -58,4 +65,4 @@ def finish(sweep_dir: Path, expected: int, pool: FigurePool | None) -> int:
             return code
     from regexp.read.summary import end_sweep
 
-    return end_sweep(sweep_dir, expected)
+    return end_sweep(sweep_dir, expected, jobs=jobs)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from regexp.config.settings import Settings
+from regexp.config.values import isna
 from regexp.runs.layout import METRIC_COLUMNS, read_metrics
 
 if TYPE_CHECKING:  # pandas is imported where a sweep is summarized, not at start-up
@@ -24,9 +25,11 @@ ALWAYS = ("job", "status", "train_mse", "val_mse", "val_accuracy", "seconds")
 
 
 def _fmt(value: object) -> str:
+    if isna(value):
+        return "—"
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
-    return "—" if value is None else str(value)
+    return str(value)
 
 
 def console_settings() -> dict[str, Any]:

@@ -15,7 +15,13 @@ from regexp.figures.sweep import plot_sweep
 from regexp.read.collect import read_sweep
 from regexp.read.html_report import write_report
 from regexp.read.report import print_summary, terminal
-from regexp.read.table import differing_keys, plain_columns, summary_table, write_summary
+from regexp.read.table import (
+    differing_keys,
+    plain_columns,
+    summary_table,
+    with_missing_jobs,
+    write_summary,
+)
 from regexp.runs.layout import RunDir
 
 
@@ -35,20 +41,27 @@ def write_pictures(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
     return [png, page]
 
 
-def summarize(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def summarize(
+    sweep_dir: Path, jobs: list[list[str]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the sweep's summary table, read_sweep's table it comes from); writes summary.csv and
-    summary.md."""
+    summary.md. jobs: every job's overrides, when known, so jobs never started are listed."""
     df = read_sweep(sweep_dir)
-    table = summary_table(df)
+    table = summary_table(with_missing_jobs(df, jobs) if jobs else df)
     write_summary(sweep_dir, table)
     return table, df
 
 
-def end_sweep(sweep_dir: Path, expected: int, console: Console | None = None) -> int:
+def end_sweep(
+    sweep_dir: Path,
+    expected: int,
+    console: Console | None = None,
+    jobs: list[list[str]] | None = None,
+) -> int:
     """Read the sweep's folders, write and print its summary, draw its pictures; 0 only
     when every expected job is ok."""
     console = console or terminal()
-    table, df = summarize(sweep_dir)
+    table, df = summarize(sweep_dir, jobs)
     print_summary(console, table, sweep_dir, expected)
     try:  # the table is the sweep's result; a figure is not worth a failure
         written = write_pictures(sweep_dir, df)
@@ -57,9 +70,10 @@ def end_sweep(sweep_dir: Path, expected: int, console: Console | None = None) ->
     else:
         if written:
             console.print("figures: " + " and ".join(p.name for p in written) + f" in {sweep_dir}")
-    bad = int((table["status"] != "ok").sum())
-    missing = expected - len(table)
+    never = table["status"] == "missing"
+    bad = int((~never & (table["status"] != "ok")).sum())
+    missing = int(never.sum()) + max(expected - len(table), 0)
     if bad or missing:
-        console.print(f"[red]{bad} job(s) not ok, {max(missing, 0)} missing[/red]")
+        console.print(f"[red]{bad} job(s) not ok, {missing} missing[/red]")
         return 1
     return 0

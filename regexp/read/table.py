@@ -40,6 +40,25 @@ def _override_key_value(override: str) -> tuple[str, str]:
     return key.lstrip("+~"), value
 
 
+def with_missing_jobs(df: pd.DataFrame, jobs: list[list[str]]) -> pd.DataFrame:
+    """read_sweep's table with a row (status `missing`, its overrides) for each of the
+    sweep's `jobs` (each job's overrides, in job order) that has no folder at all: a sweep
+    stopped early still lists every job it was to run."""
+    present = {int(j) for j in df["job"].dropna()}
+    rows = [
+        {"path": "", "job": i, "overrides": tuple(o), "status": "missing"}
+        for i, o in enumerate(jobs)
+        if i not in present
+    ]
+    if not rows:
+        return df
+    out = pd.concat([df, pd.DataFrame(rows)], ignore_index=True)
+    out["job"] = out["job"].astype("Int64")
+    out = out.sort_values("job", kind="stable", na_position="last", ignore_index=True)
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """A sweep's summary from read_sweep's table: one row per job.
 

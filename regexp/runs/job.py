@@ -14,6 +14,7 @@ from regexp.config import objective
 from regexp.config.settings import Settings, validate
 from regexp.runs.group import train_group
 from regexp.runs.layout import RunDir
+from regexp.runs.record import made_by
 from regexp.runs.write import record_failure, write_run
 from regexp.system.threads import configure_job
 
@@ -32,7 +33,7 @@ def run_in(
         settings = settings or validate(cfg)
         [trained] = train_group([settings])
     except Exception as err:
-        metrics: dict[str, Any] = {"status": "failed"}
+        metrics: dict[str, Any] = {"status": "failed", "made_by": made_by("cpu")}
         record_failure(metrics, err)
         metrics["seconds"] = time.perf_counter() - t0
         RunDir(out).write_metrics(metrics)

@@ -36,6 +36,8 @@ WEIGHTS = "weights.safetensors"
 HYDRA = ".hydra"  # Hydra's output_subdir: config.yaml, hydra.yaml, overrides.yaml
 MULTIRUN = "multirun.yaml"  # Hydra writes it into a sweep folder before the first job
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
+# metrics.json's "figures" of a job whose figures an interrupted sweep did not draw
+NOT_DRAWN = "not drawn: the sweep was interrupted (regexp sweep --resume draws them)"
 PLOTS = "plots"
 FIT = "fit.npz"  # in plots/ of a 1-D run: its fitted function and points, for summary.png
 # the figure that shows a run best, first found (a report's thumbnail)
@@ -87,8 +89,11 @@ def read_metrics(run_dir: Path | str) -> dict:
 def read_yaml(path: Path | str) -> Any:
     """A YAML file's tree, with libyaml when present (~10x faster on big trees)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path) as f:
-        return yaml.load(f, Loader=loader)  # noqa: S506 (a safe loader)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.load(f, Loader=loader)  # noqa: S506 (a safe loader)
+    except UnicodeDecodeError as err:  # binary garbage: as unreadable as broken YAML
+        raise yaml.YAMLError(f"not UTF-8 text ({err.reason})") from None
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,13 @@ class RunDir:
     def is_done(self) -> bool:
         """Finished with status ok and its weights written: nothing left to run again."""
         return self.status() == "ok" and self.has_weights()
+
+    def figures_missing(self) -> bool:
+        """Finished, but its figures were not drawn (an interrupted sweep)."""
+        try:
+            return self.metrics().get("figures") == NOT_DRAWN
+        except (OSError, ValueError):
+            return False
 
     def config_tree(self) -> Any:
         """.hydra/config.yaml as plain containers (raises OSError or yaml.YAMLError)."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+import yaml
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from regexp.config.errors import UsageError
 from regexp.config.settings import Settings, validate
 from regexp.runs.layout import RunDir, write_atomic
 from regexp.train.data import Dataset, make_data
@@ -33,10 +35,24 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def load_run(run_dir: Path | str) -> tuple[Settings, MLP, Dataset]:
-    """Rebuild a finished run's settings, trained model (CPU) and data from its folder."""
+    """Rebuild a finished run's settings, trained model (CPU) and data from its folder;
+    UsageError (one line) when the folder's config or weights cannot be read back."""
     run = RunDir(run_dir)
-    settings = validate(OmegaConf.load(run.config_file))
+    try:
+        config = run.config_tree()
+    except (OSError, yaml.YAMLError) as err:
+        raise UsageError(f"{run.config_file}: unreadable ({type(err).__name__})") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{run.config_file}: not a run's config")
+    try:
+        settings = validate(config)
+    except UsageError as err:
+        raise UsageError(f"{run.config_file}: {err}") from None
     data = make_data(settings.data)
     model = build_model(settings, data.n_in)
-    model.load_state_dict(load_weights(run.weights_file))
+    try:
+        model.load_state_dict(load_weights(run.weights_file))
+    except (OSError, SafetensorError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"{run.weights_file}: not this run's weights ({first})") from None
     return settings, model.eval(), data

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from concurrent.futures import BrokenExecutor
+from concurrent.futures import BrokenExecutor, CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from regexp.config.settings import Settings
 from regexp.figures.pool import draw
 from regexp.figures.specs import PlotSpec, plot_specs
-from regexp.runs.layout import RunDir, write_atomic
-from regexp.runs.weights import save_weights
+from regexp.runs.layout import NOT_DRAWN, RunDir, write_atomic
+from regexp.runs.record import made_by
+from regexp.runs.weights import load_run, save_weights
 from regexp.train.data import Dataset
 from regexp.train.engine import Member
 from regexp.train.history import History
@@ -88,6 +89,7 @@ def write_run(
         epochs=member.epochs,
         train_seconds=member.seconds,
         **(extra or {}),
+        made_by=made_by(trained.device),
     )
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +126,9 @@ def _drawn_in(pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict,
                 err = None
             except Exception as again:
                 err = again
-        if err is not None:
+        if isinstance(err, CancelledError):  # the sweep was interrupted: the job is done
+            metrics["figures"] = NOT_DRAWN
+        elif err is not None:
             record_failure(metrics, err)
         RunDir(out).write_metrics(metrics)
 
@@ -133,3 +137,15 @@ def _drawn_in(pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict,
     except BrokenExecutor:
         return False
     return True
+
+
+def draw_missing(run_dir: Path | str) -> None:
+    """Draw the figures an interrupted sweep left undrawn, from the job's saved weights and
+    history; its metrics.json then says nothing more is missing."""
+    run = RunDir(run_dir)
+    settings, model, data = load_run(run.path)
+    history = History.from_csv(run.history_file.read_text(encoding="utf-8"))
+    draw(plot_specs(run.plots_dir, run.fit_file, model, data, settings, history))
+    metrics = run.metrics()
+    metrics.pop("figures", None)
+    run.write_metrics(metrics)

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from regexp.config.errors import UsageError
-from regexp.config.flags import ArgumentParser
+from regexp.config.flags import ArgumentParser, number
 from regexp.config.output import claim_dir, output_root
 from regexp.train.update import ewma, window  # the smoothing, written once beside the update
 
@@ -85,8 +84,9 @@ def cli(argv: list[str]) -> int:
         description="Exponentially weighted averages of a noisy year of daily values.",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    parser.add_argument("--days", type=int, default=365, help="length of the series")
-    parser.add_argument("--noise", type=float, default=4.0, help="noise std (default 4)")
+    parser.add_argument("--days", type=number(1, integer=True), default=365,
+                        help="length of the series")  # fmt: skip
+    parser.add_argument("--noise", type=number(0), default=4.0, help="noise std (default 4)")
     parser.add_argument(
         "--betas", type=_parse_beta, nargs="+", default=list(ARTICLE_BETAS), metavar="BETA"
     )
@@ -95,14 +95,10 @@ def cli(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    if args.days < 1:
-        raise UsageError(f"--days must be at least 1, got {args.days}")
-    if args.noise < 0:
-        raise UsageError(f"--noise must be non-negative, got {args.noise}")
 
     betas = tuple(args.betas)
     table = article_table(noisy_year(args.seed, args.days, args.noise), betas)
-    folder = claim_dir(args.out)
+    folder = claim_dir(args.out, flag="--out")
     table.to_csv(folder / "ewma.csv", index=False, float_format="%.6g")
     plot_article(table, betas, folder / "ewma.png")
     for beta in betas:

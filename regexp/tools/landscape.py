@@ -19,7 +19,8 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from regexp.config.flags import ArgumentParser
+from regexp.config.errors import UsageError
+from regexp.config.flags import ArgumentParser, number
 from regexp.config.output import claim_dir, output_root
 from regexp.runs.layout import RunDir, write_atomic, write_json
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 W_TRUE = (3.5, 7.0)
 BLOG_POINTS, BLOG_BATCH, BLOG_STEP = 45, 5, 0.2
+MAX_STEPS = 1001  # a run's plane: steps² forward passes
+PLANE_FLAGS = ("params", "steps", "span", "split")
 
 
 # ---- the blog's example ---------------------------------------------------------------------
@@ -104,7 +107,7 @@ def plot_blog(grid: BlogGrid, folder: Path) -> None:
 
 def write_blog(seed: int, parent: Path) -> tuple[Path, BlogGrid]:
     grid = blog_grid(seed)
-    folder = claim_dir(parent)
+    folder = claim_dir(parent, flag="--out")
     w1, w2 = np.meshgrid(grid.w1, grid.w2)
     table = np.column_stack([w1.ravel(), w2.ravel(), grid.loss.ravel()])
     buf = io.StringIO()
@@ -178,12 +181,12 @@ def cli(argv: list[str]) -> int:
         help="two scalar parameters, e.g. 'layers.0.weight[3,0]' 'layers.0.bias[3]' "
         "(default: two filter-normalized random directions)",
     )
-    parser.add_argument("--steps", type=int, default=51, help="grid points per axis (51)")
-    parser.add_argument(
-        "--span", type=float, default=1.0, help="grid from -SPAN to SPAN along each direction"
-    )
+    parser.add_argument("--steps", type=number(2, MAX_STEPS, integer=True),
+                        help=f"grid points per axis (default 51, at most {MAX_STEPS})")  # fmt: skip
+    parser.add_argument("--span", type=number(0, above=True),
+                        help="grid from -SPAN to SPAN on each axis (default 1)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the blog data / directions")
-    parser.add_argument("--split", choices=("train", "val"), default="train")
+    parser.add_argument("--split", choices=("train", "val"))
     parser.add_argument("--out", type=Path, default=output_root() / "landscape",
                         help="parent folder for the blog example")  # fmt: skip
     try:
@@ -192,6 +195,9 @@ def cli(argv: list[str]) -> int:
         return int(exit_.code or 0)
 
     if args.run_dir is None:
+        given = [f"--{k}" for k in PLANE_FLAGS if getattr(args, k) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only for a run's plane (give a RUN_DIR)")
         folder, grid = write_blog(args.seed, args.out)
         rows = (
             ("true weights", W_TRUE),
@@ -205,7 +211,14 @@ def cli(argv: list[str]) -> int:
         return 0
     from regexp.tools.plane import evaluate_plane  # torch: only a run's plane needs it
 
-    plane = evaluate_plane(args.run_dir, args.params, args.steps, args.span, args.seed, args.split)
+    plane = evaluate_plane(
+        args.run_dir,
+        args.params,
+        args.steps or 51,
+        args.span or 1.0,
+        args.seed,
+        args.split or "train",
+    )
     png, csv = write_plane(args.run_dir, plane)
     info = plane.info
     print(f"{info['split']} loss at the trained weights {info['center_loss']:.6g}, "

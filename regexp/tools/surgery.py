@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 import re
 import shutil
 from dataclasses import asdict, dataclass
@@ -23,7 +24,7 @@ import torch
 from matplotlib.figure import Figure
 
 from regexp.config.errors import UsageError
-from regexp.config.output import claim_dir, output_root
+from regexp.config.output import ROOT_ENV, claim_dir, output_root
 from regexp.figures import draw as plots
 from regexp.runs.layout import WEIGHTS, RunDir, write_atomic
 from regexp.runs.weights import load_run, save_weights
@@ -67,6 +68,8 @@ def parse_fix(tokens: list[str]) -> Fix:
             raise UsageError(f"{key}={text!r} is not valid (e.g. {key}={example})") from None
     fix = Fix(**values)
     lo, hi = fix.interval
+    if not all(math.isfinite(v) for v in (lo, hi, fix.scale)):
+        raise UsageError(f"interval and scale must be finite numbers, got {tokens}")
     if lo > hi:
         raise UsageError(f"interval=[{lo:g},{hi:g}] is empty: its lower end exceeds the upper")
     return fix
@@ -142,7 +145,7 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
     info = apply_fix(model, fix)  # raises before any folder is made
     after = _metrics(model, data, settings)
 
-    out = claim_dir(parent if parent is not None else output_root() / "fix")
+    out = claim_dir(parent if parent is not None else output_root() / "fix", flag=ROOT_ENV)
     fixed = RunDir(out)
     shutil.copytree(source.hydra_dir, fixed.hydra_dir)  # so load_run and compare read it
     save_weights(fixed.weights_file, model)

@@ -49,6 +49,20 @@ class History:
         names = self.columns
         return [dict(zip(names, row)) for row in zip(*(c.tolist() for c in self.columns_.values()))]
 
+    @classmethod
+    def from_csv(cls, text: str) -> History:
+        """The history a history.csv holds (csv()'s text read back)."""
+        header, *rows = text.strip("\n").split("\n")
+        names = header.split(",")
+        cells = list(zip(*(row.split(",") for row in rows))) if rows else [()] * len(names)
+        columns = {}
+        for name, column in zip(names, cells):
+            if name == "epoch":
+                columns[name] = np.array([int(v) for v in column], dtype=np.int64)
+            else:
+                columns[name] = np.array([float(v) if v else np.nan for v in column])
+        return cls(columns)
+
     def csv(self) -> str:
         """history.csv's text: pandas' to_csv(index=False) of the same table."""
         cells = [_cells(c) for c in self.columns_.values()]

@@ -20,7 +20,7 @@ def user_conf(tmp_path):
 def test_config_dir_is_searched(user_conf):
     source = source_of(config_dir=str(user_conf))
     assert check(["+experiment=mine"], source).hidden_units == (3,)
-    with pytest.raises(UsageError, match="^hidden_units: must be a list"):
+    with pytest.raises(UsageError, match=r"experiment/bad\.yaml: hidden_units: must be a list"):
         check(["+experiment=bad"], source)
     with pytest.raises(UsageError, match="unknown option 'mine'"):
         check(["+experiment=mine"])  # not without the folder

@@ -70,7 +70,7 @@ def test_unknown_verb(capsys):
     ("argv", "message"),
     [
         (["ewma", "--betas", "1.5"], "ewma: argument --betas: beta must lie in [0, 1), got 1.5"),
-        (["landscape", "--steps", "x"], "landscape: argument --steps: invalid int value: 'x'"),
+        (["landscape", "--steps", "x"], "landscape: argument --steps: must be an integer >= 2"),
         (["compare", "--sort"], "compare: argument --sort: expected one argument"),
         (["compare", "/nope"], "no such file or folder: /nope"),
         (["fix"], "fix needs a run folder first"),

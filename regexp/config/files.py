@@ -1,0 +1,97 @@
+"""A user's own config files (--config-dir, --config-path): which file sets a key, so that an
+error about a key read from a file names that file; and broken YAML as one line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import yaml
+
+from regexp.config.errors import ConfigError, UsageError
+from regexp.config.overrides import GROUPS, parse_override
+
+
+def _package(path: Path, root: Path) -> str:
+    """Where a config file's keys land: its `# @package` line, else its group's folder."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            words = line.lstrip("# ").split()
+            if len(words) == 2 and words[0] == "@package":
+                return "" if words[1] == "_global_" else words[1]
+    return ".".join(path.parent.relative_to(root).parts)
+
+
+def _keys(tree: object, prefix: str) -> Iterator[str]:
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            yield dotted
+            yield from _keys(value, dotted)
+
+
+def setting_file(key: str, folders: Sequence[str | None], chosen: Sequence[str] = ()) -> str | None:
+    """The user's config file (under `folders`) that sets `key`, preferring one whose name
+    is among `chosen` (the options picked on the command line); None when none does."""
+    found = []
+    for folder in filter(None, folders):
+        root = Path(folder)
+        for path in sorted(root.rglob("*.yaml")):
+            try:
+                tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            if key in _keys(tree, _package(path, root)):
+                found.append(path)
+    found.sort(key=lambda p: p.stem not in chosen)
+    return _shown(found[0]) if found else None
+
+
+def _shown(path: Path) -> str:
+    """A path as a user would type it: relative to the working folder when inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def from_a_file(
+    err: ConfigError, overrides: Sequence[str], folders: Sequence[str | None]
+) -> UsageError:
+    """err, prefixed with the user's file that sets its key, unless the command line does."""
+    chosen = []
+    for line in overrides:
+        o = parse_override(line)
+        key = o.key_or_group
+        if key in GROUPS or "/" in key:
+            chosen.append(str(o.value()))
+        elif err.key == key or err.key.startswith(f"{key}."):
+            return err
+    file = setting_file(err.key, folders, chosen)
+    return UsageError(f"{file}: {err}") if file else err
+
+
+def yaml_error(err: BaseException) -> UsageError | None:
+    """A YAML parse error anywhere in err's chain as one line: FILE:LINE: what is wrong."""
+    while err is not None:
+        if isinstance(err, yaml.YAMLError):
+            mark = getattr(err, "problem_mark", None)
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            if mark is None:
+                return UsageError(f"not valid YAML: {problem}")
+            return UsageError(
+                f"{_shown(Path(mark.name))}:{mark.line + 1}: not valid YAML: {problem}"
+            )
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def added_keys(overrides: Sequence[str]) -> list[str]:
+    """The keys a user adds with +KEY=VALUE or ++KEY=VALUE (not a config group's choice)."""
+    keys = []
+    for line in overrides:
+        o = parse_override(line)
+        if (o.is_add() or o.is_force_add()) and o.key_or_group not in GROUPS:
+            keys.append(o.key_or_group)
+    return keys
