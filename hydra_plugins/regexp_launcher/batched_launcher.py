@@ -148,13 +148,13 @@ class BatchedLauncher(Launcher):
                 for unit in units:
                     rets = self._unit(jobs, unit, progress, pool)
                     returns.update((job.idx, ret) for job, ret in zip(unit, rets))
+                if pool is not None:
+                    pool.wait()  # every job's metrics.json written
             except KeyboardInterrupt:
                 if pool is not None:
                     pool.cancel()  # trained jobs keep their folders, without figures
+                    pool.wait()
                 raise
-            finally:
-                if pool is not None:
-                    pool.wait()  # every job's metrics.json written
         return [returns[j.idx] for j in loaded]
 
     def _pool(self, plotted: int) -> contextlib.AbstractContextManager[FigurePool | None]:

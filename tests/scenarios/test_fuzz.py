@@ -27,6 +27,7 @@ NON_POS = st.integers(max_value=0)
 NEG_FLOAT = st.floats(max_value=-1e-6, min_value=-1e6, allow_nan=False)
 AT_LEAST_ONE = st.floats(min_value=1.0, max_value=1e6, allow_nan=False)
 TEXT = WORD.filter(lambda w: w not in ("true", "false", "null", "inf", "nan", "none"))
+NON_FINITE = st.sampled_from(["inf", "-inf", "nan", "+inf", "1e999"])
 
 
 def ov(key: str, values: st.SearchStrategy, *extra: str, fmt: str = "{}") -> st.SearchStrategy:
@@ -154,6 +155,45 @@ KINDS: dict[str, tuple[str, st.SearchStrategy]] = {
     "append to an existing key": ("seed", ov("+seed", st.integers(0, 9))),
     "character outside the grammar": ("activation", ov("activation", TEXT, fmt="{}ŕ")),
     "logger unknown": ("logger", ov("logger", TEXT.filter(lambda w: w not in ("none",)))),
+    # non-finite numbers, wherever a number is read
+    "penalty.lam not finite": (
+        "penalty.lam",
+        st.tuples(st.sampled_from(["l1", "l2", "l1_l2"]), NON_FINITE).map(
+            lambda t: [f"penalty={t[0]}", f"penalty.lam={t[1]}"]
+        ),
+    ),
+    "penalty.lam list with a non-finite entry": (
+        "penalty.lam",
+        ov("penalty.lam", NON_FINITE, "penalty=l2", fmt="[0.1,{}]"),
+    ),
+    "penalty.l1_lam not finite": (
+        "penalty.l1_lam",
+        ov("penalty.l1_lam", NON_FINITE, "penalty=l1_l2"),
+    ),
+    "data.noise not finite": ("data.noise", ov("data.noise", NON_FINITE)),
+    "data.x_min not finite": ("data.x_min", ov("data.x_min", NON_FINITE)),
+    "init.mean not finite": ("init.mean", ov("init.mean", NON_FINITE)),
+    "init.stddev not finite": ("init.stddev", ov("init.stddev", NON_FINITE)),
+    "plots.smoothing not finite": ("plots.smoothing", ov("plots.smoothing", NON_FINITE)),
+    "optimizer.eps not finite": ("optimizer.eps", ov("optimizer.eps", NON_FINITE)),
+    "data.label_noise not finite": (
+        "data.label_noise",
+        ov("data.label_noise", NON_FINITE, "data=classification"),
+    ),
+    # a CSV file's values and columns
+    "csv non-finite value": (
+        "data.path",
+        st.sampled_from(["inf", "-inf", "Infinity", "nan", "", "x1"]).map(
+            lambda v: [*CSV[:1], "data.path=bad.csv", *CSV[2:], f"+fuzz_value={v or 'blank'}"]
+        ),
+    ),
+    "csv target among the features": (
+        "data.target",
+        st.sampled_from(["[y]", "[x,y]", "[y,x]"]).map(
+            lambda f: [*CSV[:2], f"data.features={f}", CSV[3]]
+        ),
+    ),
+    "csv feature list empty": ("data.features", st.just([*CSV[:2], "data.features=[]", CSV[3]])),
 }
 
 
@@ -162,6 +202,17 @@ def workdir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("fuzz")
     (d / "d.csv").write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
     return d
+
+
+def _bad_csv(folder: Path, overrides: list[str]) -> list[str]:
+    """The fuzz_value the "csv non-finite value" kind asks for, written into bad.csv."""
+    value = next((o.split("=", 1)[1] for o in overrides if o.startswith("+fuzz_value=")), None)
+    if value is None:
+        return overrides
+    cell = "" if value == "blank" else value
+    rows = "".join(f"{i},{i % 2}\n" for i in range(20))
+    (folder / "bad.csv").write_text(f"x,y\n{rows}{cell},1\n")
+    return [o for o in overrides if not o.startswith("+fuzz_value=")]
 
 
 @contextlib.contextmanager
@@ -188,7 +239,7 @@ def _run(overrides: list[str]) -> tuple[int, str]:
 @given(data=st.data())
 def test_bad_override_gets_one_line_naming_its_key(kind, data, workdir):
     key, strategy = KINDS[kind]
-    overrides = data.draw(strategy)
+    overrides = _bad_csv(workdir, data.draw(strategy))
     with _inside(workdir):
         code, err = _run(overrides)
     assert code == 2, (overrides, err)
