@@ -1,4 +1,5 @@
-"""Launcher presets (joblib, submitit_local, submitit_slurm, ray) and per-job threads / GPU."""
+"""Launcher presets (joblib, submitit_local, submitit_slurm, ray) and sweeps through them
+(per-job threads and GPUs: tests/system/test_threads.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 from hydra import compose, initialize_config_module
 
 from regexp.cli import main
-from regexp.system import threads
 
 TINY = ["seed=1,2,3", "hidden_units=[4]", "train.epochs=5", "plots.enabled=false", "device=cpu"]
 
@@ -55,87 +54,6 @@ def test_presets_are_ours_and_expose_the_cluster_knobs():
     assert ray["_target_"] == "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
     assert ray["ray"]["init"] == {"address": "auto", "num_cpus": None}
     assert ray["ray"]["remote"] == {"num_cpus": 1, "num_gpus": 0, "max_calls": 1}
-
-
-@pytest.mark.parametrize(
-    ("launcher", "cores", "expected"),
-    [
-        (
-            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": -1},
-            8,
-            (1, True),
-        ),
-        (
-            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 2},
-            8,
-            (4, True),
-        ),
-        (
-            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": -2},
-            8,
-            (1, True),
-        ),
-        (
-            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 1},
-            8,
-            (8, False),
-        ),
-        (
-            {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 16},
-            2,
-            (1, True),
-        ),
-        (
-            {
-                "_target_": "hydra_plugins.hydra_submitit_launcher.x.SlurmLauncher",
-                "cpus_per_task": 4,
-            },
-            64,
-            (4, False),
-        ),
-        (
-            {
-                "_target_": "hydra_plugins.hydra_submitit_launcher.x.LocalLauncher",
-                "cpus_per_task": None,
-            },
-            8,
-            (None, False),
-        ),
-        (
-            {
-                "_target_": "hydra_plugins.hydra_ray_launcher.x.RayLauncher",
-                "ray": {"remote": {"num_cpus": 2}},
-            },
-            8,
-            (2, False),
-        ),
-        (
-            {"_target_": "hydra_plugins.regexp_launcher.batched_launcher.BatchedLauncher"},
-            8,
-            (None, False),
-        ),
-    ],
-)
-def test_threads_per_job_never_oversubscribe(launcher, cores, expected):
-    assert threads.plan(launcher, cores) == expected
-    n, _ = expected
-    workers = threads._joblib_workers(launcher.get("n_jobs"), cores)
-    if "joblib" in launcher["_target_"]:
-        assert min(workers, cores) * n <= cores  # jobs x threads fits the cores
-
-
-def test_parallel_jobs_take_gpus_in_turn(monkeypatch):
-    chosen: list[int] = []
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
-    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
-    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
-    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher", "n_jobs": 3}
-    for job in range(7):
-        threads.configure_job(joblib, job)
-    assert chosen == [0, 1, 2, 0, 1, 2, 0]
-    threads.configure_job({"_target_": "...BatchedLauncher"}, 5)  # one job at a time: GPU 0
-    assert chosen == [0, 1, 2, 0, 1, 2, 0]
 
 
 @pytest.mark.skipif(find_spec("hydra_plugins.hydra_ray_launcher") is not None, reason="installed")
