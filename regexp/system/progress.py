@@ -69,7 +69,9 @@ def progress_reporter(epochs: int, label: str) -> Iterator[Report]:
 
 def _shown(mean: Tensor) -> float:
     """The mean objective over the models that are still finite."""
-    return mean[0].nan_to_num(0.0, 0.0, 0.0).mean().item()
+    loss = mean[0]
+    finite = loss.isfinite()
+    return loss[finite].mean().item() if bool(finite.any()) else float("nan")
 
 
 class SweepProgress:

@@ -112,4 +112,4 @@ def test_sweep_cells_are_text_not_markup_and_missing_numbers_read_so():
     row0, row1 = (line for line in out.splitlines() if line.startswith("│"))
     assert [c.strip() for c in row0.split("│")[1:-1]] == ["0", "[red]x[/red]", "ok", "0.3333",
                                                            "inf", "1"]  # fmt: skip
-    assert [c.strip() for c in row1.split("│")[1:-1]][3:5] == ["nan", "nan"]
+    assert [c.strip() for c in row1.split("│")[1:-1]][3:5] == ["—", "—"]  # not "nan" or "<NA>"
