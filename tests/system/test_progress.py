@@ -48,11 +48,6 @@ def test_a_program_of_few_epochs_logs_each_one(terminal, caplog):
     assert _logged(caplog, 3, "g", k=4) == want
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: progress._shown counts a diverged (NaN/inf) model as 0 in the mean "
-    "(nan_to_num), where its docstring promises the mean over the models still finite",
-)
 def test_the_shown_loss_is_the_mean_over_the_models_still_finite():
     mean = torch.tensor([[1.0, float("nan"), 3.0, float("inf")], [0.0, 0.0, 0.0, 0.0]])
     assert progress._shown(mean) == pytest.approx(2.0)
