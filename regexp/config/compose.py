@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from regexp.config.errors import ConfigError, UsageError
-from regexp.config.files import added_keys, from_a_file, yaml_error
+from regexp.config.files import added_keys, from_a_file, not_utf8, yaml_error
 from regexp.config.overrides import GROUPS, parse_override
 from regexp.config.settings import Settings, input_dim, unknown_keys, validate
 
@@ -194,6 +194,8 @@ def compose(
             return hydra_compose(
                 source.config_name, overrides=list(overrides), return_hydra_config=with_hydra
             )
+    except UnicodeDecodeError as err:  # a user's file of binary garbage
+        raise not_utf8(source.user_folders()) or UsageError(str(err)) from None
     except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
         raise yaml_error(err) or explain(err, overrides, source) from None
     except yaml.YAMLError as err:  # a user's file that is not YAML

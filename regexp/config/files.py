@@ -95,3 +95,16 @@ def added_keys(overrides: Sequence[str]) -> list[str]:
         if (o.is_add() or o.is_force_add()) and o.key_or_group not in GROUPS:
             keys.append(o.key_or_group)
     return keys
+
+
+def not_utf8(folders: Sequence[str | None]) -> UsageError | None:
+    """The first of the user's config files that is not UTF-8 text, as one line."""
+    for folder in filter(None, folders):
+        for path in sorted(Path(folder).rglob("*.yaml")):
+            try:
+                path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                return UsageError(f"{_shown(path)}: not UTF-8 text ({err.reason})")
+            except OSError:
+                continue
+    return None

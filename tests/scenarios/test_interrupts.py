@@ -1,0 +1,88 @@
+"""Ctrl-C and SIGTERM during a sweep: trained jobs keep `ok` and their metrics (figures not
+drawn are said so in metrics.json), the summary lists every job with every swept column, the
+exit code is 130 / 143, and `--resume` draws what is missing."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from regexp.runs.layout import NOT_DRAWN
+
+REGEXP = [sys.executable, "-m", "regexp.cli"]
+pytestmark = pytest.mark.slow
+
+
+def _start(tmp_path: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*REGEXP, "sweep", *args, "hydra.sweep.dir=s"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(predicate, seconds: float = 120) -> None:
+    end = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def _metrics(sweep: Path) -> dict[int, dict]:
+    return {int(p.parent.name): json.loads(p.read_text()) for p in sweep.glob("*/metrics.json")}
+
+
+def test_sigterm_while_figures_are_drawn_keeps_the_trained_jobs(tmp_path):
+    sweep = tmp_path / "s"
+    proc = _start(tmp_path, "seed=range(0,48)", "hidden_units=[8]", "train.epochs=30")
+    _wait_for(lambda: len(list(sweep.glob("*/metrics.json"))) >= 3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and "regexp: terminated" in err
+    before = _metrics(sweep)
+    assert {m["status"] for m in before.values()} == {"ok"}  # none marked failed
+    table = pd.read_csv(sweep / "summary.csv")
+    assert table["seed"].tolist() == list(range(48))  # every job, with its swept value
+    done = table["status"] == "ok"
+    assert set(table.loc[~done, "status"]) <= {"incomplete", "missing"}
+    assert table.loc[done, "val_mse"].notna().all()
+    resumed = subprocess.run(
+        [*REGEXP, "sweep", "--resume", "s"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = _metrics(sweep)
+    assert len(after) == 48 and {m["status"] for m in after.values()} == {"ok"}
+    assert not any(m.get("figures") == NOT_DRAWN for m in after.values())
+    assert all((sweep / str(i) / "plots" / "layers.png").is_file() for i in range(48))
+    for i, m in before.items():  # the resume drew figures; it did not train again
+        assert after[i]["val_mse"] == m["val_mse"] and after[i]["seconds"] == m["seconds"]
+
+
+def test_ctrl_c_while_a_group_trains_lists_every_job_in_the_summary(tmp_path):
+    sweep = tmp_path / "s"
+    proc = _start(
+        tmp_path, "seed=1,2,3", "hidden_units=[4],[8]", "train.epochs=200000",
+        "plots.enabled=false",
+    )  # fmt: skip
+    _wait_for(lambda: (sweep / "multirun.yaml").is_file())
+    time.sleep(3)  # importing torch, then training the first group
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "regexp: interrupted" in err
+    table = pd.read_csv(sweep / "summary.csv")
+    assert table["seed"].tolist() == [1, 1, 2, 2, 3, 3]  # Hydra's order of the jobs
+    assert table["hidden_units"].tolist() == ["[4]", "[8]"] * 3
+    assert set(table["status"]) <= {"missing", "incomplete"}
+    assert "6 missing" in out or "not ok" in out
