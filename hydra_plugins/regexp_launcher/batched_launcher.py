@@ -21,7 +21,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.regexp_launcher.dispatch import DISPATCHES, run_units
-from hydra_plugins.regexp_launcher.sweep_jobs import Job, SweepJobs
+from hydra_plugins.regexp_launcher.sweep_jobs import CountedPool, GroupFolders, Job, SweepJobs
 from regexp.figures.pool import MIN_JOBS, FigurePool, cores
 from regexp.runs.grouping import plan_units
 from regexp.system.progress import SweepProgress, sweep_progress
@@ -48,41 +48,6 @@ class BatchedLauncherConf:
 ConfigStore.instance().store(
     group="hydra/launcher", name="batched", node=BatchedLauncherConf, provider="regexp"
 )
-
-
-class _Unit:
-    """regexp.runs.group.Folders for one group: each job written as Hydra would, counted
-    (its figures too, when they are drawn here rather than in a pool)."""
-
-    def __init__(self, jobs: SweepJobs, unit: list[Job], progress: SweepProgress | None,
-                 pooled: bool):  # fmt: skip
-        self.jobs, self.unit, self.progress, self.pooled = jobs, unit, progress, pooled
-
-    def write(self, i: int, fill: Any) -> JobReturn:
-        if i == 0 and self.progress is not None:
-            self.progress.group_trained()
-        ret = self.jobs.write(self.unit[i], fill)
-        if self.progress is not None:
-            self.progress.job_done()
-            if not self.pooled and self.unit[i].settings.plots.enabled:
-                self.progress.figure_done()
-        return ret
-
-
-class _Counted:
-    """A figure pool that counts each job's figures on the progress bar once drawn."""
-
-    def __init__(self, pool: FigurePool, progress: SweepProgress):
-        self.pool, self.progress = pool, progress
-
-    def draw(self, specs: list[Any], done: Any) -> None:
-        def counted(err: BaseException | None) -> None:
-            try:
-                done(err)
-            finally:
-                self.progress.figure_done()
-
-        self.pool.draw(specs, counted)
 
 
 class BatchedLauncher(Launcher):
@@ -182,8 +147,8 @@ class BatchedLauncher(Launcher):
         if len(unit) > 1:
             log.info("\t#%s : %d jobs as one program",
                      ",".join(str(j.idx) for j in unit), len(unit))  # fmt: skip
-            drawn = _Counted(pool, progress) if pool is not None and progress else pool
-            folders = _Unit(jobs, unit, progress, pooled=pool is not None)
+            drawn = CountedPool(pool, progress) if pool is not None and progress else pool
+            folders = GroupFolders(jobs, unit, progress, pooled=pool is not None)
             if progress is not None:
                 progress.figures_queued(sum(1 for j in unit if j.settings.plots.enabled))
             try:
@@ -200,4 +165,6 @@ class BatchedLauncher(Launcher):
             rets.append(jobs.run(job))
             if progress is not None:
                 progress.job_done()
+                if len(unit) > 1 and job.settings.plots.enabled:  # queued with its group
+                    progress.figure_done()
         return rets

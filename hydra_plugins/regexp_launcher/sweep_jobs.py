@@ -22,6 +22,8 @@ from regexp.config.hydra_shim import flush_loggers, overrides_dirname
 from regexp.config.jobs import JobConfig, JobConfigs
 from regexp.config.overrides import parse_override, with_values
 from regexp.config.settings import Settings, validate
+from regexp.figures.pool import FigurePool
+from regexp.system.progress import SweepProgress
 
 Fill = Callable[[Path], dict[str, Any]]  # fills a job's folder, returns its metrics
 
@@ -144,3 +146,38 @@ class SweepJobs:
     def done_writing(self) -> None:
         """The launcher's own logging, as after run_job."""
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+
+
+class GroupFolders:
+    """regexp.runs.group.Folders for one group: each job written as Hydra would, counted
+    (its figures too, when they are drawn here rather than in a pool)."""
+
+    def __init__(self, jobs: SweepJobs, unit: list[Job], progress: SweepProgress | None,
+                 pooled: bool):  # fmt: skip
+        self.jobs, self.unit, self.progress, self.pooled = jobs, unit, progress, pooled
+
+    def write(self, i: int, fill: Any) -> JobReturn:
+        if i == 0 and self.progress is not None:
+            self.progress.group_trained()
+        ret = self.jobs.write(self.unit[i], fill)
+        if self.progress is not None:
+            self.progress.job_done()
+            if not self.pooled and self.unit[i].settings.plots.enabled:
+                self.progress.figure_done()
+        return ret
+
+
+class CountedPool:
+    """A figure pool that counts each job's figures on the progress bar once drawn."""
+
+    def __init__(self, pool: FigurePool, progress: SweepProgress):
+        self.pool, self.progress = pool, progress
+
+    def draw(self, specs: list[Any], done: Any) -> None:
+        def counted(err: BaseException | None) -> None:
+            try:
+                done(err)
+            finally:
+                self.progress.figure_done()
+
+        self.pool.draw(specs, counted)
