@@ -37,11 +37,23 @@ def child(runs: int) -> None:
     import torch
 
     import regexp
-    from regexp.config.compose import compose
-    from regexp.config.settings import validate
-    from regexp.figures.specs import draw_plots, plot_specs
-    from regexp.train.data import make_data
-    from regexp.train.model import MLP
+    try:  # this tree's layout
+        from regexp.config.compose import compose
+        from regexp.config.settings import validate
+        from regexp.figures.pool import draw as draw_plots
+        from regexp.figures.specs import plot_specs as specs_in
+        from regexp.train.data import make_data
+        from regexp.train.model import MLP
+
+        def plot_specs(out, model, data, settings, history):
+            return specs_in(out / "plots", out / "plots" / "fit.npz", model, data, settings,
+                            history)  # fmt: skip
+    except ImportError:  # an earlier commit's (regexp/core/)
+        from regexp.core.config import compose
+        from regexp.core.data import make_data
+        from regexp.core.figures import draw_plots, plot_specs
+        from regexp.core.model import MLP
+        from regexp.core.settings import validate
 
     torch.set_num_threads(1)
     settings = validate(compose(["hidden_units=[16]"]))

@@ -1,0 +1,5 @@
+"""`python -m regexp ...`: the `regexp` command."""
+
+from regexp.cli import entry
+
+entry()
