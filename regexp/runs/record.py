@@ -15,12 +15,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import hydra
-import numpy
-import torch
-
 import regexp
-from regexp.runs.task import COMMAND_ENV
+
+COMMAND_ENV = "REGEXP_COMMAND"  # the command line a user typed (each run records it)
+
+
+def remember_command(argv: list[str]) -> None:
+    """Keep the user's command line for the runs of this process and of those it starts
+    (Hydra rewrites sys.argv; joblib and submitit workers inherit the environment)."""
+    os.environ.setdefault(COMMAND_ENV, shlex.join(["regexp", *argv]))
 
 
 def _version(package: str) -> str | None:
@@ -52,9 +55,9 @@ def _code() -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": dirty,
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "hydra": hydra.__version__,
-        "numpy": numpy.__version__,
+        "torch": _version("torch"),
+        "hydra": _version("hydra-core"),
+        "numpy": _version("numpy"),
         "host": socket.gethostname(),
     }
 
@@ -75,7 +78,9 @@ def made_by(device: str) -> dict[str, Any]:
     """The record of a run trained on `device` (cpu, cuda, cuda:1, ...) by this process.
     The command line is the one the user typed (COMMAND_ENV, set by the `regexp` command for
     its own jobs and the processes they start), else this process's."""
-    if device.startswith("cuda") and torch.cuda.is_available():
+    if device.startswith("cuda"):
+        import torch  # a CUDA run's process has imported it already
+
         name = torch.cuda.get_device_name(torch.device(device))
     else:
         name = _cpu_name()
