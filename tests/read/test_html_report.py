@@ -30,7 +30,7 @@ def test_html_thumbnails_are_small_and_link_the_full_image(tree, tmp_path):
     thumb = base64.b64decode(uri)
     assert len(thumb) < 60_000 < (tree["hidden"] / "0" / "plots" / "layers.png").stat().st_size
     with Image.open(io.BytesIO(thumb)) as img:
-        assert max(img.size) <= 200
+        assert max(img.size) <= 120
     (href,) = re.findall(r"href='([^']+)'", text)
     assert href == "../multirun/hidden/0/plots/layers.png"
 
@@ -112,10 +112,10 @@ def test_a_run_without_a_figure_gets_an_empty_thumbnail_cell(tmp_path):
 def test_a_thumbnail_fits_its_box_keeping_the_aspect_ratio(tmp_path):
     wide = _png(tmp_path / "wide.png", size=(300, 800))
     with Image.open(io.BytesIO(thumbnail(wide))) as img:
-        assert img.size == (200, 75) and img.mode == "P"
+        assert img.size == (120, 45) and img.mode == "P"
     tall = _png(tmp_path / "tall.png", size=(600, 100))
     with Image.open(io.BytesIO(thumbnail(tall))) as img:
-        assert img.size == (25, 150)
+        assert img.size == (15, 90)
     (tmp_path / "text.png").write_text("not a picture")
     assert thumbnail(tmp_path / "text.png") is None
     assert thumbnail(tmp_path / "missing.png") is None
