@@ -16,7 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from regexp.read.compare import cli
-from regexp.read.html_report import thumbnail, write_report
+from regexp.read.html_report import Highlight, thumbnail, write_report
 from tests.fixtures_runs import make_run, make_sweep
 
 
@@ -119,3 +119,21 @@ def test_a_thumbnail_fits_its_box_keeping_the_aspect_ratio(tmp_path):
     (tmp_path / "text.png").write_text("not a picture")
     assert thumbnail(tmp_path / "text.png") is None
     assert thumbnail(tmp_path / "missing.png") is None
+
+
+def test_the_best_run_opens_the_page_before_the_figures(tmp_path):
+    run = make_run(tmp_path / "sweep" / "3", plot=True)
+    fig = _png(tmp_path / "sweep" / "curves.png")
+    facts = [("penalty.lam", "0.001"), ("note", "<b>")]
+    title = "best run: job 3, val_mse 0.01 (minimized)"
+    best = Highlight(title, run, facts, run / "plots" / "layers.png")
+    page = tmp_path / "sweep" / "report.html"
+    write_report(page, pd.DataFrame({"x": ["1"]}), "c", [str(run)], [fig], best=best)
+    text = page.read_text()
+    assert text.index("<section class='best'>") < text.index("<div class='figures'>")
+    assert text.index("<div class='figures'>") < text.index("<table class='runs'>")
+    assert "<h2>best run: job 3, val_mse 0.01 (minimized)</h2>" in text
+    assert "href='3/'>3/</a>" in text  # its folder, relative to the page
+    assert "<tr><th>note</th><td>&lt;b&gt;</td></tr>" in text
+    assert "<a href='3/plots/layers.png'><img class='best'" in text
+    assert "<a href='curves.png'><img class='figure' alt='curves.png'" in text

@@ -82,7 +82,10 @@ def test_a_sweep_is_a_parent_run_with_its_jobs_nested(tmp_path):
         _check_job(client, run, folder)
     # the sweep's own files end up on its parent run
     files = {a.path for a in client.list_artifacts(parent.info.run_id)}
-    assert {"summary.csv", "summary.png", "report.html"} <= files
+    assert {"summary.csv", "summary.png", "curves.png", "parallel.png", "report.html",
+            "best.yaml"} <= files  # fmt: skip
+    best = client.get_run(parent.info.run_id).data.metrics["best"]
+    assert best == pd.read_csv(sweep / "summary.csv")["val_mse"].min()
 
 
 @pytest.mark.slow
