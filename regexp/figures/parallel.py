@@ -116,5 +116,6 @@ def plot_parallel(
     plain = FuncFormatter(lambda v, _: f"{v:.3g}")  # 0.04, not 4×10⁻² (mathtext)
     bar.ax.yaxis.set_major_formatter(plain)
     bar.ax.yaxis.set_minor_formatter(plain)
-    save_figure(fig, path, Title=f"parallel coordinates: {', '.join(keys)} and {objective}")
+    title = f"parallel coordinates: {', '.join(keys)} and {objective}"
+    save_figure(fig, path, Title=title, Description=f"best: {name}")
     return axes
