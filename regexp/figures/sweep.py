@@ -305,8 +305,8 @@ def plot_sweep(
     keys: list[str],
     fit_file: Callable[[str], Path] | None = None,
 ) -> list[Panel]:
-    """Draw summary.png for the runs in df (keys: the config keys that differ); return the
-    metric panels drawn. One row of panels per swept key, train and val side by side, then
+    """Draw summary.png for the runs in df (keys: the sweep's study variables, columns of df);
+    return the metric panels drawn. One row of panels per key, train and val side by side, then
     the fitted functions of 1-D regression runs whose fit_file(run's path) exists."""
     panels = sweep_panels(df, keys)
     fits = _fits(df, keys, fit_file) if fit_file is not None else []

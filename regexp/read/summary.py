@@ -50,7 +50,7 @@ def write_pictures(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
     shown["path"] = [os.path.relpath(p, sweep_dir) for p in numeric["path"]]
     runs = "1 run" if len(df) == 1 else f"{len(df)} runs"
     caption = f"{runs} of sweep {sweep_dir}; config keys that differ"
-    best = highlight(frame, keys, objective, named_best(sweep_dir, df))
+    best = highlight(frame, keys, objective, named_best(sweep_dir, frame))
     write_report(page, shown, caption, list(numeric["path"]), figures + theirs,
                  f"sweep {sweep_dir.name}", best)  # fmt: skip
     return [*figures, page]

@@ -134,3 +134,22 @@ def test_a_sweep_without_runs_gets_no_pictures(tmp_path):
     (tmp_path / "s").mkdir()
     assert write_pictures(tmp_path / "s", read_sweep(tmp_path / "s")) == []
     assert list((tmp_path / "s").iterdir()) == []
+
+
+def test_an_experiment_sweeps_best_run_is_named_by_its_experiment(tmp_path):
+    jobs = [
+        dict(
+            config={"name": name, "hidden_units": [w], "train.epochs": 100 * w},
+            overrides=[f"+experiment={name}"],
+            result=metrics(0.1 / w, name=name),
+        )
+        for name, w in (("model_2units_a", 2), ("model_8units", 8))
+    ]
+    sweep = make_sweep(tmp_path / "s", jobs)
+    written = write_pictures(sweep, read_sweep(sweep))
+    assert [p.name for p in written] == ["summary.png", "report.html"]  # one key: no parallel
+    page = (sweep / "report.html").read_text()
+    assert "<h2>best run: job 1, val_mse 0.0125 (minimized)</h2>" in page
+    assert "<tr><th>experiment</th><td>model_8units</td></tr>" in page
+    with Image.open(sweep / "summary.png") as img:
+        assert img.text["Title"] == "sweep summary: experiment"  # not train.epochs
