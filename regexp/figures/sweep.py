@@ -123,8 +123,8 @@ def sweep_panels(df: pd.DataFrame, keys: list[str]) -> list[Panel]:
     panels = []
     for metric in metrics_of(df):
         values = pd.to_numeric(ok.get(metric), errors="coerce")
-        positive = values.dropna()
-        log_y = metric.endswith("mse") and len(positive) > 0 and bool((positive > 0).all())
+        finite = values.dropna()
+        log_y = metric.endswith("mse") and len(finite) > 0 and bool((finite > 0).all())
         for key in swept or [""]:
             others = [k for k in swept if k != key and ok[k].map(fmt).nunique() <= MAX_LINES]
             by = others[0] if others else None

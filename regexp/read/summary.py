@@ -67,7 +67,7 @@ def highlight(
     value = fmt(row.get(objective.metric))
     title = f"best run: {name}, {objective.metric} {value} ({objective.direction}d)"
     facts = [(k, fmt(row.get(k))) for k in keys]
-    if len(df) and "seed" in df and not pd.isna(row.get("seed")):
+    if "seed" in row and not pd.isna(row["seed"]):
         facts.append(("seed", fmt(row["seed"])))
     facts += [(m, fmt(row[m])) for m in SUMMARY_METRICS if m in row and not pd.isna(row[m])]
     folder = RunDir(row["path"])
