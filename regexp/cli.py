@@ -186,13 +186,23 @@ def _sweep(ns: Any, source: Any) -> int:
         return _show(ns, source, overrides, multirun=True)
 
     plan = plan_sweep(overrides, source, resume=resume)
+    tracked = any(s.logger == "mlflow" for s in plan.settings)
+    if tracked:  # the parent run of the jobs' MLflow runs, before the first job
+        from regexp.runs.mlflow_log import start_sweep
+
+        start_sweep(plan.out)
     # the pool's process imports the ending's modules while the sweep imports torch; the
     # batched launcher draws figures there too
+    code = 1  # until Hydra returns (an interrupted sweep's parent run ends as failed)
     with ending_pool() as pool:
         try:
             code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides], Task(pool))
         finally:
             summary = finish(plan.out, plan.expected, pool, plan.jobs)
+            if tracked:
+                from regexp.runs.mlflow_log import end_sweep
+
+                end_sweep(plan.out, ok=not (summary or code))
     return max(summary, 1 if code else 0)
 
 

@@ -91,3 +91,12 @@ def make_sweep(root: Path, jobs: list[dict[str, Any]]) -> Path:
     for i, job in enumerate(jobs):
         make_run(root / str(i), **job)
     return root
+
+
+def write_history(run: Path, scale: float, epochs: int = 30, every: int = 10) -> None:
+    """history.csv as a run writes it: val_mse every `every` epochs, empty between."""
+    rows = ["epoch,train_loss,train_mse,val_mse"]
+    for e in range(1, epochs + 1):
+        val = f"{scale / e:.6g}" if e % every == 0 else ""
+        rows.append(f"{e},{scale / e:.6g},{scale / e:.6g},{val}")
+    (run / "history.csv").write_text("\n".join(rows) + "\n")

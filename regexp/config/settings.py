@@ -25,7 +25,7 @@ TASKS = ("regression", "classification")
 PENALTIES = ("none", "l1", "l2", "l1_l2")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")  # each a row of regexp.train.update.FAMILY
 INIT_STRATEGIES = ("default", "search", "grid")
-LOGGERS = ("none", "tensorboard")
+LOGGERS = ("none", "tensorboard", "mlflow")
 
 
 @dataclass(frozen=True)
@@ -440,9 +440,7 @@ def _objective(node: Mapping, task: str) -> str:
 
 def _logger(node: Mapping) -> str:
     logger = _choice(node, "logger", "logger", LOGGERS)
-    if logger == "tensorboard":
-        if find_spec("tensorboard") is None:
-            raise ConfigError(
-                "logger", "tensorboard needs its package: pip install 'regexp[tensorboard]'"
-            )
+    package = {"tensorboard": "tensorboard", "mlflow": "mlflow"}.get(logger)
+    if package is not None and find_spec(package) is None:
+        raise ConfigError("logger", f"{logger} needs its package: pip install 'regexp[{logger}]'")
     return logger

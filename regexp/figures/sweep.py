@@ -1,12 +1,16 @@
-"""A sweep's own figure, summary.png: each swept key against the metrics, and the fits.
+"""A sweep's own figure, summary.png: each study variable against the metrics, and the fits.
 
 Panels (sweep_panels) are the numbers drawn, computed apart from the drawing so tests can
-check them: for each swept key (seed aside) and each metric (train and val MSE; accuracy
-for classification), the mean ± sample std over the ok runs at each value of the key, one
-line per value of a second swept key. Keys named lam or lr get a log axis. For 1-D
-regression, each run's fitted function (plots/fit.npz, written by the run) is drawn over
-the training and validation points: overlaid when there are a few groups of runs, side by
-side beyond. No torch here.
+check them: for each study variable (the keys a user swept, seeds collapsed) and each metric
+(train and val MSE; accuracy for classification), one line per value of a second swept key.
+A key of a few values gets a line through its values, with the spread over the ok runs at
+each: mean ± sample std on a linear axis; on a log axis (MSE) geometric mean ×/÷ geometric
+std, kept within the runs' min–max, so the band never reaches values no run had. A key of
+many numeric values (a search's λ or learning rate) gets a point per run instead: a line
+through them would join runs that differ in other keys. Keys named lam or lr get a log axis.
+For 1-D regression, each run's fitted function (plots/fit.npz, written by the run) is drawn
+over the training and validation points: overlaid when there are a few groups of runs, side
+by side beyond. No torch here.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from regexp.config.values import fmt
 from regexp.figures.templates import plain_log_axis, save_figure
@@ -37,9 +41,10 @@ TICK_PER_CHAR = 0.04  # inches more under a row whose tick labels are rotated, p
 @dataclass
 class Line:
     label: str  # "" for the only line, else "key=value" of the second key
-    x: list[Any]  # the swept key's values, in sweep order
-    mean: np.ndarray
-    std: np.ndarray  # NaN where a point has one run
+    x: list[Any]  # the swept key's values, in sweep order (a scatter: each run's value)
+    centre: np.ndarray  # mean, geometric on a log axis (a scatter: each run's metric)
+    lo: np.ndarray  # the spread's ends; NaN where a point has one run (and in a scatter)
+    hi: np.ndarray
     n: np.ndarray  # ok runs per point
 
 
@@ -50,6 +55,8 @@ class Panel:
     by: str | None  # the second swept key: one line per value
     log_x: bool
     lines: list[Line] = field(default_factory=list)
+    log_y: bool = False  # MSE, all positive: geometric spread
+    scatter: bool = False  # a key of many numeric values: a point per run, no line
 
 
 def metrics_of(df: pd.DataFrame) -> tuple[str, str]:
@@ -59,7 +66,7 @@ def metrics_of(df: pd.DataFrame) -> tuple[str, str]:
     return ("train_mse", "val_mse")
 
 
-def _numbers(values: list[Any]) -> list[float] | None:
+def as_numbers(values: list[Any]) -> list[float] | None:
     try:
         out = [float(v) for v in values]
     except (TypeError, ValueError):
@@ -67,49 +74,81 @@ def _numbers(values: list[Any]) -> list[float] | None:
     return out if all(math.isfinite(v) for v in out) else None
 
 
-def _log_key(key: str) -> bool:
+def log_key(key: str) -> bool:
+    """Keys drawn on a log axis: penalty weights and learning rates."""
     leaf = key.rsplit(".", 1)[-1]
     return leaf in ("lam", "lr", "lambda", "learning_rate") or leaf.startswith(("lam", "lr"))
 
 
-def _order(values: pd.Series) -> list[Any]:
+def ordered(values: pd.Series) -> list[Any]:
     """Distinct values, numbers ascending, else in sweep order."""
     distinct = list(dict.fromkeys(values.map(fmt)))
-    nums = _numbers(distinct)
+    nums = as_numbers(distinct)
     return [distinct[i] for i in np.argsort(nums, kind="stable")] if nums else distinct
 
 
-def sweep_panels(df: pd.DataFrame, keys: list[str]) -> list[Panel]:
-    """The panels summary.png draws: one per swept key and metric (see the module's text).
+def is_continuous(values: pd.Series) -> bool:
+    """Many numeric values (a search's, or a fine grid's): points, not a line through means."""
+    distinct = list(dict.fromkeys(values.map(fmt)))
+    return len(distinct) > MAX_LINES and as_numbers(distinct) is not None
 
-    df is regexp.read.collect's table; keys are the config keys that differ between runs.
-    Only ok runs count; seed and name are averaged over.
+
+def spread(values: np.ndarray, log: bool) -> tuple[float, float, float]:
+    """(centre, low, high) of one point's runs: mean ± sample std, or on a log axis the
+    geometric mean ×/÷ geometric std within the runs' min–max; no spread for a lone run."""
+    values = values[np.isfinite(values)]
+    if log:
+        values = values[values > 0]
+    if len(values) == 0:
+        return math.nan, math.nan, math.nan
+    if len(values) == 1:
+        return float(values[0]), math.nan, math.nan
+    if not log:
+        mean, std = float(values.mean()), float(values.std(ddof=1))
+        return mean, mean - std, mean + std
+    logs = np.log(values)
+    centre, factor = math.exp(logs.mean()), math.exp(logs.std(ddof=1))
+    low, high = max(centre / factor, float(values.min())), min(centre * factor, float(values.max()))
+    return centre, min(low, centre), max(high, centre)  # equal runs: exp(log(x)) may miss x
+
+
+def sweep_panels(df: pd.DataFrame, keys: list[str]) -> list[Panel]:
+    """The panels summary.png draws: one per study key and metric (see the module's text).
+
+    df is regexp.read.collect's table with a column per key; keys are the sweep's study
+    variables. Only ok runs count; seed and name are collapsed.
     """
     ok = df[df["status"] == "ok"]
     swept = [k for k in keys if k not in COLLAPSED and k in df]
     panels = []
     for metric in metrics_of(df):
         values = pd.to_numeric(ok.get(metric), errors="coerce")
+        finite = values.dropna()
+        log_y = metric.endswith("mse") and len(finite) > 0 and bool((finite > 0).all())
         for key in swept or [""]:
             others = [k for k in swept if k != key and ok[k].map(fmt).nunique() <= MAX_LINES]
             by = others[0] if others else None
-            xs = _order(ok[key]) if key else ["all runs"]
-            nums = _numbers(xs) if key else None
-            log_x = bool(key) and _log_key(key) and nums is not None
-            panel = Panel(key, metric, by, log_x)
-            for by_value in _order(ok[by]) if by else [None]:
+            scatter = bool(key) and is_continuous(ok[key])
+            xs = ordered(ok[key]) if key else ["all runs"]
+            nums = as_numbers(xs) if key else None
+            log_x = bool(key) and log_key(key) and nums is not None
+            panel = Panel(key, metric, by, log_x, log_y=log_y, scatter=scatter)
+            for by_value in ordered(ok[by]) if by else [None]:
                 rows = ok if by is None else ok[ok[by].map(fmt) == by_value]
+                label = "" if by is None else f"{by}={by_value}"
+                y = values[rows.index]
+                if scatter:
+                    keep = y.notna()
+                    run_x = rows.loc[keep, key].map(fmt).tolist()
+                    nan = np.full(int(keep.sum()), np.nan)
+                    n = np.ones(int(keep.sum()), dtype=int)
+                    panel.lines.append(Line(label, run_x, y[keep].to_numpy(), nan, nan, n))
+                    continue
                 at = rows[key].map(fmt) if key else pd.Series("all runs", index=rows.index)
-                groups = [values[rows.index][at == x].dropna() for x in xs]
-                panel.lines.append(
-                    Line(
-                        label="" if by is None else f"{by}={by_value}",
-                        x=xs,
-                        mean=np.array([g.mean() if len(g) else np.nan for g in groups]),
-                        std=np.array([g.std(ddof=1) if len(g) > 1 else np.nan for g in groups]),
-                        n=np.array([len(g) for g in groups]),
-                    )
-                )
+                groups = [y[at == x].dropna().to_numpy(dtype=float) for x in xs]
+                stats = np.array([spread(g, log_y) for g in groups]).reshape(-1, 3)
+                n = np.array([len(g) for g in groups])
+                panel.lines.append(Line(label, xs, stats[:, 0], stats[:, 1], stats[:, 2], n))
             panels.append(panel)
     return panels
 
@@ -117,7 +156,7 @@ def sweep_panels(df: pd.DataFrame, keys: list[str]) -> list[Panel]:
 def _positions(panel: Panel) -> tuple[np.ndarray, list[str] | None]:
     """x positions of the panel's values, and tick labels when they are not numbers."""
     xs = panel.lines[0].x
-    nums = _numbers(xs) if panel.key else None
+    nums = as_numbers(xs) if panel.key else None
     if nums is None:
         return np.arange(len(xs), dtype=float), [str(x) for x in xs]
     return np.array(nums), None
@@ -143,40 +182,50 @@ def _grid(
                 bottom=bottom / height, hspace=hgap / axes_h, wspace=wgap / axes_w)  # fmt: skip
 
 
+def _spread_words(panel: Panel) -> str:
+    if panel.scatter:
+        return " (each run)"
+    if int(max(line.n.max(initial=0) for line in panel.lines)) < 2:
+        return ""
+    return " (geometric mean ×/÷ geom. std, in min–max)" if panel.log_y else " (mean ± std)"
+
+
 def _draw_panel(ax: Any, panel: Panel) -> None:
-    pos, labels = _positions(panel)
-    for i, line in enumerate(panel.lines):
+    if panel.scatter:
+        for i, line in enumerate(panel.lines):
+            ax.scatter(np.array(as_numbers(line.x) or []), line.centre, s=14, alpha=0.75, lw=0,
+                       color=f"C{i % 10}", label=line.label or None)  # fmt: skip
+        pos, labels = np.concatenate([as_numbers(line.x) or [] for line in panel.lines]), None
+    else:
+        pos, labels = _positions(panel)
+    for i, line in enumerate([] if panel.scatter else panel.lines):
         color = f"C{i % 10}"
-        ax.plot(pos, line.mean, marker="o", ms=4, color=color, label=line.label or None)
-        band = np.isfinite(line.std)
+        ax.plot(pos, line.centre, marker="o", ms=4, color=color, label=line.label or None)
+        band = np.isfinite(line.lo) & np.isfinite(line.hi)
         if band.any():
-            lo, hi = line.mean - np.nan_to_num(line.std), line.mean + np.nan_to_num(line.std)
-            # mean - std <= 0 has no place on the log y axis: draw the band to below the
-            # lowest mean instead of leaving a hole in it
-            lo = np.where(lo > 0, lo, np.nanmin(line.mean) / 2)
-            ax.fill_between(pos, lo, hi, where=band, color=color, alpha=0.18, lw=0)
+            ax.fill_between(pos, line.lo, line.hi, where=band, color=color, alpha=0.18, lw=0)
             # bars too: a band has no width where a point stands alone (a seeds-only sweep)
-            err = np.where(band, [line.mean - lo, hi - line.mean], np.nan)
-            ax.errorbar(pos, line.mean, yerr=err, fmt="none", ecolor=color, capsize=4, lw=1)
+            err = np.where(band, [line.centre - line.lo, line.hi - line.centre], np.nan)
+            err = np.clip(err, 0, None)
+            ax.errorbar(pos, line.centre, yerr=err, fmt="none", ecolor=color, capsize=4, lw=1)
     if labels is not None:
         ax.set_xticks(pos, labels, rotation=30 if _rotated(panel) else 0, ha="right")
-    elif panel.log_x:
+    elif panel.log_x and len(pos):
         if (pos > 0).all():
             ax.set_xscale("log")
         else:  # λ = 0 next to small positive λ: linear near 0, log beyond
             ax.set_xscale("symlog", linthresh=float(np.min(pos[pos > 0], initial=1e-3)))
-    n = int(max(line.n.max(initial=0) for line in panel.lines))
-    band = " (mean ± std)" if n > 1 else ""
-    ax.set_title(f"{panel.metric} vs {panel.key or 'all runs'}{band}", fontsize=9)
+        if not panel.scatter:  # a grid's values as they were typed (no 3×10⁻³ mathtext)
+            ax.set_xticks(pos, [fmt(v) for v in pos])
+            ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_title(f"{panel.metric} vs {panel.key or 'all runs'}{_spread_words(panel)}", fontsize=9)
     ax.set_xlabel(panel.key or "")
     ax.set_ylabel(panel.metric)
-    if panel.metric.endswith("mse"):
-        finite = np.concatenate([line.mean for line in panel.lines])
-        if (finite[np.isfinite(finite)] > 0).all():
-            plain_log_axis(ax)
-            lo, hi = ax.dataLim.intervaly
-            if 0 < lo and hi < 4 * lo:  # within a factor of 4: 1, 2, 5 may leave one label
-                ax.yaxis.set_major_locator(MaxNLocator(5))
+    if panel.log_y:
+        plain_log_axis(ax)
+        lo, hi = ax.dataLim.intervaly
+        if 0 < lo and hi < 4 * lo:  # within a factor of 4: 1, 2, 5 may leave one label
+            ax.yaxis.set_major_locator(MaxNLocator(5))
     if any(line.label for line in panel.lines):
         ax.legend(fontsize=7, title=panel.by, title_fontsize=7)
 
@@ -256,8 +305,8 @@ def plot_sweep(
     keys: list[str],
     fit_file: Callable[[str], Path] | None = None,
 ) -> list[Panel]:
-    """Draw summary.png for the runs in df (keys: the config keys that differ); return the
-    metric panels drawn. One row of panels per swept key, train and val side by side, then
+    """Draw summary.png for the runs in df (keys: the sweep's study variables, columns of df);
+    return the metric panels drawn. One row of panels per key, train and val side by side, then
     the fitted functions of 1-D regression runs whose fit_file(run's path) exists."""
     panels = sweep_panels(df, keys)
     fits = _fits(df, keys, fit_file) if fit_file is not None else []

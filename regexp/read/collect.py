@@ -47,17 +47,8 @@ def _is_run_dir(path: Path) -> bool:
     return RunDir(path).looks_like_run()
 
 
-def _job_number(path: Path) -> int | None:
-    """The job number of a sweep's job folder: its name, else hydra.yaml's hydra.job.num."""
-    if path.name.isdigit():
-        return int(path.name)
-    if not SweepDir(path.parent).is_sweep():
-        return None
-    return RunDir(path).job_num()
-
-
 def _read_run(path: Path) -> _Run:
-    run = _Run(path=path, job=_job_number(path))
+    run = _Run(path=path, job=RunDir(path).job_number())
     folder = RunDir(path)
     hydra_dir = folder.hydra_dir
     if hydra_dir.is_dir():

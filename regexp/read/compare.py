@@ -23,7 +23,7 @@ from regexp.config.values import fmt, isna
 from regexp.figures.sweep import plot_sweep
 from regexp.read.collect import collect
 from regexp.read.html_report import write_report
-from regexp.read.table import differing_keys, plain_columns
+from regexp.read.table import differing_keys, plain_columns, study_frame
 from regexp.runs.layout import RunDir, write_atomic
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
@@ -214,7 +214,8 @@ def _write(args: argparse.Namespace, df: pd.DataFrame, numeric: pd.DataFrame,
     """--plot's figure and --out's file."""
     figures = []
     if args.plot is not None:
-        plot_sweep(args.plot, df, differing_keys(df), lambda run: RunDir(run).fit_file)
+        frame, keys = study_frame(df)
+        plot_sweep(args.plot, frame, keys, lambda run: RunDir(run).fit_file)
         print(f"wrote {args.plot}")
         figures.append(args.plot)
     if args.out is None:

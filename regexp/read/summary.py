@@ -1,6 +1,6 @@
 """A sweep's summary: its job folders read once into one table, which becomes the printed
-summary, summary.csv / summary.md, summary.png and report.html (regexp.read.ending says
-which process does it)."""
+summary, summary.csv / summary.md, best.yaml, summary.png, curves.png, parallel.png and
+report.html (regexp.read.ending says which process does it)."""
 
 from __future__ import annotations
 
@@ -12,33 +12,66 @@ from rich.console import Console
 
 from regexp.config.values import fmt
 from regexp.figures.sweep import plot_sweep
+from regexp.read.best import Objective, named_best, objective_of, write_best
 from regexp.read.collect import read_sweep
-from regexp.read.html_report import write_report
+from regexp.read.html_report import Highlight, write_report
 from regexp.read.report import print_summary, terminal
+from regexp.read.sweep_figures import draw_curves, draw_parallel
 from regexp.read.table import (
-    differing_keys,
+    SUMMARY_METRICS,
     plain_columns,
+    study_frame,
     summary_table,
     with_missing_jobs,
     write_summary,
 )
 from regexp.runs.layout import RunDir
 
+# an Optuna search's own figures, drawn into the sweep folder by its sweeper's ending
+OPTUNA_FIGURES = ("optuna_history.png", "optuna_importance.png")
+
 
 def write_pictures(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
-    """summary.png and report.html (the figure, the table, a thumbnail per run) of a sweep
-    from read_sweep's table; the files written."""
+    """summary.png, curves.png, parallel.png (two study keys or more) and report.html (the
+    best run, the figures, the table, a thumbnail per run) of a sweep from read_sweep's
+    table; the files written."""
     if not (df["status"] != "unknown").any():
         return []
+    frame, keys = study_frame(df)
+    objective = objective_of(df)
     png, page = sweep_dir / "summary.png", sweep_dir / "report.html"
-    plot_sweep(png, df, differing_keys(df), lambda run: RunDir(run).fit_file)
+    plot_sweep(png, frame, keys, lambda run: RunDir(run).fit_file)
+    drawn = [png, draw_curves(sweep_dir, frame, keys, objective)]
+    drawn.append(draw_parallel(sweep_dir, frame, keys, objective))
+    figures = [p for p in drawn if p is not None]
+    theirs = [sweep_dir / name for name in OPTUNA_FIGURES if (sweep_dir / name).is_file()]
     numeric = df.sort_values("job", kind="stable")[plain_columns(df, False)]
     shown = numeric.map(fmt)
     shown["path"] = [os.path.relpath(p, sweep_dir) for p in numeric["path"]]
     runs = "1 run" if len(df) == 1 else f"{len(df)} runs"
     caption = f"{runs} of sweep {sweep_dir}; config keys that differ"
-    write_report(page, shown, caption, list(numeric["path"]), [png], f"sweep {sweep_dir.name}")
-    return [png, page]
+    best = highlight(frame, keys, objective, named_best(sweep_dir, frame))
+    write_report(page, shown, caption, list(numeric["path"]), figures + theirs,
+                 f"sweep {sweep_dir.name}", best)  # fmt: skip
+    return [*figures, page]
+
+
+def highlight(
+    df: pd.DataFrame, keys: list[str], objective: Objective, row: pd.Series | None
+) -> Highlight | None:
+    """The report's best-run section for a row of the table (None: no section)."""
+    if row is None:
+        return None
+    job = row.get("job")
+    name = f"job {int(job)}" if job is not None and not pd.isna(job) else Path(row["path"]).name
+    value = fmt(row.get(objective.metric))
+    title = f"best run: {name}, {objective.metric} {value} ({objective.direction}d)"
+    facts = [(k, fmt(row.get(k))) for k in keys]
+    if "seed" in row and not pd.isna(row["seed"]):
+        facts.append(("seed", fmt(row["seed"])))
+    facts += [(m, fmt(row[m])) for m in SUMMARY_METRICS if m in row and not pd.isna(row[m])]
+    folder = RunDir(row["path"])
+    return Highlight(title, folder.path, facts, folder.main_figure())
 
 
 def summarize(
@@ -49,6 +82,7 @@ def summarize(
     df = read_sweep(sweep_dir)
     table = summary_table(with_missing_jobs(df, jobs) if jobs else df)
     write_summary(sweep_dir, table)
+    write_best(sweep_dir, df)
     return table, df
 
 

@@ -93,6 +93,34 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def study_keys(table: pd.DataFrame) -> list[str]:
+    """The study variables of a sweep: summary_table's overridden keys (the columns between
+    name and status: an experiment sweep's is `experiment`) whose values differ between its
+    jobs; seeds aside, they are repeats."""
+    columns = list(table.columns)
+    if "name" not in columns or "status" not in columns:
+        return []
+    swept = columns[columns.index("name") + 1 : columns.index("status")]
+    return [k for k in swept if k != "seed" and table[k].map(fmt).nunique() > 1]
+
+
+def study_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """(collect's table with a column for each study key it lacks, the study keys): what a
+    sweep's figures draw. Runs that were given no overrides at all (runs side by side in
+    `regexp compare`) are told apart by the config keys that differ instead."""
+    table = summary_table(df)
+    if any(len(o) for o in df["overrides"]):
+        keys = study_keys(table)
+    else:
+        keys = [k for k in differing_keys(df) if k not in ("seed", "name")]
+    missing = {k: table[k].to_numpy() for k in keys if k not in df}
+    if not missing:
+        return df, keys
+    out = df.assign(**missing)
+    out.attrs = dict(df.attrs)
+    return out, keys
+
+
 def write_summary(sweep_dir: Path, table: pd.DataFrame) -> None:
     """summary.csv and summary.md at the sweep's root."""
     write_atomic(sweep_dir / "summary.csv", table.to_csv(index=False, float_format="%.10g"))

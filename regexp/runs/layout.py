@@ -35,6 +35,7 @@ HISTORY = "history.csv"
 WEIGHTS = "weights.safetensors"
 HYDRA = ".hydra"  # Hydra's output_subdir: config.yaml, hydra.yaml, overrides.yaml
 MULTIRUN = "multirun.yaml"  # Hydra writes it into a sweep folder before the first job
+MLFLOW_RUN = "mlflow_run.json"  # logger=mlflow: the store and parent run of a sweep's jobs
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
 # metrics.json's "figures" of a job whose figures an interrupted sweep did not draw
 NOT_DRAWN = "not drawn: the sweep was interrupted (regexp sweep --resume draws them)"
@@ -203,6 +204,18 @@ class RunDir:
             return None
         return num if isinstance(num, int) else None
 
+    def sweep(self) -> SweepDir | None:
+        """The sweep this run is a job of (the folder above it holds multirun.yaml), else None."""
+        parent = SweepDir(self.path.parent)
+        return parent if parent.is_sweep() else None
+
+    def job_number(self) -> int | None:
+        """The job number of a sweep's job folder: its name, else hydra.yaml's hydra.job.num;
+        None for a run that is no sweep's job."""
+        if self.path.name.isdigit():
+            return int(self.path.name)
+        return self.job_num() if self.sweep() is not None else None
+
 
 @dataclass(frozen=True)
 class SweepDir:
@@ -216,6 +229,10 @@ class SweepDir:
     @property
     def multirun_file(self) -> Path:
         return self.path / MULTIRUN
+
+    @property
+    def mlflow_file(self) -> Path:
+        return self.path / MLFLOW_RUN
 
     def is_sweep(self) -> bool:
         return self.multirun_file.is_file()

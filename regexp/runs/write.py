@@ -54,6 +54,16 @@ def write_tensorboard(out: Path, history: History) -> None:
                     writer.add_scalar(f"{metric}/{split}", value, int(row["epoch"]))
 
 
+def finish_folder(out: Path, settings: Settings, metrics: dict[str, Any], history: History) -> None:
+    """Write metrics.json, the folder's last file, then hand the finished folder to the
+    logger that needs it (logger=mlflow: an MLflow run)."""
+    RunDir(out).write_metrics(metrics)
+    if settings.logger == "mlflow":
+        from regexp.runs.mlflow_log import log_job  # mlflow: only where a job logs to it
+
+        log_job(out, settings, metrics, history)
+
+
 def record_failure(metrics: dict[str, Any], err: BaseException) -> None:
     metrics["status"] = "failed"
     metrics["error"] = f"{type(err).__name__}: {err}".splitlines()[0]
@@ -104,17 +114,20 @@ def write_run(
             specs = plot_specs(
                 folder.plots_dir, folder.fit_file, model.eval(), data, settings, member.history
             )
-            if pool is not None and _drawn_in(pool, specs, out, metrics, t0):
+            if pool is not None and _drawn_in(pool, specs, out, metrics, t0, settings, member):
                 return metrics
             draw(specs)
     except Exception as err:
         record_failure(metrics, err)
     metrics["seconds"] = member.seconds + time.perf_counter() - t0
-    folder.write_metrics(metrics)
+    finish_folder(out, settings, metrics, member.history)
     return metrics
 
 
-def _drawn_in(pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict, t0: float) -> bool:
+def _drawn_in(
+    pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict, t0: float,
+    settings: Settings, member: Member,
+) -> bool:  # fmt: skip
     """Hand the figures to the pool, metrics.json to follow them; False when the pool can
     take no task (a process of it died on an earlier job): then they are drawn here."""
     metrics["seconds"] = metrics["train_seconds"] + time.perf_counter() - t0
@@ -130,7 +143,7 @@ def _drawn_in(pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict,
             metrics["figures"] = NOT_DRAWN
         elif err is not None:
             record_failure(metrics, err)
-        RunDir(out).write_metrics(metrics)
+        finish_folder(out, settings, metrics, member.history)
 
     try:
         pool.draw(specs, done)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from regexp.figures import draw as plots
-from regexp.figures.sweep import plot_sweep, sweep_panels
+from regexp.figures.sweep import plot_sweep, spread, sweep_panels
 from regexp.read.collect import collect, read_sweep
 from regexp.read.summary import write_pictures
 from regexp.read.table import differing_keys
@@ -65,12 +65,53 @@ def test_one_panel_per_swept_key_and_metric_with_mean_and_std(sweep):
     assert by_lam.log_x and not panels[2].log_x
     line = by_lam.lines[1]  # hidden_units=[16]
     assert line.label == "hidden_units=[16]" and line.x == ["0.001", "0.01", "0.1"]
+    assert by_lam.log_y and not by_lam.scatter  # MSE: a geometric spread
     for i, lam in enumerate(LAMS):
         seeds = [s for s in SEEDS if (lam, 16, s) != (0.1, 16, 3)]  # the failed job is out
-        vals = [_val(lam, 16, s) for s in seeds]
+        vals = np.array([_val(lam, 16, s) for s in seeds])
+        centre, factor = np.exp(np.log(vals).mean()), np.exp(np.log(vals).std(ddof=1))
         assert line.n[i] == len(seeds)
-        assert line.mean[i] == pytest.approx(np.mean(vals))
-        assert line.std[i] == pytest.approx(np.std(vals, ddof=1))
+        assert line.centre[i] == pytest.approx(centre)
+        assert line.lo[i] == pytest.approx(max(centre / factor, vals.min()))
+        assert line.hi[i] == pytest.approx(min(centre * factor, vals.max()))
+
+
+def test_on_a_log_axis_the_spread_never_leaves_the_runs_range():
+    """Seeds of a [2]-unit model: one run far above the others makes std exceed the mean, so
+    mean - std is below zero; the band stays within the runs' own min and max."""
+    vals = np.array([0.04, 0.045, 0.05, 0.6])
+    assert vals.mean() - vals.std(ddof=1) < 0
+    centre, lo, hi = spread(vals, log=True)
+    assert centre == pytest.approx(np.exp(np.log(vals).mean()))
+    assert vals.min() <= lo < centre < hi <= vals.max()
+    assert lo == pytest.approx(0.04)  # the geometric band would reach below: clipped
+    assert spread(vals, log=False) == pytest.approx(
+        (vals.mean(), vals.mean() - vals.std(ddof=1), vals.mean() + vals.std(ddof=1))
+    )
+    centre, lo, hi = spread(np.array([0.3]), log=True)  # a lone run: no band
+    assert centre == 0.3 and np.isnan(lo) and np.isnan(hi)
+
+
+def test_a_key_of_many_values_is_a_point_per_run(tmp_path):
+    """A search's λ (12 values, 2 seeds each, another key varying too): points, no line."""
+    lams = np.geomspace(1e-6, 0.1, 12)
+    jobs = [
+        dict(
+            config={"penalty.lam": float(lam), "optimizer.lr": lr, "seed": seed},
+            overrides=[f"penalty.lam={lam}", f"optimizer.lr={lr}", f"seed={seed}"],
+            result=metrics(0.03 + lam, seed=seed),
+        )
+        for i, lam in enumerate(lams)
+        for seed, lr in ((1, 0.01), (2, 0.003 if i % 2 else 0.03))
+    ]
+    df = collect([make_sweep(tmp_path / "s", jobs)])
+    panels = sweep_panels(df, ["penalty.lam", "optimizer.lr"])
+    lam_panel = next(p for p in panels if p.key == "penalty.lam" and p.metric == "val_mse")
+    assert lam_panel.scatter and lam_panel.log_x and lam_panel.by == "optimizer.lr"
+    assert sum(len(line.x) for line in lam_panel.lines) == len(jobs)  # every run a point
+    assert all(np.isnan(line.lo).all() for line in lam_panel.lines)
+    lr_panel = next(p for p in panels if p.key == "optimizer.lr" and p.metric == "val_mse")
+    assert not lr_panel.scatter and lr_panel.lines[0].x == ["0.003", "0.01", "0.03"]
 
 
 def test_only_seeds_swept_is_one_panel_per_metric(sweep):
@@ -82,7 +123,8 @@ def test_only_seeds_swept_is_one_panel_per_metric(sweep):
 
 def test_summary_png_and_report_of_a_sweep(sweep):
     written = write_pictures(sweep, read_sweep(sweep))
-    assert [p.name for p in written] == ["summary.png", "report.html"]
+    # two study keys: parallel.png too (no curves: these histories have no val_mse)
+    assert [p.name for p in written] == ["summary.png", "parallel.png", "report.html"]
     with Image.open(sweep / "summary.png") as img:
         panels = json.loads(img.text["Description"])
         assert img.size[0] >= 1000 and img.size[1] >= 600  # metric rows and the fits
@@ -90,7 +132,8 @@ def test_summary_png_and_report_of_a_sweep(sweep):
     page = (sweep / "report.html").read_text()
     body = page.split("<tbody>")[1]
     assert body.count("<tr>") == len(LAMS) * len(WIDTHS) * len(SEEDS)  # a row per job
-    assert page.count("data:image/png;base64,") == 1 + 18  # summary.png + a thumbnail per job
+    # summary.png, parallel.png, the best run's figure, and a thumbnail per job
+    assert page.count("data:image/png;base64,") == 3 + 18
     assert set(re.findall(r"href='(\d+)/plots/layers.png'", page)) == {str(i) for i in range(18)}
 
 
@@ -106,7 +149,8 @@ def test_plot_sweep_of_classification_uses_accuracy(tmp_path):
     df = collect([make_sweep(tmp_path / "c", jobs)])
     panels = plot_sweep(tmp_path / "c.png", df, differing_keys(df))
     assert [p.metric for p in panels] == ["train_accuracy", "val_accuracy"]
-    assert panels[1].lines[0].mean.tolist() == pytest.approx([0.8, 0.81])
+    assert panels[1].lines[0].centre.tolist() == pytest.approx([0.8, 0.81])
+    assert not panels[1].log_y
 
 
 def test_a_lone_point_shows_its_std_as_a_bar():
@@ -116,7 +160,8 @@ def test_a_lone_point_shows_its_std_as_a_bar():
 
     from regexp.figures.sweep import Line, Panel, _draw_panel
 
-    line = Line("", ["all runs"], np.array([0.04]), np.array([0.008]), np.array([128]))
+    line = Line("", ["all runs"], np.array([0.04]), np.array([0.032]), np.array([0.048]),
+                np.array([128]))  # fmt: skip
     ax = Figure().subplots()
     _draw_panel(ax, Panel("", "val_mse", None, False, [line]))
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
@@ -132,12 +177,12 @@ def test_a_narrow_log_range_still_gets_several_labelled_ticks():
 
     from regexp.figures.sweep import Line, Panel, _draw_panel
 
-    line = Line("", ["adam", "sgd"], np.array([0.0062, 0.016]), np.array([0.0008, 0.002]),
-                np.array([3, 3]))  # fmt: skip
+    line = Line("", ["adam", "sgd"], np.array([0.0062, 0.016]), np.array([0.0054, 0.014]),
+                np.array([0.007, 0.018]), np.array([3, 3]))  # fmt: skip
     fig = Figure()
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    _draw_panel(ax, Panel("optimizer.name", "val_mse", None, False, [line]))
+    _draw_panel(ax, Panel("optimizer.name", "val_mse", None, False, [line], log_y=True))
     fig.canvas.draw()
     lo, hi = ax.get_ylim()
     shown = [t for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]

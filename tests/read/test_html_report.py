@@ -16,7 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from regexp.read.compare import cli
-from regexp.read.html_report import thumbnail, write_report
+from regexp.read.html_report import Highlight, thumbnail, write_report
 from tests.fixtures_runs import make_run, make_sweep
 
 
@@ -30,7 +30,7 @@ def test_html_thumbnails_are_small_and_link_the_full_image(tree, tmp_path):
     thumb = base64.b64decode(uri)
     assert len(thumb) < 60_000 < (tree["hidden"] / "0" / "plots" / "layers.png").stat().st_size
     with Image.open(io.BytesIO(thumb)) as img:
-        assert max(img.size) <= 200
+        assert max(img.size) <= 120
     (href,) = re.findall(r"href='([^']+)'", text)
     assert href == "../multirun/hidden/0/plots/layers.png"
 
@@ -112,10 +112,28 @@ def test_a_run_without_a_figure_gets_an_empty_thumbnail_cell(tmp_path):
 def test_a_thumbnail_fits_its_box_keeping_the_aspect_ratio(tmp_path):
     wide = _png(tmp_path / "wide.png", size=(300, 800))
     with Image.open(io.BytesIO(thumbnail(wide))) as img:
-        assert img.size == (200, 75) and img.mode == "P"
+        assert img.size == (120, 45) and img.mode == "P"
     tall = _png(tmp_path / "tall.png", size=(600, 100))
     with Image.open(io.BytesIO(thumbnail(tall))) as img:
-        assert img.size == (25, 150)
+        assert img.size == (15, 90)
     (tmp_path / "text.png").write_text("not a picture")
     assert thumbnail(tmp_path / "text.png") is None
     assert thumbnail(tmp_path / "missing.png") is None
+
+
+def test_the_best_run_opens_the_page_before_the_figures(tmp_path):
+    run = make_run(tmp_path / "sweep" / "3", plot=True)
+    fig = _png(tmp_path / "sweep" / "curves.png")
+    facts = [("penalty.lam", "0.001"), ("note", "<b>")]
+    title = "best run: job 3, val_mse 0.01 (minimized)"
+    best = Highlight(title, run, facts, run / "plots" / "layers.png")
+    page = tmp_path / "sweep" / "report.html"
+    write_report(page, pd.DataFrame({"x": ["1"]}), "c", [str(run)], [fig], best=best)
+    text = page.read_text()
+    assert text.index("<section class='best'>") < text.index("<div class='figures'>")
+    assert text.index("<div class='figures'>") < text.index("<table class='runs'>")
+    assert "<h2>best run: job 3, val_mse 0.01 (minimized)</h2>" in text
+    assert "href='3/'>3/</a>" in text  # its folder, relative to the page
+    assert "<tr><th>note</th><td>&lt;b&gt;</td></tr>" in text
+    assert "<a href='3/plots/layers.png'><img class='best'" in text
+    assert "<a href='curves.png'><img class='figure' alt='curves.png'" in text

@@ -122,9 +122,10 @@ def test_the_report_shows_paths_relative_to_the_sweep_and_says_what_it_is(tmp_pa
     page = (sweep / "report.html").read_text()
     assert "<title>sweep s</title>" in page
     assert f"2 runs of sweep {sweep}; config keys that differ" in page
-    header = re.findall(r"<th>([^<]*)</th>", page)
+    runs = page.split("<table class='runs'>")[1]  # past the best run's facts
+    header = re.findall(r"<th>([^<]*)</th>", runs)
     assert header[:3] == ["figure", "path", "job"]
-    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in page.split("<tr>")[2:]]
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in runs.split("<tr>")[2:]]
     assert [row[1] for row in rows] == ["0", "1"]  # the path column: relative to the sweep
     assert str(sweep) not in "".join(row[1] for row in rows)
 
@@ -133,3 +134,22 @@ def test_a_sweep_without_runs_gets_no_pictures(tmp_path):
     (tmp_path / "s").mkdir()
     assert write_pictures(tmp_path / "s", read_sweep(tmp_path / "s")) == []
     assert list((tmp_path / "s").iterdir()) == []
+
+
+def test_an_experiment_sweeps_best_run_is_named_by_its_experiment(tmp_path):
+    jobs = [
+        dict(
+            config={"name": name, "hidden_units": [w], "train.epochs": 100 * w},
+            overrides=[f"+experiment={name}"],
+            result=metrics(0.1 / w, name=name),
+        )
+        for name, w in (("model_2units_a", 2), ("model_8units", 8))
+    ]
+    sweep = make_sweep(tmp_path / "s", jobs)
+    written = write_pictures(sweep, read_sweep(sweep))
+    assert [p.name for p in written] == ["summary.png", "report.html"]  # one key: no parallel
+    page = (sweep / "report.html").read_text()
+    assert "<h2>best run: job 1, val_mse 0.0125 (minimized)</h2>" in page
+    assert "<tr><th>experiment</th><td>model_8units</td></tr>" in page
+    with Image.open(sweep / "summary.png") as img:
+        assert img.text["Title"] == "sweep summary: experiment"  # not train.epochs

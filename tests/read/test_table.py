@@ -6,7 +6,14 @@ from __future__ import annotations
 import pandas as pd
 
 from regexp.read.collect import collect, read_sweep
-from regexp.read.table import differing_keys, plain_columns, summary_table, write_summary
+from regexp.read.table import (
+    differing_keys,
+    plain_columns,
+    study_frame,
+    study_keys,
+    summary_table,
+    write_summary,
+)
 from tests.fixtures_runs import make_run, make_sweep, metrics
 
 
@@ -106,3 +113,31 @@ def test_summary_files_hold_ten_digits_and_the_markdown_reads_as_text(tmp_path):
     assert md.endswith("\n") and md.count("\n") == 4
     second = md.splitlines()[3].split("|")[1:-1]
     assert [c.strip() for c in second] == ["1", "failed", "", "7", "1e-09"]
+
+
+def test_study_keys_are_the_swept_overrides_not_every_key_that_differs(tmp_path):
+    """`make units`: the experiments differ in train.epochs and eval_every too, but the user
+    swept the experiment; a fixed override (penalty=l2) and the seeds are no study key."""
+    jobs = [
+        dict(
+            config={"name": name, "hidden_units": [w], "train.epochs": epochs, "seed": seed},
+            overrides=[f"+experiment={name}", "penalty=l2", f"seed={seed}"],
+            result=metrics(0.1 * w, seed=seed, name=name),
+        )
+        for name, w, epochs in (("model_2units_a", 2, 1250), ("model_8units", 8, 600))
+        for seed in (1, 2)
+    ]
+    df = _sweep(tmp_path, jobs)
+    assert {"train.epochs", "hidden_units", "seed"} <= set(differing_keys(df))
+    assert study_keys(summary_table(df)) == ["experiment"]
+    frame, keys = study_frame(df)
+    assert keys == ["experiment"] and "experiment" not in df
+    assert frame["experiment"].tolist() == ["model_2units_a"] * 2 + ["model_8units"] * 2
+    assert frame["path"].tolist() == df["path"].tolist()
+
+
+def test_runs_given_no_overrides_are_told_apart_by_their_differing_keys(tmp_path):
+    make_run(tmp_path / "a", config={"seed": 1, "penalty.lam": 0.1})
+    make_run(tmp_path / "b", config={"seed": 2, "penalty.lam": 0.2})
+    frame, keys = study_frame(collect([tmp_path]))
+    assert keys == ["penalty.lam"]  # the seed is a repeat, never a study key

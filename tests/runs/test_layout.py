@@ -44,3 +44,15 @@ def test_sweep_folder_overrides(tmp_path):
     assert sweep.is_sweep()
     assert sweep.overrides() == (["seed=1,2"], ["hydra/launcher=joblib"])
     assert sweep.job(1).path == tmp_path / "1"
+
+
+def test_a_job_knows_its_sweep_and_number(tmp_path):
+    sweep = SweepDir(tmp_path / "s")
+    (tmp_path / "s" / "named" / ".hydra").mkdir(parents=True)
+    sweep.multirun_file.write_text("hydra: {}\n")
+    (tmp_path / "s" / "named" / ".hydra" / "hydra.yaml").write_text("hydra:\n  job:\n    num: 7\n")
+    assert sweep.job(3).sweep() == sweep and sweep.job(3).job_number() == 3
+    assert RunDir(tmp_path / "s" / "named").job_number() == 7  # a custom subdir: hydra.yaml's
+    lone = RunDir(tmp_path / "run")
+    assert lone.sweep() is None and lone.job_number() is None
+    assert RunDir(tmp_path / "12").job_number() == 12  # a number is a number

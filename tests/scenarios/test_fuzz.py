@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regexp.cli import main
-from regexp.config.settings import ACTIVATIONS
+from regexp.config.settings import ACTIVATIONS, LOGGERS
 
 WORD = st.text(string.ascii_lowercase, min_size=3, max_size=8)
 NEG_INT = st.integers(max_value=-1)
@@ -154,7 +154,7 @@ KINDS: dict[str, tuple[str, st.SearchStrategy]] = {
     "self-referencing interpolation": ("seed", st.just(["seed=${seed}"])),
     "append to an existing key": ("seed", ov("+seed", st.integers(0, 9))),
     "character outside the grammar": ("activation", ov("activation", TEXT, fmt="{}ŕ")),
-    "logger unknown": ("logger", ov("logger", TEXT.filter(lambda w: w not in ("none",)))),
+    "logger unknown": ("logger", ov("logger", TEXT.filter(lambda w: w not in LOGGERS))),
     # non-finite numbers, wherever a number is read
     "penalty.lam not finite": (
         "penalty.lam",

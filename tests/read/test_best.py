@@ -1,0 +1,73 @@
+"""regexp.read.best: the best run by the sweep's objective (minimised MSE, maximised
+accuracy, or the key `objective` names), best.yaml, and the run best.yaml names."""
+
+from __future__ import annotations
+
+import pandas as pd
+import yaml
+
+from regexp.read.best import Objective, best_row, named_best, objective_of, write_best
+from regexp.read.collect import read_sweep
+from tests.fixtures_runs import make_sweep, metrics
+
+FAILED = metrics(None, status="failed", error="RuntimeError: boom")
+
+
+def _sweep(tmp_path, results, **config):
+    jobs = [
+        dict(config={"seed": i, **config}, overrides=[f"seed={i}"], result=r)
+        for i, r in enumerate(results)
+    ]
+    return make_sweep(tmp_path / "s", jobs)
+
+
+def test_the_lowest_val_mse_of_the_ok_runs_is_the_best(tmp_path):
+    diverged = metrics(0.001, status="diverged")  # a lower number, but not an ok run
+    sweep = _sweep(tmp_path, [metrics(0.05), diverged, metrics(0.02), FAILED, metrics(0.02)])
+    df = read_sweep(sweep)
+    assert objective_of(df) == Objective("val_mse", "minimize")
+    assert best_row(df)["job"] == 2  # a tie goes to the first in job order
+    assert write_best(sweep, df) == sweep / "best.yaml"
+    saved = yaml.safe_load((sweep / "best.yaml").read_text())
+    assert saved == {
+        "overrides": ["seed=2"],
+        "value": 0.02,
+        "objective": {"metric": "val_mse", "direction": "minimize"},
+        "job": 2,
+        "folder": "2",
+    }
+
+
+def test_classification_maximises_accuracy_and_objective_names_another_metric(tmp_path):
+    results = [metrics(0.1, val_accuracy=a, train_accuracy=0.9) for a in (0.8, 0.9, 0.85)]
+    df = read_sweep(_sweep(tmp_path, results, **{"data.task": "classification"}))
+    assert objective_of(df) == Objective("val_accuracy", "maximize")
+    assert best_row(df)["job"] == 1
+    df["objective"] = "train_mse"
+    df["train_mse"] = [0.3, 0.2, 0.1]
+    assert objective_of(df) == Objective("train_mse", "minimize")
+    assert best_row(df)["job"] == 2
+
+
+def test_no_ok_run_no_best_and_no_file(tmp_path):
+    sweep = _sweep(tmp_path, [FAILED, FAILED])
+    df = read_sweep(sweep)
+    assert best_row(df) is None and write_best(sweep, df) is None
+    assert not (sweep / "best.yaml").exists()
+    assert best_row(pd.DataFrame({"status": []})) is None
+
+
+def test_the_report_shows_the_run_best_yaml_names(tmp_path):
+    """best.yaml written by another tool (an Optuna study's best trial) wins; a best.yaml that
+    names no run of the sweep, or cannot be read, leaves the choice to best_row."""
+    sweep = _sweep(tmp_path, [metrics(0.05), metrics(0.02), metrics(0.03)])
+    df = read_sweep(sweep)
+    assert named_best(sweep, df)["job"] == 1  # no file: best_row's
+    (sweep / "best.yaml").write_text(yaml.safe_dump({"job": 2, "value": 0.03}))
+    assert named_best(sweep, df)["job"] == 2
+    (sweep / "best.yaml").write_text(yaml.safe_dump({"folder": "0"}))
+    assert named_best(sweep, df)["job"] == 0
+    (sweep / "best.yaml").write_text(yaml.safe_dump({"job": 99}))
+    assert named_best(sweep, df)["job"] == 1
+    (sweep / "best.yaml").write_text("{broken")
+    assert named_best(sweep, df)["job"] == 1
