@@ -30,11 +30,19 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "c357e3c"  # main before the house was rebuilt (issue 22), 2026-12-05
 FAST = ["hidden_units=[16,16]", "train.epochs=300"]
 COMMANDS: dict[str, list[str]] = {
-    "sweep, 1 job of 1 epoch, no plots": ["sweep", "seed=0", "train.epochs=1",
-                                          "plots.enabled=false"],  # fmt: skip
+    "sweep, 1 job of 1 epoch, no plots": [
+        "sweep",
+        "seed=0",
+        "train.epochs=1",
+        "plots.enabled=false",
+    ],  # fmt: skip
     "run, 1 epoch, no plots": ["run", "train.epochs=1", "plots.enabled=false"],
-    "sweep, 128 seeds [16,16], no plots": ["sweep", "seed=range(0,128)", *FAST,
-                                           "plots.enabled=false"],  # fmt: skip
+    "sweep, 128 seeds [16,16], no plots": [
+        "sweep",
+        "seed=range(0,128)",
+        *FAST,
+        "plots.enabled=false",
+    ],  # fmt: skip
     "sweep, 32 seeds [16,16], plots": ["sweep", "seed=range(0,32)", *FAST],
     "sweep, 128 seeds [16,16], plots": ["sweep", "seed=range(0,128)", *FAST],
 }

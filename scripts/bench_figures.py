@@ -37,6 +37,7 @@ def child(runs: int) -> None:
     import torch
 
     import regexp
+
     try:  # this tree's layout
         from regexp.config.compose import compose
         from regexp.config.settings import validate
