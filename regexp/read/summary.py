@@ -14,6 +14,7 @@ from regexp.config.values import fmt
 from regexp.figures.sweep import plot_sweep
 from regexp.read.collect import read_sweep
 from regexp.read.html_report import write_report
+from regexp.read.outcome import write_outcome
 from regexp.read.report import print_summary, terminal
 from regexp.read.table import (
     differing_keys,
@@ -63,6 +64,7 @@ def end_sweep(
     console = console or terminal()
     table, df = summarize(sweep_dir, jobs)
     print_summary(console, table, sweep_dir, expected)
+    write_outcome(sweep_dir, df, console)
     try:  # the table is the sweep's result; a figure is not worth a failure
         written = write_pictures(sweep_dir, df)
     except Exception as err:
