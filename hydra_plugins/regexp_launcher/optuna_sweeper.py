@@ -129,10 +129,12 @@ class OptunaSweeper(Sweeper):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / MULTIRUN)  # as Hydra's basic sweeper: --resume
-        url = studies.storage_url(self.storage, sweep_dir)
-        study = studies.open_study(url, self.study_name, self.direction, self.sampler)
-        log.info("Optuna study %s in %s: %d of %d trials, %s", self.study_name, url,
-                 studies.asked(study), self.n_trials, self.direction)  # fmt: skip
+        study = studies.open_study(
+            self.storage, sweep_dir, self.study_name, self.direction, self.sampler
+        )
+        log.info("Optuna study %s in %s: %d of %d trials, %s", self.study_name,
+                 studies.storage_url(self.storage, sweep_dir), studies.asked(study),
+                 self.n_trials, self.direction)  # fmt: skip
         unfinished = studies.unfinished(study)
         if unfinished:  # an interrupted sweep's: each runs again in its own folder
             resuming = ResumingLauncher(self.launcher, self.config, self.hydra_context)

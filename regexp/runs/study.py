@@ -9,6 +9,7 @@ where a sweep searches with it (the sweeper's process, and its ending's).
 from __future__ import annotations
 
 import math
+import sqlite3
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,6 +49,23 @@ def quiet_optuna() -> None:
 def storage_url(storage: str | None, sweep_dir: Path | str) -> str:
     """The study's storage: the one given, else SQLite in the sweep folder (study.db)."""
     return storage or f"sqlite:///{SweepDir(sweep_dir).study_file.absolute()}"
+
+
+def _storage(storage: str | None, sweep_dir: Path | str) -> Any:
+    """The storage a sweep writes its study to: the one given, as given; else study.db with
+    synchronous=OFF. Optuna commits several times per trial, and waiting for the disk at each
+    commit made the study the slowest part of a batched search; a killed sweep loses nothing
+    (the system holds the writes), only a machine that loses power may."""
+    if storage:
+        return storage
+    path = SweepDir(sweep_dir).study_file.absolute()
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(path)
+        connection.execute("PRAGMA synchronous=OFF")
+        return connection
+
+    return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": connect})
 
 
 def make_sampler(conf: Mapping[str, Any], offset: int = 0) -> optuna.samplers.BaseSampler:
@@ -95,12 +113,20 @@ def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
     return found
 
 
-def open_study(storage: str, name: str, direction: str, sampler: Mapping[str, Any]) -> optuna.Study:
-    """The study, created or reopened (load_if_exists), with the sampler conf names."""
+def open_study(
+    storage: str | None,
+    sweep_dir: Path | str,
+    name: str,
+    direction: str,
+    sampler: Mapping[str, Any],
+) -> optuna.Study:
+    """The study, created or reopened (load_if_exists) in the storage given or the sweep
+    folder's study.db, with the sampler conf names."""
     quiet_optuna()
     study = optuna.create_study(
-        storage=storage, study_name=name, direction=direction, load_if_exists=True
-    )
+        storage=_storage(storage, sweep_dir), study_name=name, direction=direction,
+        load_if_exists=True,
+    )  # fmt: skip
     study.sampler = make_sampler(sampler, offset=len(study.trials))
     return study
 
@@ -115,6 +141,12 @@ def load_study(sweep_dir: Path | str) -> optuna.Study | None:
     url = storage_url(None, sweep_dir)
     names = optuna.study.get_all_study_names(url)
     return optuna.load_study(study_name=names[-1], storage=url) if names else None
+
+
+def warm_up() -> None:
+    """Import what opening a study's SQLite storage takes (SQLAlchemy and Alembic, which
+    Optuna imports at first use), in a process that waits to read a search's study."""
+    optuna.storages.RDBStorage("sqlite:///:memory:")
 
 
 def asked(study: optuna.Study) -> int:

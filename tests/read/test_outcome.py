@@ -40,10 +40,10 @@ def test_an_optuna_sweep_gets_its_studys_figures(tmp_path):
     pytest.importorskip("optuna")
     from optuna.distributions import FloatDistribution
 
-    from regexp.runs.study import open_study, storage_url
+    from regexp.runs.study import open_study
 
     sweep = _sweep(tmp_path, 6)
-    study = open_study(storage_url(None, sweep), "lam_lr", "minimize", {"name": "random"})
+    study = open_study(None, sweep, "lam_lr", "minimize", {"name": "random"})
     space = {k: FloatDistribution(1e-6, 1.0, log=True) for k in ("penalty.lam", "optimizer.lr")}
     for _ in range(6):
         trial = study.ask(space)

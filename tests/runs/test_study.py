@@ -104,12 +104,13 @@ def test_the_study_lives_in_the_sweep_folder_and_reopens_with_its_trials(tmp_pat
     assert studies.storage_url("sqlite:///elsewhere.db", tmp_path) == "sqlite:///elsewhere.db"
     assert studies.load_study(tmp_path) is None  # no study.db yet
     space = {"x": FloatDistribution(0, 1)}
-    study = studies.open_study(url, "s", "minimize", {"name": "random", "seed": 1})
+    study = studies.open_study(None, tmp_path, "s", "minimize", {"name": "random", "seed": 1})
     told = [studies.tell(study, study.ask(space).number, v) for v in (0.5, math.nan, "x", 0.25)]
     assert told == [True, False, False, True]
     study.ask(space)  # asked, never told: an interrupted sweep's trial
+    assert (tmp_path / "study.db").is_file()
 
-    again = studies.open_study(url, "s", "minimize", {"name": "random", "seed": 1})
+    again = studies.open_study(None, tmp_path, "s", "minimize", {"name": "random", "seed": 1})
     states = [t.state for t in again.trials]
     assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE,
                       TrialState.RUNNING]  # fmt: skip
