@@ -187,7 +187,7 @@ def _sweep(ns: Any, source: Any) -> int:
     plan = plan_sweep(overrides, source, resume=resume)
     # the pool's process imports the ending's modules while the sweep imports torch; the
     # batched launcher draws figures there too
-    with ending_pool() as pool:
+    with ending_pool(plan.optimizing) as pool:
         try:
             code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides], Task(pool))
         finally:

@@ -37,14 +37,24 @@ def importance_skipped(study: Any) -> str | None:
     return None
 
 
+def import_plots() -> Any:
+    """optuna.visualization.matplotlib, with pyplot (which it imports) on the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optuna.visualization import matplotlib as plots
+
+    return plots
+
+
 def _draw(plot: Any, path: Path, title: str) -> None:
     """One optuna.visualization.matplotlib plot (a function of no arguments giving its Axes),
     titled and saved as regexp saves a figure. Optuna sets its own style sheet: kept within
     this figure."""
     import matplotlib
-
-    matplotlib.use("Agg")  # before pyplot, which optuna.visualization.matplotlib imports
     import matplotlib.pyplot as plt
+
+    import_plots()
 
     with matplotlib.rc_context():
         ax = plot()
@@ -61,9 +71,7 @@ def _draw(plot: Any, path: Path, title: str) -> None:
 def _history(study: Any, metric: str) -> Any:
     """The optimization history; on a log axis where the values span decades (a few bad
     trials would flatten the good ones against the axis)."""
-    from optuna.visualization import matplotlib as plots
-
-    ax = plots.plot_optimization_history(study, target_name=metric)
+    ax = import_plots().plot_optimization_history(study, target_name=metric)
     values = [t.value for t in _completed(study)]
     if min(values) > 0 and max(values) / min(values) > LOG_SPAN:
         ax.set_yscale("log")
@@ -74,8 +82,8 @@ def draw_study(study: Any, sweep_dir: Path, metric: str) -> tuple[list[Path], li
     """(the figures written into sweep_dir, a note for each one not drawn). metric: the
     objective's name, the value axis's label."""
     from optuna.trial import TrialState
-    from optuna.visualization import matplotlib as plots
 
+    plots = import_plots()
     done = _completed(study)
     if not done:
         return [], ["no Optuna figures: no trial completed"]

@@ -49,3 +49,15 @@ def test_bad_settings_get_one_line_before_any_folder(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert err.startswith("regexp: error: ") and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "outputs").exists()
+
+
+def test_hydras_plugin_scan_of_the_sweeper_imports_no_optuna():
+    """Hydra executes every plugin module at each start: a run or a basic sweep pays nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hydra_plugins.regexp_launcher.optuna_sweeper; print('optuna' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
