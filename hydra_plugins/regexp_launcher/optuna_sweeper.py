@@ -157,4 +157,6 @@ class OptunaSweeper(Sweeper):
             for trial, ret in zip(run, returns):
                 tell(study, trial.number, ret.return_value if ret.status == JobStatus.COMPLETED
                      else None)  # fmt: skip
-        log.info("trials %d-%d told: %s", trials[0].number, trials[-1].number, best_so_far(study))
+        first, last = trials[0].number, trials[-1].number
+        told = f"trial {first}" if first == last else f"trials {first}-{last}"
+        log.info("%s told: %s", told, best_so_far(study))
