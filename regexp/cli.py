@@ -22,7 +22,8 @@ from regexp.config.plan import plan_run, plan_sweep
 from regexp.read.ending import ending_pool, finish
 from regexp.read.report import print_run
 from regexp.runs.resume import relaunch_overrides
-from regexp.runs.task import Task, remember_command
+from regexp.runs.task import Task
+from regexp.system.command import remember_command
 from regexp.system.exit import exit_now
 from regexp.system.signals import Terminated, exit_code, terminate_as_interrupt
 

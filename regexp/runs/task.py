@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shlex
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 if TYPE_CHECKING:
     from regexp.figures.pool import FigurePool
-
-COMMAND_ENV = "REGEXP_COMMAND"  # the command line a user typed (each run records it)
-
-
-def remember_command(argv: list[str]) -> None:
-    """Keep the user's command line for the runs of this process and of those it starts
-    (Hydra rewrites sys.argv; joblib and submitit workers inherit the environment)."""
-    os.environ.setdefault(COMMAND_ENV, shlex.join(["regexp", *argv]))
 
 
 class Task:
