@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from regexp.figures.templates import save_figure
+from regexp.figures.templates import plain_log_axis, save_figure
 
 HISTORY = "optuna_history.png"
 IMPORTANCE = "optuna_importance.png"
 # fewer completed trials than this say next to nothing about which key matters
 MIN_IMPORTANCE_TRIALS = 5
 SIZE = (8.0, 4.5)  # inches
-LOG_SPAN = 30.0  # a history whose values span more than this factor gets a log axis
+LOG_SPAN = 10.0  # a history whose values span more than this factor gets a log axis
 
 
 def _completed(study: Any) -> list[Any]:
@@ -58,6 +58,8 @@ def _draw(plot: Any, path: Path, title: str) -> None:
 
     with matplotlib.rc_context():
         ax = plot()
+        for loc in ("left", "right"):  # Optuna's own title, replaced by ours in the middle
+            ax.set_title("", loc=loc)
         ax.set_title(title)
         fig = ax.figure
         try:
@@ -74,7 +76,7 @@ def _history(study: Any, metric: str) -> Any:
     ax = import_plots().plot_optimization_history(study, target_name=metric)
     values = [t.value for t in _completed(study)]
     if min(values) > 0 and max(values) / min(values) > LOG_SPAN:
-        ax.set_yscale("log")
+        plain_log_axis(ax)
     return ax
 
 

@@ -13,7 +13,7 @@ optuna = pytest.importorskip("optuna")
 
 from optuna.distributions import FloatDistribution  # noqa: E402
 
-from regexp.figures.study import HISTORY, IMPORTANCE, draw_study  # noqa: E402
+from regexp.figures.study import HISTORY, IMPORTANCE, _draw, draw_study  # noqa: E402
 from regexp.runs.study import quiet_optuna  # noqa: E402
 
 
@@ -73,3 +73,17 @@ def test_optunas_style_stays_within_its_figures(tmp_path):
     before = dict(matplotlib.rcParams)
     draw_study(_study(6), tmp_path, "val_mse")
     assert dict(matplotlib.rcParams) == before
+
+
+def test_a_figure_shows_one_title_ours(tmp_path):
+    import matplotlib.pyplot as plt
+
+    def plot():
+        _, ax = plt.subplots()
+        ax.set_title("Hyperparameter Importances", loc="left")  # as Optuna titles its plots
+        return ax
+
+    axes = []
+    _draw(lambda: axes.append(plot()) or axes[0], tmp_path / "f.png", "ours")
+    titles = [axes[0].get_title(loc=loc) for loc in ("left", "center", "right")]
+    assert titles == ["", "ours", ""]
