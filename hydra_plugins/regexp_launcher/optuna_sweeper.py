@@ -55,10 +55,10 @@ ConfigStore.instance().store(
 )
 
 
-def _task_lines(params: Any, arguments: Sequence[str]) -> list[str]:
-    """The search space's lines: hydra.sweeper.params, then the task's overrides."""
-    lines = [f"{k}={v}" for k, v in (params or {}).items()]
-    return lines + [o for o in arguments if not parse_override(o).is_hydra_override()]
+def _search_space(params: Any, overrides: Sequence[str]) -> SearchSpace:
+    """The search space of hydra.sweeper.params, then the overrides (Hydra's own left out)."""
+    lines = [f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)
+    return search_space([o for o in lines if not parse_override(o).is_hydra_override()])
 
 
 def _consecutive(trials: Sequence[Any]) -> list[list[Any]]:
@@ -111,7 +111,7 @@ class OptunaSweeper(Sweeper):
         if conf.direction not in DIRECTIONS:
             raise ConfigError("hydra.sweeper.direction", f"must be one of {', '.join(DIRECTIONS)}")
         make_sampler(OmegaConf.to_container(conf.sampler, resolve=True))
-        distributions(search_space([o for o in lines if not parse_override(o).is_hydra_override()]))
+        distributions(_search_space(None, lines))
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -125,7 +125,7 @@ class OptunaSweeper(Sweeper):
         from regexp.runs import study as studies
 
         assert self.config is not None
-        space = search_space(_task_lines(self.params, arguments))
+        space = _search_space(self.params, arguments)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / MULTIRUN)  # as Hydra's basic sweeper: --resume
