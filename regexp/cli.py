@@ -21,9 +21,9 @@ from regexp.config.overrides import parse_override
 from regexp.config.plan import plan_run, plan_sweep
 from regexp.read.ending import ending_pool, finish
 from regexp.read.report import print_run
-from regexp.runs.record import remember_command
 from regexp.runs.resume import relaunch_overrides
 from regexp.runs.task import Task
+from regexp.system.command import remember_command
 from regexp.system.exit import exit_now
 from regexp.system.signals import Terminated, exit_code, terminate_as_interrupt
 
@@ -194,7 +194,7 @@ def _sweep(ns: Any, source: Any) -> int:
     # the pool's process imports the ending's modules while the sweep imports torch; the
     # batched launcher draws figures there too
     code = 1  # until Hydra returns (an interrupted sweep's parent run ends as failed)
-    with ending_pool() as pool:
+    with ending_pool(plan.optimizing) as pool:
         try:
             code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides], Task(pool))
         finally:

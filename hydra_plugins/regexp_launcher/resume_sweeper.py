@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hydra_plugins.regexp_launcher.checked_sweeper import CheckedSweeper, CheckedSweeperConf
 from regexp.runs.layout import RunDir
-from regexp.runs.resume import clean
+from regexp.runs.resume import clean, objective_of
 
 log = logging.getLogger("regexp")
 
@@ -59,8 +59,9 @@ class ResumingLauncher:
         return Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
 
     def _skipped(self, overrides: Sequence[str], job_dir: Path) -> JobReturn:
+        """A done job's return, its objective read back (an optimizing sweeper tells it)."""
         ret = JobReturn(overrides=list(overrides), working_dir=str(job_dir))
-        ret.status, ret.return_value = JobStatus.COMPLETED, None
+        ret.status, ret.return_value = JobStatus.COMPLETED, objective_of(job_dir)
         return ret
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:

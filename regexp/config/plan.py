@@ -102,21 +102,32 @@ def plan_run(overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: b
     return Plan(given, out, [settings], 1)
 
 
-def _plugin_class(cfg: DictConfig, group: str) -> type:
-    """The class a hydra/launcher or hydra/sweeper config instantiates; UsageError naming the
-    pip package when its plugin is not installed."""
+def plugin_class(target: str, group: str, choice: str | None = None) -> type:
+    """The class a hydra/launcher or hydra/sweeper config instantiates (its _target_);
+    UsageError naming the pip package when its plugin is not installed."""
     from hydra.utils import get_class
 
-    target = str(OmegaConf.select(cfg, f"hydra.{group.split('/')[-1]}._target_"))
     try:
         return get_class(target)
     except Exception:
         parts = target.split(".")
         package = parts[1].replace("_", "-") if parts[0] == "hydra_plugins" else parts[0]
-        choice = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}") or target
         raise UsageError(
-            f"{group}={choice} needs the {package} package: pip install {package}"
+            f"{group}={choice or target} needs the {package} package: pip install {package}"
         ) from None
+
+
+def _plugin_class(cfg: DictConfig, group: str) -> type:
+    target = str(OmegaConf.select(cfg, f"hydra.{group.split('/')[-1]}._target_"))
+    return plugin_class(target, group, OmegaConf.select(cfg, f"hydra.runtime.choices.{group}"))
+
+
+def optimizing(sweeper: type) -> bool:
+    """Whether a sweeper class picks its jobs itself (Optuna, Nevergrad, ...) rather than
+    running Hydra's basic sweep of the overrides."""
+    from regexp.config.hydra_shim import basic_sweeper
+
+    return not issubclass(sweeper, basic_sweeper())
 
 
 def _trials(sweeper: Any) -> int | None:
@@ -160,20 +171,22 @@ def plan_sweep(
 
     The sweeper's own params (hydra.sweeper.params) count as overrides, as Hydra's sweepers
     read them. An optimizing sweeper's search space is checked at its corners (each end of
-    every interval, every choice), the jobs it may launch."""
-    from regexp.config.hydra_shim import basic_sweeper
-
+    every interval, every choice), the jobs it may launch; a sweeper class with a
+    `check_plan(sweeper_config, lines)` checks its own settings first (ConfigError)."""
     fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
     cfg, configs = _composed(fixed, source)
     _plugin_class(cfg, "hydra/launcher")
-    optimizing = not issubclass(_plugin_class(cfg, "hydra/sweeper"), basic_sweeper())
+    sweeper = _plugin_class(cfg, "hydra/sweeper")
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
-    jobs = expand_sweep(lines, discrete=optimizing)
+    if hasattr(sweeper, "check_plan"):  # a sweeper's own settings (regexp's Optuna sweeper)
+        sweeper.check_plan(cfg.hydra.sweeper, lines)
+    jobs = expand_sweep(lines, discrete=optimizing(sweeper))
     if not jobs:
         empty = [o for o in lines if parse_override(o).is_sweep_override()]
         raise UsageError(f"the sweep has no jobs: {' '.join(empty) or 'nothing to sweep'}")
     settings = check_jobs(jobs, source, configs)
     out, given = _output_dir(cfg, overrides, "sweep", claim, resume)
-    expected = (_trials(cfg.hydra.sweeper) if optimizing else None) or len(jobs)
-    return Plan(given, out, settings, expected, optimizing, None if optimizing else jobs)
+    searching = optimizing(sweeper)
+    expected = (_trials(cfg.hydra.sweeper) if searching else None) or len(jobs)
+    return Plan(given, out, settings, expected, searching, None if searching else jobs)

@@ -1,12 +1,15 @@
-"""A sweep's best run by its objective, and best.yaml, the file that names it.
+"""A sweep's best run by its objective, from the table its ending reads (read_sweep's):
+best.yaml in the sweep folder, the line the sweep prints, and the run report.html opens with.
 
-best_row is the one place that picks the best run: the sweep's ending writes best.yaml from
-it and report.html opens with the run best.yaml names (a file another tool wrote, an Optuna
-study's, is read the same way).
+The objective is the jobs' config key `objective` (auto: val_mse, or val_accuracy for
+classification; regexp.config.objective), minimised, an accuracy maximised, as an optimizing
+sweeper is told. Only ok jobs with a finite value count; of equal values the first job wins.
+best_row is the one place that picks it.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +19,9 @@ import pandas as pd
 import yaml
 
 from regexp.config import objective as objectives
-from regexp.config.values import isna
-from regexp.runs.layout import write_atomic
-
-BEST = "best.yaml"
+from regexp.config.values import fmt, isna
+from regexp.read.table import differing_keys
+from regexp.runs.layout import SweepDir, write_atomic
 
 
 @dataclass(frozen=True)
@@ -61,41 +63,58 @@ def best_row(df: pd.DataFrame, objective: Objective | None = None) -> pd.Series 
     return df.loc[index]
 
 
-def best_record(row: pd.Series, objective: Objective, sweep_dir: Path) -> dict[str, Any]:
-    """best.yaml's content for a row of collect's table: the job's overrides, its objective's
-    value, the objective (metric and direction), the job number and its folder (relative to
-    the sweep's)."""
-    folder = Path(str(row["path"]))
-    try:
-        folder = folder.relative_to(sweep_dir)
-    except ValueError:
-        pass
-    job = row.get("job")
-    return {
-        "overrides": [str(o) for o in row.get("overrides") or ()],
-        "value": float(row[objective.metric]),
-        "objective": {"metric": objective.metric, "direction": objective.direction},
-        "job": None if job is None or isna(job) else int(job),
-        "folder": folder.as_posix(),
-    }
+def _plain(value: Any) -> Any:
+    """A table cell as YAML writes it: numpy's scalars as Python's, missing as None."""
+    if isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
-def write_best(sweep_dir: Path, df: pd.DataFrame) -> Path | None:
-    """best.yaml in the sweep folder from best_row; None (and no file) when no run is ok."""
+def best_run(sweep_dir: Path, df: pd.DataFrame) -> dict[str, Any] | None:
+    """best.yaml's content: objective, direction, value, job, folder (relative to the
+    sweep's), overrides (its own: `regexp run` them to train it again) and params (its values
+    of the keys that tell the sweep's jobs apart); None when no job counts."""
     objective = objective_of(df)
     row = best_row(df, objective)
     if row is None:
         return None
-    path = Path(sweep_dir) / BEST
-    text = yaml.safe_dump(best_record(row, objective, Path(sweep_dir)), sort_keys=False)
-    write_atomic(path, text)
-    return path
+    return {
+        "objective": objective.metric,
+        "direction": objective.direction,
+        "value": float(row[objective.metric]),
+        "job": _plain(row.get("job")),
+        "folder": Path(os.path.relpath(row["path"], sweep_dir)).as_posix(),
+        "overrides": [str(o) for o in row.get("overrides") or ()],
+        "params": {key: _plain(row[key]) for key in differing_keys(df)},
+    }
+
+
+def write_best(sweep_dir: Path, df: pd.DataFrame) -> dict[str, Any] | None:
+    """Write best.yaml into the sweep folder (removing an older one when no job counts now);
+    its content, or None."""
+    best = best_run(sweep_dir, df)
+    path = SweepDir(sweep_dir).best_file
+    if best is None:
+        path.unlink(missing_ok=True)
+        return None
+    write_atomic(path, yaml.safe_dump(best, sort_keys=False, allow_unicode=True))
+    return best
+
+
+def best_line(best: dict[str, Any] | None) -> str:
+    """The line a sweep prints about its best run."""
+    if best is None:
+        return "best: none (no job finished ok with a finite objective)"
+    params = " ".join(f"{k}={fmt(v)}" for k, v in best["params"].items())
+    value = f"{best['objective']} {fmt(best['value'])} ({best['direction']})"
+    return f"best: job {best['job']}, {value}{', ' + params if params else ''} -> best.yaml"
 
 
 def named_best(sweep_dir: Path, df: pd.DataFrame) -> pd.Series | None:
-    """The row of the run best.yaml names (by its job, else its folder), else best_row's."""
+    """The row of the run best.yaml names (by its job, else its folder), else best_row's: a
+    best.yaml another tool wrote is read the same way."""
     try:
-        saved = yaml.safe_load((Path(sweep_dir) / BEST).read_text(encoding="utf-8"))
+        saved = yaml.safe_load(SweepDir(sweep_dir).best_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         saved = None
     if isinstance(saved, dict):

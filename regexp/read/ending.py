@@ -10,6 +10,7 @@ imports neither pandas nor matplotlib: the sweep's own process never needs them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from pathlib import Path
 from typing import Any
@@ -32,19 +33,30 @@ def render(
     return buf.getvalue(), code
 
 
-def import_ending() -> None:
-    """What a pool's process imports while it waits, so that the ending starts at once."""
+def import_ending(search: bool = False) -> None:
+    """What a pool's process imports while it waits, so that the ending starts at once;
+    search: an optimizing sweep's, whose Optuna study and figures are read there too."""
     import tabulate  # noqa: F401  (pandas' to_markdown imports it at first use)
 
     import regexp.read.summary  # noqa: F401
 
+    if search:
+        try:
+            from regexp.figures.study import import_plots
+            from regexp.runs.study import warm_up
+        except ImportError:  # an optimizing sweeper other than Optuna
+            return
+        import_plots()
+        warm_up()
 
-def ending_pool() -> contextlib.AbstractContextManager[FigurePool | None]:
+
+def ending_pool(search: bool = False) -> contextlib.AbstractContextManager[FigurePool | None]:
     """A pool of one warm process for a sweep's ending (and its figures, should the launcher
-    draw some there), when there is a second core to overlap with."""
+    draw some there), when there is a second core to overlap with. search: an optimizing
+    sweep's ending."""
     if cores() < 2:
         return contextlib.nullcontext(None)
-    return FigurePool(1, warm_up=import_ending)
+    return FigurePool(1, warm_up=functools.partial(import_ending, search))
 
 
 def finish(

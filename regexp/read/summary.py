@@ -12,9 +12,10 @@ from rich.console import Console
 
 from regexp.config.values import fmt
 from regexp.figures.sweep import plot_sweep
-from regexp.read.best import Objective, named_best, objective_of, write_best
+from regexp.read.best import Objective, named_best, objective_of
 from regexp.read.collect import read_sweep
 from regexp.read.html_report import Highlight, write_report
+from regexp.read.outcome import write_outcome
 from regexp.read.report import print_summary, terminal
 from regexp.read.sweep_figures import draw_curves, draw_parallel
 from regexp.read.table import (
@@ -27,7 +28,7 @@ from regexp.read.table import (
 )
 from regexp.runs.layout import RunDir
 
-# an Optuna search's own figures, drawn into the sweep folder by its sweeper's ending
+# an Optuna search's own figures, drawn into the sweep folder by read/outcome.py
 OPTUNA_FIGURES = ("optuna_history.png", "optuna_importance.png")
 
 
@@ -82,7 +83,6 @@ def summarize(
     df = read_sweep(sweep_dir)
     table = summary_table(with_missing_jobs(df, jobs) if jobs else df)
     write_summary(sweep_dir, table)
-    write_best(sweep_dir, df)
     return table, df
 
 
@@ -97,6 +97,7 @@ def end_sweep(
     console = console or terminal()
     table, df = summarize(sweep_dir, jobs)
     print_summary(console, table, sweep_dir, expected)
+    write_outcome(sweep_dir, df, console)  # best.yaml, an Optuna study's figures
     try:  # the table is the sweep's result; a figure is not worth a failure
         written = write_pictures(sweep_dir, df)
     except Exception as err:

@@ -36,6 +36,8 @@ WEIGHTS = "weights.safetensors"
 HYDRA = ".hydra"  # Hydra's output_subdir: config.yaml, hydra.yaml, overrides.yaml
 MULTIRUN = "multirun.yaml"  # Hydra writes it into a sweep folder before the first job
 MLFLOW_RUN = "mlflow_run.json"  # logger=mlflow: the store and parent run of a sweep's jobs
+STUDY = "study.db"  # an Optuna sweep's study (SQLite), in its sweep folder
+BEST = "best.yaml"  # a sweep's best run by its objective, written at its ending
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
 # metrics.json's "figures" of a job whose figures an interrupted sweep did not draw
 NOT_DRAWN = "not drawn: the sweep was interrupted (regexp sweep --resume draws them)"
@@ -234,6 +236,14 @@ class SweepDir:
     def mlflow_file(self) -> Path:
         return self.path / MLFLOW_RUN
 
+    @property
+    def study_file(self) -> Path:
+        return self.path / STUDY
+
+    @property
+    def best_file(self) -> Path:
+        return self.path / BEST
+
     def is_sweep(self) -> bool:
         return self.multirun_file.is_file()
 
@@ -245,3 +255,11 @@ class SweepDir:
         Raises OSError, KeyError, TypeError or yaml.YAMLError when absent or unreadable."""
         saved = read_yaml(self.multirun_file)["hydra"]["overrides"]
         return list(saved["task"]), list(saved["hydra"])
+
+    def sweeper_target(self) -> str | None:
+        """The class of the sweeper that wrote multirun.yaml (hydra.sweeper._target_), when
+        it says. Raises as overrides() does."""
+        hydra = read_yaml(self.multirun_file)["hydra"]
+        sweeper = hydra.get("sweeper") if isinstance(hydra, dict) else None
+        target = sweeper.get("_target_") if isinstance(sweeper, dict) else None
+        return str(target) if target else None

@@ -5,25 +5,15 @@ Python, torch, Hydra and numpy, the device and the host. metrics.json keeps it u
 from __future__ import annotations
 
 import functools
-import os
 import platform
-import shlex
 import socket
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import regexp
-
-COMMAND_ENV = "REGEXP_COMMAND"  # the command line a user typed (each run records it)
-
-
-def remember_command(argv: list[str]) -> None:
-    """Keep the user's command line for the runs of this process and of those it starts
-    (Hydra rewrites sys.argv; joblib and submitit workers inherit the environment)."""
-    os.environ.setdefault(COMMAND_ENV, shlex.join(["regexp", *argv]))
+from regexp.system.command import typed_command
 
 
 def _version(package: str) -> str | None:
@@ -76,13 +66,12 @@ def _cpu_name() -> str:
 
 def made_by(device: str) -> dict[str, Any]:
     """The record of a run trained on `device` (cpu, cuda, cuda:1, ...) by this process.
-    The command line is the one the user typed (COMMAND_ENV, set by the `regexp` command for
-    its own jobs and the processes they start), else this process's."""
+    The command line is the one the user typed (regexp.system.command), else this
+    process's."""
     if device.startswith("cuda"):
         import torch  # a CUDA run's process has imported it already
 
         name = torch.cuda.get_device_name(torch.device(device))
     else:
         name = _cpu_name()
-    command = os.environ.get(COMMAND_ENV) or shlex.join(sys.argv)
-    return {"command": command, **_code(), "device_name": name}
+    return {"command": typed_command(), **_code(), "device_name": name}

@@ -4,24 +4,28 @@ Hydra numbers job folders by the job's position in the sweep, and the positions 
 sweep's overrides (saved in SWEEP_DIR/multirun.yaml), so re-launching the same overrides into
 the same folder maps every job onto its old folder. The resume sweeper (hydra/sweeper=resume,
 hydra_plugins/regexp_launcher/resume_sweeper.py) hands the launcher only the jobs that are
-not done; an unfinished job's folder is removed (clean) before it runs again.
+not done; an unfinished job's folder is removed (clean) before it runs again. An optimizing
+sweep resumes with its own sweeper instead (regexp's Optuna sweeper reopens its study).
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
+from regexp.config import objective
 from regexp.config.errors import UsageError
 from regexp.config.overrides import override_key, parse_override
-from regexp.runs.layout import SweepDir
+from regexp.config.plan import optimizing, plugin_class
+from regexp.runs.layout import RunDir, SweepDir
 
 SWEEPER = "hydra/sweeper=resume"
-# Hydra overrides of the first launch that a resume sets itself.
-_REPLACED = ("hydra.sweep.dir", "hydra.mode", "hydra/sweeper")
+# Hydra overrides of the first launch that a resume sets itself (the sweeper: a basic sweep's).
+_REPLACED = ("hydra.sweep.dir", "hydra.mode")
 
 
 def clean(job_dir: Path, sweep_dir: Path) -> None:
@@ -42,6 +46,7 @@ def relaunch_overrides(sweep_dir: Path | str, extra: Sequence[str]) -> list[str]
     saved = sweep.multirun_file
     try:
         task, hydra = sweep.overrides()
+        target = sweep.sweeper_target()
     except FileNotFoundError:
         raise UsageError(f"--resume: no sweep in {sweep_dir} (no multirun.yaml)") from None
     except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
@@ -52,6 +57,20 @@ def relaunch_overrides(sweep_dir: Path | str, extra: Sequence[str]) -> list[str]
                 f"--resume: {override_key(o)}: a resumed sweep keeps its jobs; only hydra "
                 "overrides (such as hydra/launcher=joblib) may change"
             )
-    given = {override_key(o) for o in extra}
-    kept = [o for o in hydra if override_key(o) not in given and override_key(o) not in _REPLACED]
-    return [*task, *kept, *extra, SWEEPER, f"hydra.sweep.dir={sweep.path}"]
+    own = target is not None and optimizing(plugin_class(target, "hydra/sweeper"))
+    replaced = {*_REPLACED, *(() if own else ("hydra/sweeper",)), *map(override_key, extra)}
+    kept = [o for o in hydra if override_key(o) not in replaced]
+    return [*task, *kept, *extra, *(() if own else (SWEEPER,)), f"hydra.sweep.dir={sweep.path}"]
+
+
+def objective_of(job_dir: Path) -> float:
+    """A finished job's objective, read back from its folder (its config's `objective`, its
+    metrics.json), as the job returned it; NaN where the folder does not say."""
+    folder = RunDir(job_dir)
+    try:
+        cfg, metrics = folder.config_tree(), folder.metrics()
+        task = (cfg.get("data") or {}).get("task") or "regression"
+        key = objective.metric(str(cfg.get("objective", "auto")), str(task))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+        return math.nan
+    return objective.value(metrics, key)

@@ -60,3 +60,20 @@ def test_one_core_has_no_pool(monkeypatch):
     monkeypatch.setattr("regexp.read.ending.cores", lambda: 1)
     with ending_pool() as pool:
         assert pool is None
+
+
+HEAVY = ("optuna", "sqlalchemy", "matplotlib.pyplot")
+
+
+def _imported() -> list[str]:
+    import sys
+
+    return [m for m in HEAVY if m in sys.modules]
+
+
+@needs_two_cores
+def test_a_searchs_pool_has_optunas_study_and_plots_imported_before_the_ending():
+    with ending_pool(search=True) as pool:
+        assert pool.call(_imported) == list(HEAVY)
+    with ending_pool() as pool:  # a basic sweep's ending needs none of them
+        assert pool.call(_imported) == []

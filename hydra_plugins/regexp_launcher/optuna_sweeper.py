@@ -1,0 +1,162 @@
+"""Hydra sweeper `hydra/sweeper=optuna`: regexp's Optuna search, on Hydra's public Sweeper API
+and Optuna's ask/tell; presets in conf/hydra/sweeper/ (optuna_lam_lr.yaml).
+
+It asks n_jobs trials at a time and hands them to the launcher together (the batched launcher
+trains them as one program), then tells each trial its job's objective; a job that failed or
+diverged (NaN) is a FAIL trial, and the search goes on. A trial's job folder is its number.
+The study lives in the sweep folder (study.db) unless `storage` names another, and holds
+n_trials trials in all: `regexp sweep --resume DIR hydra.sweeper.n_trials=48` reopens it,
+leaves the trials told as they are, runs the trials an interrupt left unfinished again in
+their folders, and asks for the rest. Hydra's plugin scan executes this module for every
+run, so Optuna is imported only once a search starts (regexp.runs.study).
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobStatus
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from hydra_plugins.regexp_launcher.resume_sweeper import ResumingLauncher
+from regexp.config.errors import ConfigError
+from regexp.config.objective import register_resolvers
+from regexp.config.overrides import parse_override
+from regexp.config.search_space import SearchSpace, search_space
+from regexp.runs.layout import MULTIRUN
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OptunaSweeperConf:
+    _target_: str = "hydra_plugins.regexp_launcher.optuna_sweeper.OptunaSweeper"
+    # name (tpe, cmaes, random, qmc), seed, then the sampler's own keyword arguments, added
+    # with + (+hydra.sweeper.sampler.n_startup_trials=5)
+    sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
+    direction: str = "${regexp_direction:${objective},${data.task}}"  # as the objective says
+    study_name: str = "regexp"
+    storage: str | None = None  # an Optuna storage URL; null: SQLite, study.db in the sweep
+    n_trials: int = 20  # the study's trials in all (a resumed study asks for the rest)
+    n_jobs: int = 1  # trials asked at a time and handed to the launcher together
+    max_failure_rate: float = 1.0  # asking stops once more of the told trials failed
+    # KEY: interval(a, b), tag(log, interval(a, b)), int(interval(a, b)), choice(...), range(...)
+    params: Any = None
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="optuna", node=OptunaSweeperConf, provider="regexp"
+)
+
+
+def _search_space(params: Any, overrides: Sequence[str]) -> SearchSpace:
+    """The search space of hydra.sweeper.params, then the overrides (Hydra's own left out)."""
+    lines = [f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)
+    return search_space([o for o in lines if not parse_override(o).is_hydra_override()])
+
+
+def _consecutive(trials: Sequence[Any]) -> list[list[Any]]:
+    """Trials in runs of consecutive numbers: a launch numbers its jobs from the first."""
+    runs: list[list[Any]] = []
+    for trial in trials:
+        if runs and trial.number == runs[-1][-1].number + 1:
+            runs[-1].append(trial)
+        else:
+            runs.append([trial])
+    return runs
+
+
+class OptunaSweeper(Sweeper):
+    def __init__(
+        self,
+        sampler: Any,
+        direction: str,
+        study_name: str,
+        storage: str | None,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        params: Any,
+    ) -> None:
+        self.sampler = (
+            OmegaConf.to_container(sampler) if isinstance(sampler, DictConfig) else sampler
+        )
+        self.direction, self.study_name, self.storage = direction, study_name, storage
+        self.n_trials, self.n_jobs, self.max_failure_rate = n_trials, n_jobs, max_failure_rate
+        self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else params
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.launcher: Any = None
+
+    @staticmethod
+    def check_plan(conf: DictConfig, lines: Sequence[str]) -> None:
+        """The CLI's check before any folder (regexp.config.plan): ConfigError naming the key
+        of a count out of range, a direction, sampler or search space Optuna would refuse."""
+        from regexp.runs.study import DIRECTIONS, distributions, make_sampler
+
+        register_resolvers()
+        for key, low in (("n_trials", 1), ("n_jobs", 1)):
+            if conf[key] < low:
+                raise ConfigError(
+                    f"hydra.sweeper.{key}", f"must be at least {low}; got {conf[key]}"
+                )
+        if not 0 <= conf.max_failure_rate <= 1:
+            raise ConfigError("hydra.sweeper.max_failure_rate", "must lie in [0, 1]")
+        if conf.direction not in DIRECTIONS:
+            raise ConfigError("hydra.sweeper.direction", f"must be one of {', '.join(DIRECTIONS)}")
+        make_sampler(OmegaConf.to_container(conf.sampler, resolve=True))
+        distributions(_search_space(None, lines))
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config, self.hydra_context = config, hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            config=config, hydra_context=hydra_context, task_function=task_function
+        )
+
+    def sweep(self, arguments: list[str]) -> None:
+        from regexp.runs import study as studies
+
+        assert self.config is not None
+        space = _search_space(self.params, arguments)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / MULTIRUN)  # as Hydra's basic sweeper: --resume
+        study = studies.open_study(
+            self.storage, sweep_dir, self.study_name, self.direction, self.sampler
+        )
+        log.info("Optuna study %s in %s: %d of %d trials, %s", self.study_name,
+                 studies.storage_url(self.storage, sweep_dir), studies.asked(study),
+                 self.n_trials, self.direction)  # fmt: skip
+        unfinished = studies.unfinished(study)
+        if unfinished:  # an interrupted sweep's: each runs again in its own folder
+            resuming = ResumingLauncher(self.launcher, self.config, self.hydra_context)
+            self._run(study, space, unfinished, resuming)
+        found = studies.distributions(space)
+        while (left := self.n_trials - studies.asked(study)) > 0:
+            if studies.failure_rate(study) > self.max_failure_rate:
+                log.error("more than %g of the trials failed: no more are asked for",
+                          self.max_failure_rate)  # fmt: skip
+                break
+            self._run(study, space, [study.ask(found) for _ in range(min(left, self.n_jobs))])
+
+    def _run(self, study: Any, space: SearchSpace, trials: list[Any], launcher: Any = None) -> None:
+        """Launch the trials' jobs (numbered as the trials) and tell each its value."""
+        from regexp.runs.study import best_so_far, tell
+
+        for run in _consecutive(trials):
+            overrides = [space.overrides(t.params) for t in run]
+            returns = (launcher or self.launcher).launch(overrides, initial_job_idx=run[0].number)
+            for trial, ret in zip(run, returns):
+                tell(study, trial.number, ret.return_value if ret.status == JobStatus.COMPLETED
+                     else None)  # fmt: skip
+        first, last = trials[0].number, trials[-1].number
+        told = f"trial {first}" if first == last else f"trials {first}-{last}"
+        log.info("%s told: %s", told, best_so_far(study))

@@ -1,0 +1,102 @@
+"""An Optuna study's own figures, drawn by optuna.visualization.matplotlib at an Optuna
+sweep's ending into its folder: optuna_history.png (each trial's value, the best so far) and
+optuna_importance.png (how much of the value each searched key explains, by Optuna's
+default evaluator, PED-ANOVA: deterministic, and needs no scikit-learn). No torch,
+no optuna import at module level: the study comes from the caller (regexp.runs.study).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from regexp.figures.templates import plain_log_axis, save_figure
+
+HISTORY = "optuna_history.png"
+IMPORTANCE = "optuna_importance.png"
+# fewer completed trials than this say next to nothing about which key matters
+MIN_IMPORTANCE_TRIALS = 5
+SIZE = (8.0, 4.5)  # inches
+LOG_SPAN = 10.0  # a history whose values span more than this factor gets a log axis
+
+
+def _completed(study: Any) -> list[Any]:
+    from optuna.trial import TrialState
+
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def importance_skipped(study: Any) -> str | None:
+    """Why optuna_importance.png is not worth drawing; None when it is."""
+    done = _completed(study)
+    searched = {key for trial in done for key in trial.params}
+    if len(searched) < 2:
+        return f"{len(searched)} searched key(s); an importance compares two or more"
+    if len(done) < MIN_IMPORTANCE_TRIALS:
+        return f"{len(done)} completed trial(s); it takes {MIN_IMPORTANCE_TRIALS} or more"
+    return None
+
+
+def import_plots() -> Any:
+    """optuna.visualization.matplotlib, with pyplot (which it imports) on the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optuna.visualization import matplotlib as plots
+
+    return plots
+
+
+def _draw(plot: Any, path: Path, title: str) -> None:
+    """One optuna.visualization.matplotlib plot (a function of no arguments giving its Axes),
+    titled and saved as regexp saves a figure. Optuna sets its own style sheet: kept within
+    this figure."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    import_plots()
+
+    with matplotlib.rc_context():
+        ax = plot()
+        for loc in ("left", "right"):  # Optuna's own title, replaced by ours in the middle
+            ax.set_title("", loc=loc)
+        ax.set_title(title)
+        fig = ax.figure
+        try:
+            fig.set_size_inches(*SIZE)
+            fig.tight_layout()
+            save_figure(fig, path, Title=title)
+        finally:
+            plt.close(fig)
+
+
+def _history(study: Any, metric: str) -> Any:
+    """The optimization history; on a log axis where the values span decades (a few bad
+    trials would flatten the good ones against the axis)."""
+    ax = import_plots().plot_optimization_history(study, target_name=metric)
+    values = [t.value for t in _completed(study)]
+    if min(values) > 0 and max(values) / min(values) > LOG_SPAN:
+        plain_log_axis(ax)
+    return ax
+
+
+def draw_study(study: Any, sweep_dir: Path, metric: str) -> tuple[list[Path], list[str]]:
+    """(the figures written into sweep_dir, a note for each one not drawn). metric: the
+    objective's name, the value axis's label."""
+    from optuna.trial import TrialState
+
+    plots = import_plots()
+    done = _completed(study)
+    if not done:
+        return [], ["no Optuna figures: no trial completed"]
+    failed = len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    told = f"{len(done)} completed" + (f", {failed} failed" if failed else "")
+    history, importance = sweep_dir / HISTORY, sweep_dir / IMPORTANCE
+    _draw(lambda: _history(study, metric), history,
+          f"Optuna study {study.study_name}: {metric} by trial ({told})")  # fmt: skip
+    reason = importance_skipped(study)
+    if reason is not None:
+        return [history], [f"{IMPORTANCE} not drawn: {reason}"]
+    title = f"Optuna study {study.study_name}: what explains {metric} ({len(done)} completed)"
+    _draw(lambda: plots.plot_param_importances(study, target_name=metric), importance, title)
+    return [history, importance], []

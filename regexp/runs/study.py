@@ -1,0 +1,184 @@
+"""A sweep's Optuna study (hydra/sweeper=optuna): where it lives, its sampler by name, the
+distributions of its search space, and a job's value told back.
+
+By default the study lives in the sweep folder, SQLite's study.db: `regexp sweep --resume`
+reopens it and `optuna-dashboard sqlite:///DIR/study.db` shows it. Optuna is imported only
+where a sweep searches with it (the sweeper's process, and its ending's).
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import FrozenTrial, TrialState
+
+from regexp.config.errors import ConfigError
+from regexp.config.search_space import Dimension, SearchSpace
+from regexp.runs.layout import SweepDir
+
+# hydra.sweeper.sampler.name -> the class in optuna.samplers
+SAMPLERS = {
+    "tpe": "TPESampler",
+    "cmaes": "CmaEsSampler",
+    "random": "RandomSampler",
+    "qmc": "QMCSampler",
+}
+DIRECTIONS = ("minimize", "maximize")
+
+
+def quiet_optuna() -> None:
+    """Optuna as a sweep shows it, for this process: its INFO lines (a study created, each
+    trial told) left to the sweeper's line per batch, and no ExperimentalWarning for the
+    experimental APIs regexp calls on purpose (the QMC sampler, optuna.visualization)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def storage_url(storage: str | None, sweep_dir: Path | str) -> str:
+    """The study's storage: the one given, else SQLite in the sweep folder (study.db)."""
+    return storage or f"sqlite:///{SweepDir(sweep_dir).study_file.absolute()}"
+
+
+def _storage(storage: str | None, sweep_dir: Path | str) -> Any:
+    """The storage a sweep writes its study to: the one given, as given; else study.db with
+    synchronous=OFF. Optuna commits several times per trial, and waiting for the disk at each
+    commit made the study the slowest part of a batched search; a killed sweep loses nothing
+    (the system holds the writes), only a machine that loses power may."""
+    if storage:
+        return storage
+    path = SweepDir(sweep_dir).study_file.absolute()
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(path)
+        connection.execute("PRAGMA synchronous=OFF")
+        return connection
+
+    return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": connect})
+
+
+def make_sampler(conf: Mapping[str, Any], offset: int = 0) -> optuna.samplers.BaseSampler:
+    """The sampler conf names ({name, seed, the sampler's keyword arguments}), its seed plus
+    offset: a reopened study's sampler starts past the trials it holds, rather than drawing
+    the first ones again. ConfigError naming the key."""
+    options = dict(conf)
+    name = options.pop("name", "tpe")
+    if name not in SAMPLERS:
+        raise ConfigError(
+            "hydra.sweeper.sampler.name", f"must be one of {', '.join(SAMPLERS)}; got {name!r}"
+        )
+    if options.get("seed") is not None:
+        options["seed"] = int(options["seed"]) + offset
+    quiet_optuna()
+    try:
+        return getattr(optuna.samplers, SAMPLERS[name])(**options)
+    except (TypeError, ValueError, ImportError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ConfigError("hydra.sweeper.sampler", f"{SAMPLERS[name]}: {first}") from None
+
+
+def distribution(dim: Dimension) -> BaseDistribution:
+    if dim.kind == "choice":
+        return CategoricalDistribution(dim.choices)
+    if dim.kind == "int":
+        return IntDistribution(int(dim.low), int(dim.high), log=dim.log, step=int(dim.step or 1))
+    return FloatDistribution(float(dim.low), float(dim.high), log=dim.log, step=dim.step)
+
+
+def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
+    """Optuna's distribution of each searched key; ConfigError naming the key where Optuna
+    refuses one (a log scale from 0, say), and when nothing is searched at all."""
+    if not space.dimensions:
+        raise ConfigError(
+            "hydra.sweeper.params", "nothing to search: give a key interval(...), choice(...) "
+            "or range(...)"
+        )  # fmt: skip
+    found = {}
+    for key, dim in space.dimensions.items():
+        try:
+            found[key] = distribution(dim)
+        except ValueError as err:
+            raise ConfigError(key, str(err).splitlines()[0]) from None
+    return found
+
+
+def open_study(
+    storage: str | None,
+    sweep_dir: Path | str,
+    name: str,
+    direction: str,
+    sampler: Mapping[str, Any],
+) -> optuna.Study:
+    """The study, created or reopened (load_if_exists) in the storage given or the sweep
+    folder's study.db, with the sampler conf names."""
+    quiet_optuna()
+    study = optuna.create_study(
+        storage=_storage(storage, sweep_dir), study_name=name, direction=direction,
+        load_if_exists=True,
+    )  # fmt: skip
+    study.sampler = make_sampler(sampler, offset=len(study.trials))
+    return study
+
+
+def load_study(sweep_dir: Path | str) -> optuna.Study | None:
+    """The study in a sweep folder's study.db (its latest, should a resume have named another);
+    None when the folder has none."""
+    path = SweepDir(sweep_dir).study_file
+    if not path.is_file():
+        return None
+    quiet_optuna()
+    url = storage_url(None, sweep_dir)
+    names = optuna.study.get_all_study_names(url)
+    return optuna.load_study(study_name=names[-1], storage=url) if names else None
+
+
+def warm_up() -> None:
+    """Import what opening a study's SQLite storage takes (SQLAlchemy and Alembic, which
+    Optuna imports at first use), in a process that waits to read a search's study."""
+    optuna.storages.RDBStorage("sqlite:///:memory:")
+
+
+def asked(study: optuna.Study) -> int:
+    """The trials the study holds, but those waiting to be asked (enqueued)."""
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING)
+
+
+def unfinished(study: optuna.Study) -> list[FrozenTrial]:
+    """Trials asked and never told: those an interrupted sweep was running."""
+    return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+
+
+def failure_rate(study: optuna.Study) -> float:
+    """The fraction of the study's told trials that failed."""
+    told = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+    return sum(t.state == TrialState.FAIL for t in told) / len(told) if told else 0.0
+
+
+def tell(study: optuna.Study, number: int, value: Any) -> bool:
+    """Tell the study trial `number`'s value; a job that failed or diverged (NaN), or returned
+    no number, as FAIL, so the search goes on without it. Whether the trial completed."""
+    if isinstance(value, int | float) and math.isfinite(value):
+        study.tell(number, float(value))
+        return True
+    study.tell(number, state=TrialState.FAIL)
+    return False
+
+
+def best_so_far(study: optuna.Study) -> str:
+    """The best trial as a log line shows it."""
+    try:
+        best = study.best_trial
+    except ValueError:  # no trial completed
+        return "no trial completed yet"
+    return f"best so far trial {best.number}: {best.value:.4g}"

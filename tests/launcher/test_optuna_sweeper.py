@@ -1,0 +1,63 @@
+"""hydra_plugins.regexp_launcher.optuna_sweeper: the sweeper Hydra instantiates for
+hydra/sweeper=optuna, its trials launched in runs of job numbers, and its settings checked by
+the CLI before any folder (one line naming the key, exit 2)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from hydra_plugins.regexp_launcher.optuna_sweeper import (
+    OptunaSweeper,
+    OptunaSweeperConf,
+    _consecutive,
+)
+from regexp.cli import main
+
+PRESET = ["hydra/sweeper=optuna_lam_lr", "penalty=l2", "train.epochs=2", "plots.enabled=false"]
+
+
+def test_the_sweepers_config_targets_its_class():
+    assert OptunaSweeperConf._target_ == f"{OptunaSweeper.__module__}.{OptunaSweeper.__name__}"
+
+
+def test_trials_launch_in_runs_of_consecutive_numbers():
+    trials = [SimpleNamespace(number=n) for n in (4, 5, 9, 10, 11, 2)]
+    runs = [[t.number for t in run] for run in _consecutive(trials)]
+    assert runs == [[4, 5], [9, 10, 11], [2]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials: must be at least 1; got 0"),
+        (["hydra.sweeper.n_jobs=0"], "hydra.sweeper.n_jobs: must be at least 1; got 0"),
+        (["hydra.sweeper.max_failure_rate=2"], "hydra.sweeper.max_failure_rate: must lie in"),
+        (["hydra.sweeper.direction=down"], "hydra.sweeper.direction: must be one of minimize"),
+        (["hydra.sweeper.sampler.name=bayes"], "hydra.sweeper.sampler.name: must be one of tpe"),
+        (["+hydra.sweeper.sampler.n_start=4"], "hydra.sweeper.sampler: TPESampler: "),
+        (["optimizer.lr=tag(lg, interval(1e-3, 1e-1))"], "optimizer.lr: unknown tag 'lg'"),
+        (["penalty.lam=tag(log, interval(0, 1e-1))"], "penalty.lam: "),  # no log scale from 0
+        (["optimizer.lr=interval(0.1, 0.01)"], "optimizer.lr: interval(0.1, 0.01) starts above"),
+        (["optimizer.lr=interval(-1, 0.1)"], "optimizer.lr: must be a number > 0"),  # a corner
+        (["hydra.sweeper.n_trials=many"], "hydra.sweeper.n_trials"),
+    ],
+)
+def test_bad_settings_get_one_line_before_any_folder(tmp_path, monkeypatch, capsys, args, message):
+    pytest.importorskip("optuna")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", *PRESET, *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("regexp: error: ") and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_hydras_plugin_scan_of_the_sweeper_imports_no_optuna():
+    """Hydra executes every plugin module at each start: a run or a basic sweep pays nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hydra_plugins.regexp_launcher.optuna_sweeper; print('optuna' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
