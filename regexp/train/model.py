@@ -61,7 +61,8 @@ def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def forward(params: Sequence[torch.Tensor], x: torch.Tensor, activation: str) -> list[torch.Tensor]:
     """Each layer's output for K stacked models, [K, N, width] each: the hidden layers after
-    their activation, then the raw output (a logit if binary) last."""
+    their activation, then the raw output (a logit if binary) last. x [N, in] is every
+    model's input; x [K, N, in] gives each model its own."""
     act = ACTIVATIONS[activation]
     outs, h = [], x
     last = len(params) // 2 - 1
