@@ -1,9 +1,10 @@
 """Hydra launcher `hydra/launcher=batched`: sweep jobs that can share a program train as one.
 
-It plans units of work (regexp.runs.grouping: a group of alike jobs, chunked to memory, or a
-job alone), hands each group to regexp.runs.group.run_group and each lone job to Hydra's
-run_job, here one after another or as remote tasks (dispatch.py), and returns the jobs'
-JobReturns. Hydra refuses launchers outside the hydra_plugins namespace, hence this package.
+It plans units of work (regexp.runs.grouping: a program of alike jobs, possibly of several
+widths and data draws, chunked to memory; or a job alone), hands each program to
+regexp.runs.group.run_group and each lone job to Hydra's run_job, here one after another or
+as remote tasks (dispatch.py), and returns the jobs' JobReturns. Hydra refuses launchers
+outside the hydra_plugins namespace, hence this package.
 """
 
 import contextlib
@@ -125,16 +126,17 @@ class BatchedLauncher(Launcher):
         jobs = SweepJobs(self.config, self.hydra_context)
         loaded = [jobs.load(initial_job_idx + i, o) for i, o in enumerate(job_overrides)]
         plan = plan_units([j.settings for j in loaded], *self.limits)
-        units = [[loaded[i] for i in unit] for unit in plan]
-        stacked = [unit for unit in units if len(unit) > 1]
+        units = [([loaded[i] for i in unit.jobs], unit.program) for unit in plan]
+        stacked = [unit for unit, program in units if program]
         log.info("Launching %d jobs: %d stacked programs, %d jobs alone (batched)",
                  len(loaded), len(stacked), len(units) - len(stacked))  # fmt: skip
         returns: dict[int, JobReturn] = {}
         if self.dispatch != "local":
-            runs = [functools.partial(self._unit, jobs, unit) for unit in units]
+            runs = [functools.partial(self._unit, jobs, *unit) for unit in units]
             log.info("\tdispatching %d units (%s)", len(units), self.dispatch)
             sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
-            for unit, rets in zip(units, run_units(runs, self.dispatch, self.options, sweep_dir)):
+            done = run_units(runs, self.dispatch, self.options, sweep_dir)
+            for (unit, _), rets in zip(units, done):
                 returns.update((job.idx, ret) for job, ret in zip(unit, rets))
             jobs.done_writing()
             return [returns[j.idx] for j in loaded]
@@ -145,8 +147,8 @@ class BatchedLauncher(Launcher):
 
             freeze_imports()
             try:
-                for unit in units:
-                    rets = self._unit(jobs, unit, progress, pool)
+                for unit, program in units:
+                    rets = self._unit(jobs, unit, program, progress, pool)
                     returns.update((job.idx, ret) for job, ret in zip(unit, rets))
             finally:
                 if pool is not None:
@@ -168,14 +170,16 @@ class BatchedLauncher(Launcher):
         self,
         jobs: SweepJobs,
         unit: list[Job],
+        program: bool,
         progress: SweepProgress | None = None,
         pool: FigurePool | None = None,
     ) -> list[JobReturn]:
-        """A unit's jobs, trained and written: a group as one program, a job alone through
-        Hydra's run_job; a group that cannot be trained as one runs one job after another."""
+        """A unit's jobs, trained and written: a program (K >= 1 jobs) through run_group, a
+        job alone through Hydra's run_job; a program that cannot be trained as one runs one
+        job after another."""
         from regexp.runs.group import run_group
 
-        if len(unit) > 1:
+        if program:
             log.info("\t#%s : %d jobs as one program",
                      ",".join(str(j.idx) for j in unit), len(unit))  # fmt: skip
             drawn = _Counted(pool, progress) if pool is not None and progress else pool
