@@ -42,9 +42,10 @@ from rich.console import Console
 from rich.table import Table
 
 from regexp.config.compose import compose
+from regexp.config.output import claim_dir, output_root
 from regexp.config.settings import validate
-from regexp.runs.job import build_model
-from regexp.runs.layout import OUTPUT_ROOT, claim_dir, write_atomic, write_json
+from regexp.runs.layout import write_atomic, write_json
+from regexp.runs.weights import build_model
 from regexp.system.threads import threads_for
 from regexp.train.data import make_data
 from regexp.train.engine import fit
@@ -175,7 +176,7 @@ def sweep_seconds(
 ) -> tuple[float, ...]:
     """(wall seconds, training seconds) of `regexp sweep seed=1..k` through one launcher,
     start-up included; training is the sum of the jobs' train_seconds. ending=True adds the
-    seconds its ending takes (table, summary files, figures: report.print_sweep, timed
+    seconds its ending takes (table, summary files, figures: read.summary.end_sweep, timed
     again on the folder in a process of its own, imports apart) and the ms a job's folder
     took to write (the spread of the jobs' metrics.json times over k - 1: one program's
     jobs are written one after another)."""
@@ -204,8 +205,8 @@ def sweep_seconds(
     if ending:
         code = (
             "import io, sys, time; from pathlib import Path; from rich.console import Console;"
-            "from regexp.read.report import print_sweep; t0 = time.perf_counter();"
-            f"print_sweep(Path({str(folder)!r}), {k}, Console(file=io.StringIO()));"
+            "from regexp.read.summary import end_sweep; t0 = time.perf_counter();"
+            f"end_sweep(Path({str(folder)!r}), {k}, Console(file=io.StringIO()));"
             "print(time.perf_counter() - t0)"
         )
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -421,7 +422,7 @@ def _bench() -> int:
         add("split", "  of which writing the job's folder (weights, history, .hydra/, metrics)",
             writing, "ms", f"metrics.json times, K={big}")  # fmt: skip
         add("split", "  of which the ending's share (a table row, summary files, figure)",
-            ending, "ms", f"print_sweep, K={big} vs K={small}")  # fmt: skip
+            ending, "ms", f"end_sweep, K={big} vs K={small}")  # fmt: skip
         add("split", f"engine time per job (K={big}, 1 epoch)", engine_1, "ms")
         _, e300 = sweep_seconds("[16,16]", big, "batched", args.sweep_epochs)
         add("split", f"engine time per job (K={big}, {args.sweep_epochs} epochs)",
@@ -443,7 +444,7 @@ def _bench() -> int:
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     console.print(table)
-    out = claim_dir(OUTPUT_ROOT / "bench")
+    out = claim_dir(output_root() / "bench")
     write_atomic(out / "bench.md", "\n".join(lines) + "\n")
     write_json(
         out / "bench.json",
