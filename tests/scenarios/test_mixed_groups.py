@@ -63,3 +63,19 @@ def test_a_mixed_groups_figures_show_each_jobs_own_draw(tmp_path):
         np.testing.assert_allclose(ours["y_grid"], alone["y_grid"], rtol=1e-5, atol=1e-7)
     first, second = (np.load(batched / str(job) / "plots" / "fit.npz") for job in (0, 1))
     assert not np.array_equal(first["x_train"], second["x_train"])  # two draws
+
+
+def test_resume_of_a_mixed_sweep_reruns_its_broken_jobs_alike(tmp_path):
+    folder = tmp_path / "sweep"
+    args = ["hidden_units=[2],[8]", "data.seed=1,2", "train.epochs=20", "plots.enabled=false"]
+    assert main(["sweep", *args, f"hydra.sweep.dir={folder}"]) == 0
+    before = [_metrics(folder, job) for job in range(4)]
+    for job in (1, 2):  # killed before their last write: a program of the two, then
+        (folder / str(job) / "metrics.json").unlink()
+    assert main(["sweep", "--resume", str(folder)]) == 0
+    for job in range(4):
+        after = _metrics(folder, job)
+        assert after["status"] == "ok"
+        for key in METRICS:
+            assert after[key] == pytest.approx(before[job][key], rel=1e-5), (job, key)
+    assert [_metrics(folder, job)["batched"] for job in range(4)] == [4, 2, 2, 4]
