@@ -10,7 +10,10 @@
    draws by default);
    and the engine alone (fit of the group, eager and at the largest K compiled, vs fit of
    each job in a loop, no files, no Hydra);
-4. where a batched sweep's time goes: its fixed cost (1 job of 1 epoch), `regexp run`'s, the
+4. mixed groups (issue 23): a width grid, a sweep over data draws and the mission's three
+   widths with the defaults, each through the batched and the basic launcher in this run, and
+   how far the two launchers' train/val MSE lie apart after 20 epochs;
+5. where a batched sweep's time goes: its fixed cost (1 job of 1 epoch), `regexp run`'s, the
    per-job cost outside training (two sweep sizes, their difference less engine time), and
    engine time per job; `regexp --help`; the wall time of `make reproduce` (--reproduce).
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import statistics
 import subprocess
@@ -171,6 +175,36 @@ def disk_ms(jobs: int = 128) -> float:
     return 1000 * (time.perf_counter() - t0) / jobs
 
 
+def run_sweep(args: list[str], launcher: str) -> tuple[float, Path, str]:
+    """(wall seconds, folder, its output) of `regexp sweep ARGS` through one launcher,
+    start-up included."""
+    folder = scratch("bench-sweep-")
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [str(BIN / "regexp"), "sweep", *args, f"hydra/launcher={launcher}",
+         f"hydra.sweep.dir={folder}"],
+        capture_output=True, check=True, timeout=3600, text=True,
+    )  # fmt: skip
+    return time.perf_counter() - t0, folder, done.stdout + done.stderr
+
+
+def job_metrics(folder: Path) -> list[dict]:
+    """Each job's metrics.json, in job order."""
+    jobs = sorted((p for p in folder.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    return [json.loads((p / "metrics.json").read_text()) for p in jobs]
+
+
+# issue 23's sweeps: (label, overrides, whether they run --sweep-epochs, else the defaults')
+MIXED = [
+    ("width grid [2]..[256] x 16 seeds, no plots", [
+        "hidden_units=[2],[4],[8],[16],[32],[64],[128],[256]", "seed=range(0,16)",
+        "plots.enabled=false"], True),
+    ("data.seed=range(0,32) [16,16], no plots", [
+        "data.seed=range(0,32)", "hidden_units=[16,16]", "plots.enabled=false"], True),
+    ("[2],[8],[1024], the defaults (plots on)", ["hidden_units=[2],[8],[1024]"], False),
+]  # fmt: skip
+
+
 def sweep_seconds(
     hidden: str, k: int, launcher: str, epochs: int, plots: bool = False, ending: bool = False
 ) -> tuple[float, ...]:
@@ -180,25 +214,9 @@ def sweep_seconds(
     again on the folder in a process of its own, imports apart) and the ms a job's folder
     took to write (the spread of the jobs' metrics.json times over k - 1: one program's
     jobs are written one after another)."""
-    folder = scratch("bench-sweep-")
     seeds = ",".join(str(i) for i in range(1, k + 1))
-    t0 = time.perf_counter()
-    subprocess.run(
-        [
-            str(BIN / "regexp"),
-            "sweep",
-            f"hidden_units={hidden}",
-            f"seed={seeds}",
-            f"train.epochs={epochs}",
-            f"plots.enabled={plots}",
-            f"hydra/launcher={launcher}",
-            f"hydra.sweep.dir={folder}",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=3600,
-    )
-    seconds = time.perf_counter() - t0
+    args = [f"hidden_units={hidden}", f"seed={seeds}", f"train.epochs={epochs}"]
+    seconds, folder, _ = run_sweep([*args, f"plots.enabled={plots}"], launcher)
     metrics = [json.loads(p.read_text()) for p in folder.glob("*/metrics.json")]
     assert len(metrics) == k, "a job wrote no metrics.json"
     trained = sum(m["train_seconds"] for m in metrics)
@@ -293,7 +311,7 @@ def _bench() -> int:
     p.add_argument("--sweep-epochs", type=int, default=300)
     p.add_argument("--ks", default="8,32,128")
     p.add_argument("--quick", action="store_true", help="K = 4,16 on both sides of every ratio")
-    p.add_argument("--sections", default="steps,engine,sweep,split", help="which to run")
+    p.add_argument("--sections", default="steps,engine,sweep,mixed,split", help="which to run")
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--reproduce", action="store_true", help="also time `make reproduce`")
     args = p.parse_args()
@@ -397,6 +415,27 @@ def _bench() -> int:
             ratio = f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)"
             add("sweep", f"[16,16] K={k} with plots, batched launcher", [k / batched],
                 "models/s", ratio)  # fmt: skip
+
+    if "mixed" in sections:
+        # issue 23's sweeps, every job run by both launchers; 300 epochs where the table says so
+        for label, overrides, long in MIXED:
+            given = [*overrides, f"train.epochs={args.sweep_epochs}"] if long else overrides
+            basic, _, _ = run_sweep(given, "basic")
+            batched, _, out = run_sweep(given, "batched")
+            programs = re.search(r"(\d+) stacked programs", out).group(1)
+            add("mixed", f"{label}: basic launcher", [basic], "s")
+            add("mixed", f"{label}: batched launcher ({programs} programs)", [batched], "s",
+                f"batched/basic = {basic / batched:.2f}")  # fmt: skip
+        for label, overrides, _ in MIXED:  # agreement: 20 epochs, no plots
+            short = [*overrides, "train.epochs=20", "plots.enabled=false"]
+            ours, alone = (job_metrics(run_sweep(short, lc)[1]) for lc in ("batched", "basic"))
+            worst = max(
+                abs(a[key] - b[key]) / abs(b[key])
+                for a, b in zip(ours, alone, strict=True)
+                for key in ("train_mse", "val_mse")
+            )
+            add("mixed", f"{label}: 20 epochs, batched vs basic train/val MSE", [worst],
+                "max rel. diff", f"{len(ours)} jobs, target <= 1e-5")  # fmt: skip
 
     if "split" in sections:
         # where a batched sweep's time goes: two sizes of 1 epoch, no plots
