@@ -50,18 +50,18 @@ def seeded_layers(
     return out
 
 
-# A layer of one input or one output over a narrow stack (K × width up to this) is a
-# broadcast product (and a sum), where a GEMM of that shape is mostly call overhead; over a
-# wider stack the GEMM passes over the activations fewer times, forward and backward.
-BROADCAST_MAX = 256
+# A layer of one input or one output and at most this many units a model is a broadcast
+# product (and a sum): a batched GEMM of such thin matrices is mostly call overhead, one per
+# model. Wider, the GEMM passes over the activations fewer times, forward and backward.
+BROADCAST_MAX_WIDTH = 16
 
 
 def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """h @ w + b for K models; h [N, in] (shared by all K) or [K, N, in]: one batched GEMM,
-    or a broadcast product for a narrow stack's layer of one input or one output (the 1-D
+    or a broadcast product for a narrow layer of one input or one output (the 1-D
     regression's first and last)."""
     k, n_in, n_out = w.shape
-    if min(n_in, n_out) == 1 and k * max(n_in, n_out) <= BROADCAST_MAX:
+    if min(n_in, n_out) == 1 and max(n_in, n_out) <= BROADCAST_MAX_WIDTH:
         if n_in == 1:
             return h * w + b
         return (h * w.transpose(1, 2)).sum(-1, keepdim=True) + b
