@@ -304,7 +304,8 @@ def fit(
             report(epoch, mean)
             if all(stopped):
                 break
-    outcome = final_metrics(group.params, data, first.activation, table)
+        # with the training's threads: a second thread waits at every barrier on a busy core
+        outcome = final_metrics(group.params, data, first.activation, table)
     seconds = (time.perf_counter() - t0) / k
     histories = _histories(means, evals, stopped, task)
     return [
