@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 # a program's cost per epoch apart from its arithmetic, in unit-rows (one hidden or output
 # unit's work for one data row, forward and backward)
-STEP_OVERHEAD = 40_000
+STEP_OVERHEAD = 56_000
 # multiply-adds of a layer's matrix product that cost as much as one unit-row
-MACS_PER_UNIT = 64
+MACS_PER_UNIT = 16
 
 Widths = tuple[int, ...]  # [n_in, hidden..., n_out]
 
