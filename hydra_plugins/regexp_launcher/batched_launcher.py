@@ -156,10 +156,13 @@ class BatchedLauncher(Launcher):
         return [returns[j.idx] for j in loaded]
 
     def _pool(self, plotted: int) -> contextlib.AbstractContextManager[FigurePool | None]:
-        """Where the groups' figures are drawn: the pool of the task's owner, grown to a
-        process per core when enough jobs have plots; else one of our own for such a sweep;
-        else none (each job draws its figures where it was trained)."""
-        wanted = min(cores(), plotted) if plotted >= MIN_JOBS else 0
+        """Where the groups' figures are drawn: with MIN_JOBS or more jobs with plots, the
+        pool of the task's owner, grown to a process per core, or one of our own; with fewer,
+        none: each job draws its figures where it was trained, which measured faster than
+        handing a few jobs' figures to a pool's process (docs/speed.md)."""
+        if plotted < MIN_JOBS:
+            return contextlib.nullcontext(None)
+        wanted = min(cores(), plotted)
         given = getattr(self.task_function, "figure_pool", None)
         if given is not None:
             given.grow(wanted)
