@@ -87,8 +87,8 @@ def plan_units(
         if first is None or len(members) < min_group:
             units.extend(Unit([i], False) for i in members)
             continue
-        big = [i for i in members if n_params(widths_of(settings[i])) > max_params]
-        units.extend(Unit([i], False) for i in big)
+        big = {i for i in members if n_params(widths_of(settings[i])) > max_params}
+        units.extend(Unit([i], False) for i in members if i in big)
         rest = [settings[i] if i not in big else None for i in members]
         for jobs, step in _programs(rest, memory_mb, max_group, max_params):
             units.extend(Unit([members[i] for i in jobs[j : j + step]], True)
@@ -99,8 +99,9 @@ def plan_units(
 def _programs(
     group: Sequence[Settings | None], memory_mb: float, max_group: int, max_params: int
 ) -> list[tuple[list[int], int]]:
-    """A group's buckets of widths (regexp.runs.buckets), each as (its jobs, as indices into
-    group, where None is no job; the most models one program of it holds)."""
+    """The programs of a group's jobs (None: no job there): each bucket of widths
+    (regexp.runs.buckets) as (its jobs, indices into group; the most models a program of
+    it holds)."""
     jobs = [(i, s) for i, s in enumerate(group) if s is not None]
     if not jobs:
         return []

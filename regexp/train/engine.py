@@ -4,10 +4,10 @@ The parameters of all K models live in one flat buffer θ [K, P] (regexp.train.s
 of different widths padded to the widest, their padding held at 0); each layer's kernel
 [K, in, out] and bias [K, 1, out] is a view of it. Models may train on different data draws
 (regexp.train.data.stack): the first layer's batched product and the loss then take each
-model's own inputs and targets. Gradients land in a buffer of the same
-layout (autograd accumulates into preset `.grad` views), so the update is one kernel call over
-θ per set of optimizer numbers (regexp.train.fused), and the models' λ's, learning rates and β's
-are per-model tables. A group of one big model takes autograd's gradients as they are instead
+model's own inputs and targets. Gradients land in a buffer of the same layout (autograd
+accumulates into preset `.grad` views), so the update is one kernel call over θ per set of
+optimizer numbers (regexp.train.fused), and the models' λ's, learning rates and β's are
+per-model tables. A group of one big model takes autograd's gradients as they are instead
 (its views of θ are contiguous, so the fused kernel runs over the per-layer lists). With
 train.compile=true the same objective and update formula (regexp.train.loss,
 regexp.train.update) run as one torch.compile'd graph instead.
