@@ -10,7 +10,10 @@
    draws by default);
    and the engine alone (fit of the group, eager and at the largest K compiled, vs fit of
    each job in a loop, no files, no Hydra);
-4. where a batched sweep's time goes: its fixed cost (1 job of 1 epoch), `regexp run`'s, the
+4. mixed groups (issue 23): a width grid, a sweep over data draws and the mission's three
+   widths with the defaults, each through the batched and the basic launcher in this run, and
+   how far the two launchers' train/val MSE lie apart after 20 epochs;
+5. where a batched sweep's time goes: its fixed cost (1 job of 1 epoch), `regexp run`'s, the
    per-job cost outside training (two sweep sizes, their difference less engine time), and
    engine time per job; `regexp --help`; the wall time of `make reproduce` (--reproduce).
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import statistics
 import subprocess
@@ -42,9 +46,10 @@ from rich.console import Console
 from rich.table import Table
 
 from regexp.config.compose import compose
+from regexp.config.output import claim_dir, output_root
 from regexp.config.settings import validate
-from regexp.runs.job import build_model
-from regexp.runs.layout import OUTPUT_ROOT, claim_dir, write_atomic, write_json
+from regexp.runs.layout import write_atomic, write_json
+from regexp.runs.weights import build_model
 from regexp.system.threads import threads_for
 from regexp.train.data import make_data
 from regexp.train.engine import fit
@@ -170,42 +175,64 @@ def disk_ms(jobs: int = 128) -> float:
     return 1000 * (time.perf_counter() - t0) / jobs
 
 
+def run_sweep(args: list[str], launcher: str) -> tuple[float, Path, str]:
+    """(wall seconds, folder, its output) of `regexp sweep ARGS` through one launcher,
+    start-up included."""
+    folder = scratch("bench-sweep-")
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [str(BIN / "regexp"), "sweep", *args, f"hydra/launcher={launcher}",
+         f"hydra.sweep.dir={folder}"],
+        capture_output=True, check=True, timeout=3600, text=True,
+    )  # fmt: skip
+    return time.perf_counter() - t0, folder, done.stdout + done.stderr
+
+
+def job_metrics(folder: Path) -> list[dict]:
+    """Each job's metrics.json, in job order."""
+    jobs = sorted((p for p in folder.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    return [json.loads((p / "metrics.json").read_text()) for p in jobs]
+
+
+def mse_apart(ours: list[dict], alone: list[dict]) -> list[float]:
+    """Each job's largest relative difference of train_mse and val_mse between two sweeps."""
+    return [
+        max(abs(a[key] - b[key]) / abs(b[key]) for key in ("train_mse", "val_mse"))
+        for a, b in zip(ours, alone, strict=True)
+    ]
+
+
+# issue 23's sweeps: (label, overrides, whether they run --sweep-epochs, else the defaults')
+MIXED = [
+    ("width grid [2]..[256] x 16 seeds", [
+        "hidden_units=[2],[4],[8],[16],[32],[64],[128],[256]", "seed=range(0,16)",
+        "plots.enabled=false"], True),
+    ("32 data draws, [16,16]", [
+        "data.seed=range(0,32)", "hidden_units=[16,16]", "plots.enabled=false"], True),
+    ("[2],[8],[1024], defaults, plots", ["hidden_units=[2],[8],[1024]"], False),
+]  # fmt: skip
+
+
 def sweep_seconds(
     hidden: str, k: int, launcher: str, epochs: int, plots: bool = False, ending: bool = False
 ) -> tuple[float, ...]:
     """(wall seconds, training seconds) of `regexp sweep seed=1..k` through one launcher,
     start-up included; training is the sum of the jobs' train_seconds. ending=True adds the
-    seconds its ending takes (table, summary files, figures: report.print_sweep, timed
+    seconds its ending takes (table, summary files, figures: read.summary.end_sweep, timed
     again on the folder in a process of its own, imports apart) and the ms a job's folder
     took to write (the spread of the jobs' metrics.json times over k - 1: one program's
     jobs are written one after another)."""
-    folder = scratch("bench-sweep-")
     seeds = ",".join(str(i) for i in range(1, k + 1))
-    t0 = time.perf_counter()
-    subprocess.run(
-        [
-            str(BIN / "regexp"),
-            "sweep",
-            f"hidden_units={hidden}",
-            f"seed={seeds}",
-            f"train.epochs={epochs}",
-            f"plots.enabled={plots}",
-            f"hydra/launcher={launcher}",
-            f"hydra.sweep.dir={folder}",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=3600,
-    )
-    seconds = time.perf_counter() - t0
+    args = [f"hidden_units={hidden}", f"seed={seeds}", f"train.epochs={epochs}"]
+    seconds, folder, _ = run_sweep([*args, f"plots.enabled={plots}"], launcher)
     metrics = [json.loads(p.read_text()) for p in folder.glob("*/metrics.json")]
     assert len(metrics) == k, "a job wrote no metrics.json"
     trained = sum(m["train_seconds"] for m in metrics)
     if ending:
         code = (
             "import io, sys, time; from pathlib import Path; from rich.console import Console;"
-            "from regexp.read.report import print_sweep; t0 = time.perf_counter();"
-            f"print_sweep(Path({str(folder)!r}), {k}, Console(file=io.StringIO()));"
+            "from regexp.read.summary import end_sweep; t0 = time.perf_counter();"
+            f"end_sweep(Path({str(folder)!r}), {k}, Console(file=io.StringIO()));"
             "print(time.perf_counter() - t0)"
         )
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -292,7 +319,7 @@ def _bench() -> int:
     p.add_argument("--sweep-epochs", type=int, default=300)
     p.add_argument("--ks", default="8,32,128")
     p.add_argument("--quick", action="store_true", help="K = 4,16 on both sides of every ratio")
-    p.add_argument("--sections", default="steps,engine,sweep,split", help="which to run")
+    p.add_argument("--sections", default="steps,engine,sweep,mixed,split", help="which to run")
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--reproduce", action="store_true", help="also time `make reproduce`")
     args = p.parse_args()
@@ -397,6 +424,34 @@ def _bench() -> int:
             add("sweep", f"[16,16] K={k} with plots, batched launcher", [k / batched],
                 "models/s", ratio)  # fmt: skip
 
+    if "mixed" in sections:
+        # issue 23's sweeps, every job run by both launchers, alternating; 300 epochs where the
+        # table says so
+        for label, overrides, long in MIXED:
+            given = [*overrides, f"train.epochs={args.sweep_epochs}"] if long else overrides
+            basic, batched = [], []
+            for _ in range(args.repeats):
+                seconds, alone, _ = run_sweep(given, "basic")
+                basic.append(seconds)
+                seconds, ours, out = run_sweep(given, "batched")
+                batched.append(seconds)
+            programs = re.search(r"(\d+) stacked programs", out).group(1)
+            ratio = statistics.median(basic) / statistics.median(batched)
+            add("mixed", f"{label}: basic", basic, "s")
+            add("mixed", f"{label}: batched ({programs} programs)", batched, "s",
+                f"batched/basic = {ratio:.2f} (medians)")  # fmt: skip
+            drift = mse_apart(job_metrics(ours), job_metrics(alone))
+            epochs = args.sweep_epochs if long else "the default"
+            over = f"{sum(d > 1e-5 for d in drift)} of {len(drift)} jobs > 1e-5"
+            add("mixed", f"{label}: MSE apart, {epochs} epochs", drift,
+                "rel. diff (train/val MSE)", over)  # fmt: skip
+        for label, overrides, _ in MIXED:  # agreement: 20 epochs, no plots
+            short = [*overrides, "train.epochs=20", "plots.enabled=false"]
+            ours, alone = (job_metrics(run_sweep(short, lc)[1]) for lc in ("batched", "basic"))
+            drift = mse_apart(ours, alone)
+            add("mixed", f"{label}: MSE apart, 20 epochs", drift,
+                "rel. diff (train/val MSE)", f"{len(drift)} jobs, max target <= 1e-5")  # fmt: skip
+
     if "split" in sections:
         # where a batched sweep's time goes: two sizes of 1 epoch, no plots
         small, big = min(ks), max(ks)
@@ -421,7 +476,7 @@ def _bench() -> int:
         add("split", "  of which writing the job's folder (weights, history, .hydra/, metrics)",
             writing, "ms", f"metrics.json times, K={big}")  # fmt: skip
         add("split", "  of which the ending's share (a table row, summary files, figure)",
-            ending, "ms", f"print_sweep, K={big} vs K={small}")  # fmt: skip
+            ending, "ms", f"end_sweep, K={big} vs K={small}")  # fmt: skip
         add("split", f"engine time per job (K={big}, 1 epoch)", engine_1, "ms")
         _, e300 = sweep_seconds("[16,16]", big, "batched", args.sweep_epochs)
         add("split", f"engine time per job (K={big}, {args.sweep_epochs} epochs)",
@@ -443,7 +498,7 @@ def _bench() -> int:
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     console.print(table)
-    out = claim_dir(OUTPUT_ROOT / "bench")
+    out = claim_dir(output_root() / "bench")
     write_atomic(out / "bench.md", "\n".join(lines) + "\n")
     write_json(
         out / "bench.json",

@@ -1,9 +1,10 @@
 """Hydra launcher `hydra/launcher=batched`: sweep jobs that can share a program train as one.
 
-It plans units of work (regexp.runs.grouping: a group of alike jobs, chunked to memory, or a
-job alone), hands each group to regexp.runs.group.run_group and each lone job to Hydra's
-run_job, here one after another or as remote tasks (dispatch.py), and returns the jobs'
-JobReturns. Hydra refuses launchers outside the hydra_plugins namespace, hence this package.
+It plans units of work (regexp.runs.grouping: a program of alike jobs, possibly of several
+widths and data draws, chunked to memory; or a job alone), hands each program to
+regexp.runs.group.run_group and each lone job to Hydra's run_job, here one after another or
+as remote tasks (dispatch.py), and returns the jobs' JobReturns. Hydra refuses launchers
+outside the hydra_plugins namespace, hence this package.
 """
 
 import contextlib
@@ -90,16 +91,17 @@ class BatchedLauncher(Launcher):
         jobs = SweepJobs(self.config, self.hydra_context)
         loaded = [jobs.load(initial_job_idx + i, o) for i, o in enumerate(job_overrides)]
         plan = plan_units([j.settings for j in loaded], *self.limits)
-        units = [[loaded[i] for i in unit] for unit in plan]
-        stacked = [unit for unit in units if len(unit) > 1]
+        units = [([loaded[i] for i in unit.jobs], unit.program) for unit in plan]
+        stacked = [unit for unit, program in units if program]
         log.info("Launching %d jobs: %d stacked programs, %d jobs alone (batched)",
                  len(loaded), len(stacked), len(units) - len(stacked))  # fmt: skip
         returns: dict[int, JobReturn] = {}
         if self.dispatch != "local":
-            runs = [functools.partial(self._unit, jobs, unit) for unit in units]
+            runs = [functools.partial(self._unit, jobs, *unit) for unit in units]
             log.info("\tdispatching %d units (%s)", len(units), self.dispatch)
             sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
-            for unit, rets in zip(units, run_units(runs, self.dispatch, self.options, sweep_dir)):
+            done = run_units(runs, self.dispatch, self.options, sweep_dir)
+            for (unit, _), rets in zip(units, done):
                 returns.update((job.idx, ret) for job, ret in zip(unit, rets))
             jobs.done_writing()
             return [returns[j.idx] for j in loaded]
@@ -110,8 +112,8 @@ class BatchedLauncher(Launcher):
 
             freeze_imports()
             try:
-                for unit in units:
-                    rets = self._unit(jobs, unit, progress, pool)
+                for unit, program in units:
+                    rets = self._unit(jobs, unit, program, progress, pool)
                     returns.update((job.idx, ret) for job, ret in zip(unit, rets))
                 if pool is not None:
                     pool.wait()  # every job's metrics.json written
@@ -123,10 +125,13 @@ class BatchedLauncher(Launcher):
         return [returns[j.idx] for j in loaded]
 
     def _pool(self, plotted: int) -> contextlib.AbstractContextManager[FigurePool | None]:
-        """Where the groups' figures are drawn: the pool of the task's owner, grown to a
-        process per core when enough jobs have plots; else one of our own for such a sweep;
-        else none (each job draws its figures where it was trained)."""
-        wanted = min(cores(), plotted) if plotted >= MIN_JOBS else 0
+        """Where the groups' figures are drawn: with MIN_JOBS or more jobs with plots, the
+        pool of the task's owner, grown to a process per core, or one of our own; with fewer,
+        none: each job draws its figures where it was trained, which measured faster than
+        handing a few jobs' figures to a pool's process (docs/speed.md)."""
+        if plotted < MIN_JOBS:
+            return contextlib.nullcontext(None)
+        wanted = min(cores(), plotted)
         given = getattr(self.task_function, "figure_pool", None)
         if given is not None:
             given.grow(wanted)
@@ -137,14 +142,16 @@ class BatchedLauncher(Launcher):
         self,
         jobs: SweepJobs,
         unit: list[Job],
+        program: bool,
         progress: SweepProgress | None = None,
         pool: FigurePool | None = None,
     ) -> list[JobReturn]:
-        """A unit's jobs, trained and written: a group as one program, a job alone through
-        Hydra's run_job; a group that cannot be trained as one runs one job after another."""
+        """A unit's jobs, trained and written: a program (K >= 1 jobs) through run_group, a
+        job alone through Hydra's run_job; a program that cannot be trained as one runs one
+        job after another."""
         from regexp.runs.group import run_group
 
-        if len(unit) > 1:
+        if program:
             log.info("\t#%s : %d jobs as one program",
                      ",".join(str(j.idx) for j in unit), len(unit))  # fmt: skip
             drawn = CountedPool(pool, progress) if pool is not None and progress else pool

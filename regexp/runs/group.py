@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
-from regexp.config.settings import Settings
+from regexp.config.settings import DataSettings, Settings
 from regexp.runs.write import Trained, write_run
 from regexp.system.threads import threads_for
-from regexp.train.data import make_data
+from regexp.train.data import Dataset, make_data, stack
 from regexp.train.engine import fit
 from regexp.train.init import pick_init
 
@@ -28,17 +28,23 @@ def pick_device(setting: str) -> torch.device:
 
 
 def train_group(settings: Sequence[Settings], label: str | None = None) -> list[Trained]:
-    """Train jobs of one group_key as one program. Raises on errors that concern the whole
-    group (bad data, out of memory)."""
+    """Train jobs of one group_key as one program, each on its own data draw (one object for
+    the jobs that share one). Raises on errors that concern the whole group (bad data, out of
+    memory)."""
     first = settings[0]
     device = pick_device(first.device)
-    data = make_data(first.data).to(device)
+    made: dict[DataSettings, Dataset] = {}
+    for s in settings:
+        if s.data not in made:
+            made[s.data] = make_data(s.data).to(device)
+    draws = [made[s.data] for s in settings]
+    data = draws[0] if len(made) == 1 else stack(draws)
     inits, info = None, None
     if len(settings) == 1 and first.init.strategy != "default":
         start, info = pick_init(first, data)
         inits = [start]
     members = fit(settings, data, inits, label or first.name)
-    return [Trained(m, str(device), data, info) for m in members]
+    return [Trained(m, str(device), draw, info) for m, draw in zip(members, draws)]
 
 
 class Folders(Protocol):

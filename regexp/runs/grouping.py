@@ -1,19 +1,25 @@
-"""Which jobs of a sweep train as one program (group_key) and how many of them fit in
-memory at once (chunk_size), hence a launcher's units of work (plan_units): known from
-their settings alone, before torch is imported."""
+"""Which jobs of a sweep train as one program (group_key), which widths of a group share a
+program (regexp.runs.buckets' cost rule) and how many of them fit in memory at once
+(chunk_size), hence a launcher's units of work (plan_units): known from their settings
+alone, before torch is imported."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from regexp.config.settings import Settings, input_dim
+from regexp.runs.buckets import buckets
 
 
 def group_key(s: Settings) -> tuple:
-    """Jobs with equal keys can be trained as one program."""
+    """Jobs with equal keys can be trained as one program: the same task, data sizes, depth,
+    activation and schedule. Widths and data.seed may differ (the engine pads widths and
+    gives each model its own draw and its own mini-batch order)."""
     return (
-        s.data,
-        s.hidden_units,
+        dataclasses.replace(s.data, seed=0),
+        len(s.hidden_units),
         s.activation,
         s.device,
         s.optimizer.name,
@@ -30,10 +36,32 @@ def can_batch(s: Settings) -> bool:
     return s.init.strategy == "default"
 
 
-def chunk_size(n_params: int, width: int, n_rows: int, memory_mb: float) -> int:
-    """How many models fit the memory budget: parameters, grads, two averages, activations."""
-    per_model = 4 * (4 * n_params + 3 * width * n_rows)
+def widths_of(s: Settings) -> tuple[int, ...]:
+    """[n_in, hidden..., 1], known without building the data."""
+    return (input_dim(s.data), *s.hidden_units, 1)
+
+
+def n_params(widths: Sequence[int]) -> int:
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+
+def chunk_size(
+    n_params: int, width: int, n_rows: int, memory_mb: float, data_floats: int = 0
+) -> int:
+    """How many models fit the memory budget: parameters, grads, two averages, activations,
+    and data_floats of its own (its data draw, in a group of draws)."""
+    per_model = 4 * (4 * n_params + 3 * width * n_rows + data_floats)
     return max(1, int(memory_mb * 2**20 // per_model))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Jobs (indices into the settings) trained and written together: as one program by
+    regexp.runs.group.run_group (a group of one included), or one job alone, through Hydra's
+    own run_job (program False)."""
+
+    jobs: list[int]
+    program: bool
 
 
 def plan_units(
@@ -42,25 +70,59 @@ def plan_units(
     max_group: int,
     min_group: int,
     max_params: int,
-) -> list[list[int]]:
-    """Units of work as indices into settings: chunks of a group that train as one program
-    (sized to memory), and jobs that run alone (one a unit; None: a job that did not load)."""
+) -> list[Unit]:
+    """Units of work: programs of jobs with one group_key, their widths split where padding
+    would cost more than training apart (regexp.runs.buckets), chunked to memory; and jobs
+    that run alone (groups under min_group, models over max_params, searched inits, jobs
+    whose settings did not load: None)."""
     groups: dict[tuple, list[int]] = {}
     for i, s in enumerate(settings):
         if s is not None and can_batch(s):
             groups.setdefault(group_key(s), []).append(i)
         else:
             groups[("alone", i)] = [i]
-    units: list[list[int]] = []
+    units: list[Unit] = []
     for members in groups.values():
-        s = settings[members[0]]
-        widths = [input_dim(s.data), *s.hidden_units, 1] if s is not None else [0, 0]
-        size = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-        if len(members) < min_group or s is None or size > max_params:
-            units.extend([i] for i in members)
+        first = settings[members[0]]
+        if first is None or len(members) < min_group:
+            units.extend(Unit([i], False) for i in members)
             continue
-        width = max(s.hidden_units, default=1)
-        rows = max(s.data.n_train, s.data.n_val)
-        step = min(max_group, chunk_size(size, width, rows, memory_mb))
-        units.extend(members[i : i + step] for i in range(0, len(members), step))
+        big = {i for i in members if n_params(widths_of(settings[i])) > max_params}
+        units.extend(Unit([i], False) for i in members if i in big)
+        rest = [settings[i] if i not in big else None for i in members]
+        for jobs, step in _programs(rest, memory_mb, max_group, max_params):
+            units.extend(Unit([members[i] for i in jobs[j : j + step]], True)
+                         for j in range(0, len(jobs), step))  # fmt: skip
     return units
+
+
+def _programs(
+    group: Sequence[Settings | None], memory_mb: float, max_group: int, max_params: int
+) -> list[tuple[list[int], int]]:
+    """The programs of a group's jobs (None: no job there): each bucket of widths
+    (regexp.runs.buckets) as (its jobs, indices into group; the most models a program of
+    it holds)."""
+    jobs = [(i, s) for i, s in enumerate(group) if s is not None]
+    if not jobs:
+        return []
+    data = jobs[0][1].data
+    rows = max(data.n_train, data.n_val)
+    draws = len({s.data.seed for _, s in jobs}) > 1
+    own = (data.n_train + data.n_val) * (input_dim(data) + 1) if draws else 0
+
+    def chunk(widths: Sequence[int]) -> int:
+        width = max(widths[1:-1], default=1)
+        return min(max_group, chunk_size(n_params(widths), width, rows, memory_mb, own))
+
+    counts: dict[tuple[int, ...], list[int]] = {}
+    for i, s in jobs:
+        counts.setdefault(widths_of(s), []).append(i)
+    plan = buckets({w: len(c) for w, c in counts.items()}, _rows(jobs[0][1]), chunk, max_params)
+    return [(sorted(i for w in b.members for i in counts[w]), chunk(b.widths)) for b in plan]
+
+
+def _rows(s: Settings) -> float:
+    """Rows a model's step works through, per epoch: its training rows forward and backward,
+    and its validation rows forward every eval_every epochs (a forward costs about a third of
+    a step)."""
+    return s.data.n_train + s.data.n_val / (3 * s.train.eval_every)

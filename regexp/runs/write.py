@@ -38,7 +38,7 @@ class Trained:
 
     member: Member
     device: str
-    data: Dataset  # the group's (one object for all its jobs)
+    data: Dataset  # the job's own data draw (one object for the jobs of a group that share it)
     init: dict[str, Any] | None = None  # init.strategy search or grid: the chosen start
 
 

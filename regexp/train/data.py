@@ -1,7 +1,9 @@
-"""Data sets: the notebook's 1-D regression, a 2-D classification, and a user's CSV file."""
+"""Data sets: the notebook's 1-D regression, a 2-D classification, and a user's CSV file;
+and a group's draws stacked, one per model, for jobs that differ in data.seed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +15,9 @@ from regexp.config.settings import DataSettings
 
 @dataclass
 class Dataset:
+    """One data draw, x [n, n_in] and y [n, 1]; or K draws stacked (`stack`), [K, n, n_in]
+    and [K, n, 1], model k of a group trained on draw k."""
+
     task: str  # "regression" | "classification"
     x_train: torch.Tensor  # [n_train, n_in], float32
     y_train: torch.Tensor  # [n_train, 1], float32 (0/1 labels for classification)
@@ -21,12 +26,27 @@ class Dataset:
 
     @property
     def n_in(self) -> int:
-        return self.x_train.shape[1]
+        return self.x_train.shape[-1]
+
+    @property
+    def n_train(self) -> int:
+        return self.x_train.shape[-2]
+
+    @property
+    def stacked(self) -> bool:
+        """Whether this holds one draw per model ([K, n, ...] tensors)."""
+        return self.x_train.dim() == 3
 
     def to(self, device: torch.device | str) -> Dataset:
         return Dataset(
             self.task, *(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val))
         )
+
+
+def stack(draws: Sequence[Dataset]) -> Dataset:
+    """K draws of one task and equal sizes as one Dataset of [K, n, ...] tensors."""
+    fields = zip(*((d.x_train, d.y_train, d.x_val, d.y_val) for d in draws))
+    return Dataset(draws[0].task, *(torch.stack(list(tensors)) for tensors in fields))
 
 
 def regression_target(x: np.ndarray) -> np.ndarray:

@@ -1,10 +1,13 @@
-"""Train K >= 1 MLPs of one architecture as one program; `regexp run` is a group of one.
+"""Train K >= 1 MLPs of one depth as one program; `regexp run` is a group of one.
 
-The parameters of all K models live in one flat buffer θ [K, P]; each layer's kernel
-[K, in, out] and bias [K, 1, out] is a view of it. Gradients land in a buffer of the same
-layout (autograd accumulates into preset `.grad` views), so the update is one kernel call over
-θ per set of optimizer numbers (regexp.train.fused), and the models' λ's, learning rates and β's
-are per-model tables. A group of one big model takes autograd's gradients as they are instead
+The parameters of all K models live in one flat buffer θ [K, P] (regexp.train.stack; models
+of different widths padded to the widest, their padding held at 0); each layer's kernel
+[K, in, out] and bias [K, 1, out] is a view of it. Models may train on different data draws
+(regexp.train.data.stack): the first layer's batched product and the loss then take each
+model's own inputs and targets. Gradients land in a buffer of the same layout (autograd
+accumulates into preset `.grad` views), so the update is one kernel call over θ per set of
+optimizer numbers (regexp.train.fused), and the models' λ's, learning rates and β's are
+per-model tables. A group of one big model takes autograd's gradients as they are instead
 (its views of θ are contiguous, so the fused kernel runs over the per-layer lists). With
 train.compile=true the same objective and update formula (regexp.train.loss,
 regexp.train.update) run as one torch.compile'd graph instead.
@@ -33,6 +36,7 @@ from regexp.train.data import Dataset
 from regexp.train.history import History
 from regexp.train.loss import PenaltyTable, metrics, objective, penalty
 from regexp.train.model import seeded_layers
+from regexp.train.stack import Group
 from regexp.train.update import FAMILY, coefficients, corrects_bias, ewma_update
 
 log = logging.getLogger("regexp")
@@ -53,32 +57,6 @@ class Member:
     epochs: int  # epochs actually run
     seconds: float  # its share of the group's training time
     metrics: dict[str, float]  # train_/val_ mse, loss, (bce, accuracy), and penalty
-
-
-class Group:
-    """K models' parameters as one flat buffer θ [K, P] with per-layer views."""
-
-    def __init__(self, widths: Sequence[int], inits: Sequence[Sequence[Tensor]], device):
-        self.shapes = [s for a, b in zip(widths, widths[1:]) for s in ((a, b), (1, b))]
-        self.sizes = [a * b for a, b in self.shapes]
-        self.k = len(inits)
-        self.theta = torch.empty(self.k, sum(self.sizes), device=device)
-        for row, tensors in zip(self.theta, inits):
-            row.copy_(torch.cat([t.reshape(-1) for t in tensors]))
-        self.params = self.views(self.theta)
-
-    def views(self, flat: Tensor) -> list[Tensor]:
-        """[w0, b0, w1, ...] of a [K, P] buffer (or of one row [P], then without K)."""
-        parts = flat.split(self.sizes, dim=-1)
-        return [p.view(*flat.shape[:-1], *s) for p, s in zip(parts, self.shapes)]
-
-    def state_dict(self, k: int) -> dict[str, Tensor]:
-        """Model k's weights in regexp.train.model.MLP's layout (torch's [out, in])."""
-        state = {}
-        for i, (w, b) in enumerate(zip(self.params[::2], self.params[1::2])):
-            state[f"layers.{i}.weight"] = w[k].T.contiguous().cpu()
-            state[f"layers.{i}.bias"] = b[k, 0].clone().cpu()
-        return state
 
 
 def _hyper_sets(settings: Sequence[Settings]) -> dict[tuple, list[int]]:
@@ -148,6 +126,8 @@ class EagerStep:
             grads = [g.contiguous() for g in torch.autograd.grad(total, self.leaves)]
         else:
             total.backward()
+            if self.group.mask is not None:  # padded entries' gradients: 0, so they stay 0
+                self.grad.mul_(self.group.mask)
         self.t += 1
         with torch.no_grad():
             for (lr, beta1, beta2, eps, correct), (theta, g, m, v) in self.rows.items():
@@ -176,6 +156,7 @@ _OPTIONS = {
 
 def _graph_step(
     params: list[Tensor],
+    masks: list[Tensor],
     ms: list[Tensor],
     vs: list[Tensor],
     hyper: Tensor,
@@ -190,9 +171,12 @@ def _graph_step(
 ) -> tuple[Tensor, Tensor]:
     """EagerStep's step as one traceable function: gradients from torch.func, then the update
     formula with per-model numbers hyper = float64 [lr, β1, β2, ε, correct] of [K, 1, 1] each
-    and powers = [β1^t, β2^t] of the step before, as state."""
+    and powers = [β1^t, β2^t] of the step before, as state; masks: padded groups' (as
+    Group.mask), else empty."""
     grad_fn = torch.func.grad_and_value(objective, has_aux=True)
     grads, (_, (loss, fit)) = grad_fn(params, x, y, task, activation, table)
+    if masks:
+        grads = [g * m for g, m in zip(grads, masks)]
     lr, beta1, beta2, eps, correct = hyper.unbind(0)
     powers.mul_(hyper[1:3])
     lr_t, eps_t = coefficients(name, lr, eps, correct, powers[0], powers[1])
@@ -228,26 +212,33 @@ class CompiledStep:
         self.hyper = torch.tensor(rows, dtype=torch.float64, device=device).T.reshape(5, -1, 1, 1)
         self.powers = torch.ones(2, group.k, 1, 1, dtype=torch.float64, device=device)
         self.active = torch.ones(group.k, 1, 1, dtype=torch.float64, device=device)
+        self.masks = group.views(group.mask) if group.mask is not None else []
 
     def freeze(self, stopped: Sequence[int]) -> None:
         self.active[list(stopped)] = 0.0
 
     def __call__(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         return _compiled()(
-            self.group.params, self.ms, self.vs, self.hyper, self.powers, self.active,
+            self.group.params, self.masks, self.ms, self.vs, self.hyper, self.powers, self.active,
             x, y, self.table, self.task, self.activation, self.name,
         )  # fmt: skip
 
 
 def batches(
-    x: Tensor, y: Tensor, batch_size: int | None, gen: torch.Generator
+    x: Tensor, y: Tensor, batch_size: int | None, gens: Sequence[torch.Generator]
 ) -> list[tuple[Tensor, Tensor]]:
-    """Full batch, or shuffled mini-batches (the order depends only on the data seed)."""
-    n = x.shape[0]
+    """Full batch, or shuffled mini-batches: the order depends only on the data seed, one
+    generator for a draw all models share (x [n, in]), one per model for stacked draws
+    (x [K, n, in]), each model's batches then taken from its own draw in its own order."""
+    n = x.shape[-2]
     if batch_size is None or batch_size >= n:
         return [(x, y)]
-    perm = torch.randperm(n, generator=gen).to(x.device)
-    return [(x[idx], y[idx]) for idx in perm.split(batch_size)]
+    if x.dim() == 2:
+        perm = torch.randperm(n, generator=gens[0]).to(x.device)
+        return [(x[idx], y[idx]) for idx in perm.split(batch_size)]
+    perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(x.device)
+    rows = torch.arange(x.shape[0], device=x.device)[:, None]
+    return [(x[rows, idx], y[rows, idx]) for idx in perms.split(batch_size, dim=1)]
 
 
 def final_metrics(
@@ -272,21 +263,25 @@ def fit(
     inits: Sequence[Sequence[Tensor]] | None = None,
     label: str = "train",
 ) -> list[Member]:
-    """Train the group (equal group_key) on data's device. inits: each model's starting
-    [kernel [in, out], bias [out], ...]; by default its seeded init. A model whose objective
-    turns non-finite stops there with status "diverged"; the others go on."""
+    """Train the group (equal group_key: one depth, widths may differ) on data's device: one
+    draw for all, or stacked draws, one per model. inits: each model's starting [kernel
+    [in, out], bias [out], ...]; by default its seeded init. A model whose objective turns
+    non-finite stops there with status "diverged"; the others go on."""
     t0 = time.perf_counter()
     keep_freed_memory()
     first, k, task = settings[0], len(settings), data.task
-    widths = [data.n_in, *first.hidden_units, 1]
+    widths = [[data.n_in, *s.hidden_units, 1] for s in settings]
     if inits is None:
-        inits = [seeded_layers(widths, s.seed, s.init.mean, s.init.stddev) for s in settings]
+        inits = [
+            seeded_layers(w, s.seed, s.init.mean, s.init.stddev) for w, s in zip(widths, settings)
+        ]
     device = data.x_train.device
     group = Group(widths, inits, device)
-    table = PenaltyTable.of([s.penalty for s in settings], len(widths) - 1, device)
+    table = PenaltyTable.of([s.penalty for s in settings], len(widths[0]) - 1, device)
     step = (CompiledStep if first.train.compile else EagerStep)(group, settings, table, task)
-    epochs, eval_every, n = first.train.epochs, first.train.eval_every, data.x_train.shape[0]
-    gen = torch.Generator().manual_seed(first.data.seed)
+    epochs, eval_every, n = first.train.epochs, first.train.eval_every, data.n_train
+    seeds = [s.data.seed for s in settings] if data.stacked else [first.data.seed]
+    gens = [torch.Generator().manual_seed(seed) for seed in seeds]
     stopped = [0] * k  # the epoch at which a model diverged
     means: list[Tensor] = []  # per epoch: [2, K] mean objective and data loss
     evals: list[tuple[int, dict[str, Tensor]]] = []  # (epoch, [K] metrics)
@@ -295,11 +290,11 @@ def fit(
         progress_reporter(epochs, label if k == 1 else f"{label} ({k} models)") as report,
     ):
         for epoch in range(1, epochs + 1):
-            parts = batches(data.x_train, data.y_train, first.train.batch_size, gen)
+            parts = batches(data.x_train, data.y_train, first.train.batch_size, gens)
             if len(parts) == 1:  # full batch: the mean is the step's own loss
                 mean = torch.stack(step(*parts[0]))
             else:  # Keras's epoch loss: the mean over batches of the pre-update objective
-                mean = sum(torch.stack(step(xb, yb)) * (len(xb) / n) for xb, yb in parts)
+                mean = sum(torch.stack(step(xb, yb)) * (xb.shape[-2] / n) for xb, yb in parts)
             means.append(mean)
             if not bool(torch.isfinite(mean).all()):
                 _stop(mean[0], stopped, epoch, label)
@@ -309,7 +304,8 @@ def fit(
             report(epoch, mean)
             if all(stopped):
                 break
-    outcome = final_metrics(group.params, data, first.activation, table)
+        # with the training's threads: a second thread waits at every barrier on a busy core
+        outcome = final_metrics(group.params, data, first.activation, table)
     seconds = (time.perf_counter() - t0) / k
     histories = _histories(means, evals, stopped, task)
     return [

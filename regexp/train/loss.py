@@ -20,7 +20,8 @@ from regexp.train.model import output
 
 
 def data_loss(task: str, out: Tensor, y: Tensor) -> Tensor:
-    """[K] losses of stacked outputs [K, N, 1] against targets [N, 1]."""
+    """[K] losses of stacked outputs [K, N, 1] against targets [N, 1] (one draw for all) or
+    [K, N, 1] (each model's own)."""
     if task == "classification":
         target = y.expand_as(out)
         return F.binary_cross_entropy_with_logits(out, target, reduction="none").mean((1, 2))
@@ -122,9 +123,8 @@ def objective(
 
 
 # Models per chunk of an evaluation: its widest activation [k, N, width] holds at most this
-# many floats (2 MB). Larger temporaries go back to the OS after each use (glibc's malloc) and
-# are faulted in again on the next.
-CHUNK_ELEMENTS = 1 << 19
+# many floats (1 MB), so a layer's input and output stay in a core's L2 cache.
+CHUNK_ELEMENTS = 1 << 18
 
 
 @torch.no_grad()
@@ -133,15 +133,20 @@ def metrics(
 ) -> dict[str, Tensor]:
     """[K] mse, loss (= data loss + penalty, as Keras reports it) and, if binary, bce and
     accuracy. For classification, mse is the Brier score (squared error of the probability).
-    Computed in chunks of models on the CPU (CHUNK_ELEMENTS)."""
+    Computed in chunks of models on the CPU (CHUNK_ELEMENTS). x [N, in] and y [N, 1], or
+    [K, N, ...] for each model's own draw."""
     k, width = params[0].shape[0], max(p.shape[-1] for p in params[0::2])
-    per = max(1, CHUNK_ELEMENTS // max(1, x.shape[0] * width))
+    per = max(1, CHUNK_ELEMENTS // max(1, x.shape[-2] * width))
     if k <= per or x.device.type != "cpu":
         return _metrics(params, x, y, task, activation, pen)
-    parts = [
-        _metrics([p[i : i + per] for p in params], x, y, task, activation, pen[i : i + per])
-        for i in range(0, k, per)
-    ]
+    own = x.dim() == 3
+
+    def part(i: int) -> dict[str, Tensor]:
+        models = slice(i, i + per)
+        xs, ys = (x[models], y[models]) if own else (x, y)
+        return _metrics([p[models] for p in params], xs, ys, task, activation, pen[models])
+
+    parts = [part(i) for i in range(0, k, per)]
     return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
 
 

@@ -12,7 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+# In place: a layer's product is a fresh tensor that no gradient formula reads (baddbmm's
+# reads its inputs), so its activation may overwrite it, one [K, N, width] tensor less a layer.
+ACTIVATIONS = {"relu": torch.relu_, "tanh": torch.tanh_, "sigmoid": torch.sigmoid_}
 
 
 def layer_seeds(seed: int, n_layers: int) -> tuple[list[int], list[int]]:
@@ -48,20 +50,28 @@ def seeded_layers(
     return out
 
 
+# A layer of one input or one output and at most this many units a model is a broadcast
+# product (and a sum): a batched GEMM of such thin matrices is mostly call overhead, one per
+# model. Wider, the GEMM passes over the activations fewer times, forward and backward.
+BROADCAST_MAX_WIDTH = 16
+
+
 def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """h @ w + b for K models; h [N, in] (shared by all K) or [K, N, in]. With one input or
-    one output it is a broadcast product (and a sum): a GEMM of that shape is mostly call
-    overhead (the first and last layers of the notebook's 1-D regression)."""
-    if w.shape[1] == 1:
-        return h * w + b
-    if w.shape[2] == 1:
+    """h @ w + b for K models; h [N, in] (shared by all K) or [K, N, in]: one batched GEMM,
+    or a broadcast product for a narrow layer of one input or one output (the 1-D
+    regression's first and last)."""
+    k, n_in, n_out = w.shape
+    if min(n_in, n_out) == 1 and max(n_in, n_out) <= BROADCAST_MAX_WIDTH:
+        if n_in == 1:
+            return h * w + b
         return (h * w.transpose(1, 2)).sum(-1, keepdim=True) + b
-    return torch.baddbmm(b, h.expand(w.shape[0], *h.shape) if h.dim() == 2 else h, w)
+    return torch.baddbmm(b, h.expand(k, *h.shape) if h.dim() == 2 else h, w)
 
 
 def forward(params: Sequence[torch.Tensor], x: torch.Tensor, activation: str) -> list[torch.Tensor]:
     """Each layer's output for K stacked models, [K, N, width] each: the hidden layers after
-    their activation, then the raw output (a logit if binary) last."""
+    their activation, then the raw output (a logit if binary) last. x [N, in] is every
+    model's input; x [K, N, in] gives each model its own."""
     act = ACTIVATIONS[activation]
     outs, h = [], x
     last = len(params) // 2 - 1

@@ -1,97 +1,87 @@
-"""regexp.runs.grouping: which jobs train as one program (group_key) and a launcher's units of
-work: groups chunked to memory and max_group, the rest one job a unit, every job once."""
+"""regexp.runs.grouping: which jobs share a program, and the launcher's units of work."""
 
-from dataclasses import replace
+import dataclasses
+import functools
 
 import pytest
 
-from regexp.config.settings import PenaltySettings
-from regexp.runs.grouping import can_batch, chunk_size, group_key, plan_units
+from regexp.runs.grouping import Unit, chunk_size, group_key, plan_units
 from tests.conftest import settings
 
-
-@pytest.fixture(scope="module")
-def base():
-    return settings("hidden_units=[4]", "optimizer=adam")  # 1 -> 4 -> 1: 13 parameters
+LIMITS = dict(memory_mb=2048, max_group=256, min_group=2, max_params=1_000_000)
 
 
-def _search(s):
-    return replace(s, init=replace(s.init, strategy="search"))
+@functools.cache
+def s(*overrides: str):
+    return settings("plots.enabled=false", *overrides)
 
 
-def test_jobs_that_differ_in_seed_penalty_or_optimizer_numbers_share_a_key(base):
-    alike = [
-        replace(base, seed=base.seed + 1),
-        replace(base, penalty=PenaltySettings("l2", lam=(0.1, 0.01), biases=True)),
-        replace(base, optimizer=replace(base.optimizer, lr=0.5, beta1=0.5, beta2=0.9, eps=1e-3)),
-        replace(base, optimizer=replace(base.optimizer, bias_correction=False)),
-        replace(base, name="other", plots=replace(base.plots, enabled=not base.plots.enabled)),
-    ]
-    assert {group_key(s) for s in alike} == {group_key(base)}
+def job(hidden: tuple[int, ...] = (8,), seed: int = 1, data_seed: int | None = None):
+    """s()'s settings with other widths and seeds (no compose: the grid has 128 jobs)."""
+    base = s()
+    data = base.data if data_seed is None else dataclasses.replace(base.data, seed=data_seed)
+    return dataclasses.replace(base, hidden_units=hidden, seed=seed, data=data)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda s: replace(s, hidden_units=(5,)),
-        lambda s: replace(s, activation="tanh"),
-        lambda s: replace(s, device="cpu" if s.device != "cpu" else "auto"),
-        lambda s: replace(s, optimizer=replace(s.optimizer, name="rmsprop")),
-        lambda s: replace(s, data=replace(s.data, seed=s.data.seed + 1)),
-        lambda s: replace(s, data=replace(s.data, noise=0.5)),
-        lambda s: replace(s, train=replace(s.train, epochs=s.train.epochs + 1)),
-        lambda s: replace(s, train=replace(s.train, batch_size=8)),
-        lambda s: replace(s, train=replace(s.train, eval_every=7)),
-        lambda s: replace(s, train=replace(s.train, threads=2)),
-        lambda s: replace(s, train=replace(s.train, compile=True)),
-        _search,
-    ],
-)
-def test_jobs_that_differ_in_data_architecture_or_schedule_do_not(base, change):
-    assert group_key(change(base)) != group_key(base)
+def test_widths_and_data_draws_share_a_key_and_depth_task_and_schedule_do_not():
+    base = group_key(s("hidden_units=[8]"))
+    for same in (["hidden_units=[64]"], ["data.seed=5"], ["seed=3", "penalty=l2"]):
+        assert group_key(s("hidden_units=[8]", *same)) == base, same
+    for other in (
+        ["hidden_units=[8,8]"],
+        ["activation=tanh"],
+        ["data.n_train=40"],
+        ["data.noise=0.3"],
+        ["data=classification"],
+        ["train.batch_size=16"],
+        ["train.epochs=61"],
+        ["optimizer=sgd"],
+    ):
+        assert group_key(s("hidden_units=[8]", *other)) != base, other
 
 
-def test_only_default_inits_batch(base):
-    assert can_batch(base) and not can_batch(_search(base))
+def test_the_width_grid_trains_in_a_few_programs_covering_every_job_once():
+    widths = [2, 4, 8, 16, 32, 64, 128, 256]
+    jobs = [job((w,), k) for w in widths for k in range(16)]
+    units = plan_units(jobs, **LIMITS)
+    assert all(u.program for u in units) and len(units) < len(widths)
+    assert sorted(i for u in units for i in u.jobs) == list(range(len(jobs)))
+    by_width = {jobs[u.jobs[0]].hidden_units: {jobs[i].hidden_units for i in u.jobs} for u in units}
+    assert by_width[(256,)] == {(256,)}  # the widest shares with no narrow model
+    assert len(by_width[(2,)]) > 1  # the narrowest share a program
 
 
-def test_chunk_size_counts_parameters_grads_averages_and_activations():
-    per_model = 4 * (4 * 13 + 3 * 4 * 1000)  # bytes: 4 copies of the weights, 3 activations
-    assert chunk_size(13, 4, 1000, memory_mb=1) == 2**20 // per_model
-    assert chunk_size(13, 4, 1000, memory_mb=10 * per_model / 2**20) == 10
-    assert chunk_size(10**9, 1024, 10**6, memory_mb=1) == 1  # at least one model
+def test_three_widths_of_the_mission_train_as_two_programs():
+    jobs = [job((w,)) for w in (2, 8, 1024)]
+    assert plan_units(jobs, **LIMITS) == [Unit([0, 1], True), Unit([2], True)]
 
 
-def test_units_group_alike_jobs_and_leave_the_rest_alone(base):
-    wide = replace(base, hidden_units=(8,))
+def test_data_draws_train_as_one_program_and_lone_jobs_stay_alone():
+    draws = [job((16, 16), data_seed=d) for d in range(32)]
+    assert plan_units(draws, **LIMITS) == [Unit(list(range(32)), True)]
+    searched = s("init.strategy=search", "init.candidates=4")
+    jobs = [job((4,)), job((1024, 1024)), searched, None, job((4,), 2)]
+    units = plan_units(jobs, **LIMITS)
+    assert Unit([0, 4], True) in units
+    for i in (1, 2, 3):
+        assert Unit([i], False) in units
+    assert plan_units([s()], **LIMITS) == [Unit([0], False)]  # under min_group: Hydra's run_job
+
+
+def test_programs_are_chunked_to_memory_with_each_models_own_draw_counted():
+    shared = [job((4,), k) for k in range(64)]
+    draws = [job((4,), data_seed=k) for k in range(64)]
+    memory = dict(LIMITS, memory_mb=1)
+    n_shared = max(len(u.jobs) for u in plan_units(shared, **memory))
+    n_draws = max(len(u.jobs) for u in plan_units(draws, **memory))
+    assert n_shared == chunk_size(3 * 4 + 1, 4, 1000, 1) < 64
+    assert n_draws == chunk_size(3 * 4 + 1, 4, 1000, 1, 2 * 1050) < n_shared
+
+
+@pytest.mark.parametrize("draws", [False, True])
+def test_alike_jobs_keep_their_order(draws):
+    seeds = (1, 2, 1)
     jobs = [
-        base,  # 0: group A
-        wide,  # 1: group B
-        replace(base, seed=2),  # 2: A
-        None,  # 3: did not load: alone
-        _search(base),  # 4: searched init: alone
-        replace(base, seed=3),  # 5: A
-        replace(base, seed=4),  # 6: A
-        replace(wide, seed=2),  # 7: B
+        job(h, 1 if draws else k, k if draws else None) for h, k in zip([(4,), (4,), (3,)], seeds)
     ]
-    units = plan_units(jobs, memory_mb=1024, max_group=2, min_group=2, max_params=10**6)
-    assert units == [[0, 2], [5, 6], [1, 7], [3], [4]]
-    big = plan_units(jobs, memory_mb=1024, max_group=64, min_group=2, max_params=10**6)
-    assert big == [[0, 2, 5, 6], [1, 7], [3], [4]]
-    assert sorted(i for unit in big for i in unit) == list(range(len(jobs)))
-
-
-def test_small_groups_and_big_models_run_one_by_one(base):
-    jobs = [base, replace(base, seed=2), replace(base, seed=3), replace(base, hidden_units=(8,))]
-    few = plan_units(jobs, memory_mb=1024, max_group=64, min_group=3, max_params=10**6)
-    assert few == [[0, 1, 2], [3]]
-    big = plan_units(jobs, memory_mb=1024, max_group=64, min_group=2, max_params=12)
-    assert big == [[0], [1], [2], [3]]  # 13 parameters > 12
-
-
-def test_a_group_is_chunked_to_the_memory_budget(base):
-    jobs = [replace(base, seed=i) for i in range(5)]
-    rows = max(base.data.n_train, base.data.n_val)
-    two = 2 * 4 * (4 * 13 + 3 * 4 * rows) / 2**20  # room for exactly two models
-    units = plan_units(jobs, memory_mb=two, max_group=64, min_group=2, max_params=10**6)
-    assert units == [[0, 1], [2, 3], [4]]
+    assert plan_units(jobs, **LIMITS) == [Unit([0, 1, 2], True)]

@@ -144,10 +144,12 @@ def test_resume_through_joblib_leaves_ok_folders_intact(tmp_path, default_summar
 
 
 def _summary_of(tmp_path, launcher: str, *extra: str) -> pd.DataFrame:
+    """48 jobs in 2 units: [4] and [8] of both data draws as one program, [256] as another."""
     folder = tmp_path / launcher
     done = subprocess.run(
         [sys.executable, "-m", "regexp.cli", "sweep", f"hydra/launcher={launcher}",
-         "hidden_units=[4],[8]", "seed=range(0,16)", "train.epochs=30", "plots.enabled=false",
+         "hidden_units=[4],[8],[256]", "data.seed=1,2", "seed=range(0,8)", "train.epochs=30",
+         "plots.enabled=false",
          f"hydra.sweep.dir={folder}", *extra],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
@@ -163,9 +165,9 @@ def test_submitit_runs_one_job_per_group_and_writes_what_the_default_launcher_do
     local, _ = _summary_of(tmp_path, "batched")
     remote, done = _summary_of(tmp_path, "batched_submitit_local")
     assert "submitted 2 units as local jobs" in done.stdout + done.stderr
-    assert len(remote) == 32 and (remote["status"] == "ok").all()
+    assert len(remote) == 48 and (remote["status"] == "ok").all()
     pd.testing.assert_frame_equal(remote[SAME], local[SAME], rtol=1e-6)
-    for job in (0, 31):  # the folders are whole: Hydra's files, weights, metrics
+    for job in (0, 47):  # the folders are whole: Hydra's files, weights, metrics
         folder = tmp_path / "batched_submitit_local" / str(job)
         assert (folder / ".hydra" / "config.yaml").is_file() and (folder / "regexp.log").is_file()
         assert (folder / "weights.safetensors").is_file()
@@ -177,5 +179,5 @@ def test_ray_runs_one_task_per_group_and_writes_what_the_default_launcher_does(t
     local, _ = _summary_of(tmp_path, "batched")
     remote, done = _summary_of(tmp_path, "batched_ray", "hydra.launcher.ray.init.num_cpus=2")
     assert "submitted 2 units as Ray tasks" in done.stdout + done.stderr
-    assert len(remote) == 32 and (remote["status"] == "ok").all()
+    assert len(remote) == 48 and (remote["status"] == "ok").all()
     pd.testing.assert_frame_equal(remote[SAME], local[SAME], rtol=1e-6)

@@ -43,7 +43,9 @@ def test_three_widths_give_three_folders_and_a_three_row_summary(tmp_path):
     assert md.count("\n| ") >= 3 and "[1024]" in md
     assert "3 of 3 jobs" in done.stdout
     # off a terminal, the sweep's progress: one line per 10 % of its jobs, on stderr
-    assert "sweep: job 3 of 3 (100 %), one by one" in done.stderr  # 3 widths: 3 programs
+    # [2] and [8] as one program, [1024] as another (regexp.runs.buckets)
+    assert "Launching 3 jobs: 2 stacked programs, 0 jobs alone (batched)" in done.stdout
+    assert "sweep: job 3 of 3 (100 %), 2 of 2 groups trained" in done.stderr
     assert "sweep: job" not in (folder / "0" / "regexp.log").read_text()
 
 

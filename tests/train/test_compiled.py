@@ -69,3 +69,16 @@ def test_the_family_and_mini_batches(overrides):
     data = make_data(s.data)
     for g, w in zip(fit([compiled(s)], data), fit([s], data)):
         assert_same(g, w)
+
+
+@pytest.mark.slow
+def test_a_compiled_group_of_widths_and_draws_matches_the_eager_one():
+    """Padded widths (sigmoid: the gradient mask matters) and stacked data draws."""
+    from regexp.train.data import stack
+    from regexp.train.engine import fit
+
+    jobs = [settings(f"hidden_units={h}", f"seed={k}", f"data.seed={d}", "activation=sigmoid",
+                     "penalty=l2") for h, k, d in (("[2,8]", 1, 1), ("[8,3]", 2, 2))]  # fmt: skip
+    data = stack([make_data(s.data) for s in jobs])
+    for g, w in zip(fit([compiled(s) for s in jobs], data), fit(jobs, data)):
+        assert_same(g, w)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from regexp.runs.grouping import can_batch, group_key
 from regexp.runs.weights import build_model
-from regexp.train.data import make_data
+from regexp.train.data import make_data, stack
 from regexp.train.engine import fit
 from tests.conftest import assert_same, job, settings
 
@@ -92,6 +92,29 @@ def test_a_mixed_group_matches_its_members_alone(optimizer):
     data = make_data(jobs[0].data)
     for s, member in zip(jobs, fit(jobs, data)):
         assert_same(member, fit([s], data)[0])
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["penalty=l2", "penalty.lam=0.01"],
+        ["data=classification", "data.n_train=100", "data.n_val=300", "activation=tanh"],
+        ["train.batch_size=16", "activation=sigmoid", "optimizer=rmsprop"],  # own batch orders
+    ],
+)
+def test_a_group_of_widths_and_data_draws_matches_its_members_alone(extra):
+    """Padded widths and stacked draws: each member's history and metrics are its own alone,
+    to float precision (1e-5 relative over 20 epochs)."""
+    rows = [("[2,8]", 1, 1), ("[8,3]", 2, 2), ("[5,5]", 3, 1), ("[1,8]", 4, 3)]
+    jobs = [settings(f"hidden_units={h}", f"seed={s}", f"data.seed={d}", "train.epochs=20",
+                     *extra) for h, s, d in rows]  # fmt: skip
+    assert len({group_key(s) for s in jobs}) == 1
+    data = stack([make_data(s.data) for s in jobs])
+    for s, member in zip(jobs, fit(jobs, data)):
+        alone = fit([s], make_data(s.data))[0]
+        assert_same(member, alone, rtol=1e-5)
+        for key, value in alone.state.items():
+            assert member.state[key].shape == value.shape, key
 
 
 def test_a_diverging_member_does_not_spoil_the_group():

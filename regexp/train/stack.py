@@ -1,0 +1,75 @@
+"""K models' parameters stacked in one flat buffer θ [K, P], each layer a view of it.
+
+Models of one depth but different widths are padded with zeros to the widest of each layer.
+A padded unit's incoming and outgoing weights and its bias start at 0, and its gradients are
+masked to 0 (`mask`), so they stay 0 in every optimizer: the unit then adds exactly nothing to
+its model's outputs, penalty and updates. Only the order of float sums changes (a GEMM over a
+longer inner dimension), hence agreement with the model trained alone to float precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def padded_widths(widths: Sequence[Sequence[int]]) -> list[int]:
+    """The widest of each layer over models of one depth ([n_in, hidden..., n_out] each)."""
+    return [max(column) for column in zip(*widths, strict=True)]
+
+
+class Group:
+    """K models' parameters as one flat buffer θ [K, P] with per-layer views.
+
+    widths: each model's [n_in, hidden..., 1] (one list for all, or one per model);
+    inits: each model's [kernel [in, out], bias [out], ...] in its own widths."""
+
+    def __init__(
+        self,
+        widths: Sequence[int] | Sequence[Sequence[int]],
+        inits: Sequence[Sequence[Tensor]],
+        device: torch.device | str,
+    ):
+        self.k = len(inits)
+        own = [list(w) for w in widths] if isinstance(widths[0], Sequence) else [list(widths)]
+        self.widths = own * self.k if len(own) == 1 else own
+        padded = padded_widths(self.widths)
+        self.shapes = [s for a, b in zip(padded, padded[1:]) for s in ((a, b), (1, b))]
+        self.sizes = [a * b for a, b in self.shapes]
+        self.padded = any(w != padded for w in self.widths)
+        total = sum(self.sizes)
+        self.theta = torch.zeros(self.k, total, device=device)
+        # 1 on each model's own entries: its gradient's padding is zeroed every step
+        self.mask = torch.zeros(self.k, total, device=device) if self.padded else None
+        for i, tensors in enumerate(inits):
+            if not self.padded:
+                self.theta[i].copy_(torch.cat([t.reshape(-1) for t in tensors]))
+                continue
+            for view, keep, t in zip(self.views(self.theta[i]), self._own(i), tensors):
+                view[keep].copy_(t.reshape(view[keep].shape))
+            for view, keep in zip(self.views(self.mask[i]), self._own(i)):
+                view[keep] = 1.0
+        self.params = self.views(self.theta)
+
+    def _own(self, i: int) -> list[tuple[slice, slice]]:
+        """Model i's entries of each layer's [in, out] (kernel) and [1, out] (bias) view."""
+        w = self.widths[i]
+        return [s for a, b in zip(w, w[1:]) for s in ((slice(a), slice(b)), (slice(1), slice(b)))]
+
+    def views(self, flat: Tensor) -> list[Tensor]:
+        """[w0, b0, w1, ...] of a [K, P] buffer (or of one row [P], then without K)."""
+        parts = flat.split(self.sizes, dim=-1)
+        return [p.view(*flat.shape[:-1], *s) for p, s in zip(parts, self.shapes)]
+
+    def state_dict(self, k: int) -> dict[str, Tensor]:
+        """Model k's weights in regexp.train.model.MLP's layout (torch's [out, in]), in its
+        own widths."""
+        state = {}
+        own = self._own(k)
+        layers = zip(self.params[::2], self.params[1::2], own[::2], own[1::2])
+        for i, (w, b, (rows, cols), (_, units)) in enumerate(layers):
+            state[f"layers.{i}.weight"] = w[k, rows, cols].T.contiguous().cpu()
+            state[f"layers.{i}.bias"] = b[k, 0, units].clone().cpu()
+        return state
