@@ -28,7 +28,7 @@ from worktree import worktree_of
 
 from regexp.config.compose import compose
 from regexp.config.settings import Settings, validate
-from regexp.runs.job import build_model
+from regexp.runs.weights import build_model
 from regexp.system.threads import threads_for
 from regexp.train.data import make_data
 from regexp.train.engine import fit
