@@ -15,16 +15,20 @@ regexp's own call sites use; every timed run's patch log is checked for the patc
 asked for; the basic-sweeper side is checked in its jobs' hydra.yaml.
 
 Scenarios are `regexp run` / `regexp sweep` commands ([16,16] seed sweeps, as a user types
-them: wall seconds, CPU seconds of the regexp process itself (written at its exit), and of
-all processes (RUSAGE_CHILDREN)), or this script in a child process for what a command
-cannot isolate (the engine's fit, a run's figures, a sweep's ending on an existing folder).
+them), measured by wall seconds, the CPU seconds of all their processes (RUSAGE_CHILDREN),
+and what the regexp process itself records at its exit (CPU seconds, page faults, time in
+the garbage collector, time in FigurePool.close); or this script in a child process for what
+a command cannot isolate: the engine's fit() (the first fit of a process apart), a run's
+figures, a sweep's ending and report.html's thumbnails on an existing sweep folder. On a
+shared machine CPU seconds move much less than wall seconds; a trick that only overlaps work
+on another core shows in wall seconds only, and only when that core is free.
 Every folder the commands write is kept under one scratch folder until the end: on this
 machine's ext4, files created right after many deletions cost ~1 ms each (scripts/bench.py).
 
 Results: a table (rich when available), and tricks.md / tricks.json under
 $REGEXP_OUTPUTS/bench/DATE/TIME-tricks/ (default ./outputs).
 
-    .venv/bin/python scripts/bench_tricks.py [--tricks 1,5,figures] [--rounds 3] [--quick]
+    .venv/bin/python scripts/bench_tricks.py [--tricks 1,5,templates] [--rounds 3] [--quick]
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ ROWS = [
          ("sweep-huge-e1", CM))),
     Row(8, "thumb_threads", "report.html thumbnails in threads from 8 runs on",
         "regexp/read/html_report.py _thumb_cells", "one after another",
-        (("end-sweep", W), ("end-sweep", "cpu"))),
+        (("end-sweep", W), ("end-sweep", "cpu"), ("thumbs", W), ("thumbs", "cpu"))),
     Row(9, "figure_pool", "figures drawn in a pool of processes",
         "batched_launcher.py _pool, regexp/figures/pool.py", "_pool -> nullcontext(None)",
         (("sweep32-plots", W), ("sweep32-plots", CA), ("sweep-big-plots", W),
@@ -242,6 +246,8 @@ def scenarios(quick: bool) -> dict[str, Scenario]:
                                      warm=10, warm_k=2, repeats=3)),
         Scenario("end-sweep", f"end_sweep of a {big}-job plotted sweep's folder (warm process)",
                  "end_sweep", sweep(big, 300, True), big, dict(repeats=3)),
+        Scenario("thumbs", f"report.html's {big} thumbnails (_thumb_cells) alone, warm process",
+                 "thumbs", sweep(big, 300, True), big, dict(repeats=5)),
         Scenario("figures", f"a [16,16] run's 4 default figures, {runs} runs in one process",
                  "figures", spec=dict(hidden=[16, 16], runs=runs)),
         Scenario("steps-16x16", "K=1 [16,16] eager steps", "engine",
@@ -249,7 +255,7 @@ def scenarios(quick: bool) -> dict[str, Scenario]:
         Scenario("steps-1024", "K=1 [1024] eager steps", "engine",
                  spec=dict(hidden=[1024], k=1, epochs=int(1000 * steps), warm=50, repeats=3)),
         Scenario("steps-5x1024", "K=1 5x1024 eager steps (all threads, the default)", "engine",
-                 spec=dict(hidden=[1024] * 5, k=1, epochs=int(60 * steps) or 15, warm=5,
+                 spec=dict(hidden=[1024] * 5, k=1, epochs=int(30 * steps) or 10, warm=5,
                            repeats=3)),
         Scenario("steps-5x1024-t1", "K=1 5x1024 eager steps, train.threads=1", "engine",
                  spec=dict(hidden=[1024] * 5, k=1, epochs=int(40 * steps) or 10, warm=3,
@@ -338,7 +344,7 @@ class Bench:
 
     def _child(self, sc: Scenario, work: Path, env: dict) -> dict[str, float]:
         spec = dict(sc.spec, kind=sc.kind, work=str(work))
-        if sc.kind == "end_sweep":
+        if sc.kind in ("end_sweep", "thumbs"):
             spec["folder"], spec["jobs"] = str(self.prepare(sc)), sc.jobs
         done = subprocess.run(
             [PYTHON, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
@@ -349,13 +355,14 @@ class Bench:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def prepare(self, sc: Scenario) -> Path:
-        """The sweep folder an end_sweep scenario reads (made once, all tricks on)."""
-        if sc.key not in self.prepared:
+        """The sweep folder an end_sweep or thumbs scenario reads (made once, tricks on)."""
+        key = " ".join(sc.argv)
+        if key not in self.prepared:
             out = self.folder(f"{sc.key}-folder") / "out"
             subprocess.run([str(BIN / "regexp"), *sc.argv, f"hydra.sweep.dir={out}"],
                            cwd=ROOT, capture_output=True, check=True, timeout=1800)  # fmt: skip
-            self.prepared[sc.key] = out
-        return self.prepared[sc.key]
+            self.prepared[key] = out
+        return self.prepared[key]
 
 
 def _applied(log: Path) -> list[tuple[int, str]]:
@@ -372,7 +379,7 @@ def child(spec: dict) -> dict[str, Any]:
 
     logging.disable(logging.WARNING)
     return {"engine": child_engine, "figures": child_figures, "end_sweep": child_end_sweep,
-            "probe": child_probe}[spec["kind"]](spec)  # fmt: skip
+            "thumbs": child_thumbs, "probe": child_probe}[spec["kind"]](spec)  # fmt: skip
 
 
 def child_engine(spec: dict) -> dict[str, float]:
@@ -470,6 +477,23 @@ def child_end_sweep(spec: dict) -> dict[str, float]:
         assert code == 0
     return {"wall": statistics.median(times[1:]), "cpu": statistics.median(cpu[1:]),
             "first": times[0]}  # fmt: skip
+
+
+def child_thumbs(spec: dict) -> dict[str, float]:
+    """report.html's thumbnail cells of every run of a sweep folder, as write_report makes
+    them (html_report._thumb_cells): one warm-up call, then `repeats` timed."""
+    import regexp.read.html_report as html_report
+
+    folder = Path(spec["folder"])
+    runs = sorted(str(p.parent) for p in folder.glob("*/metrics.json"))
+    times, cpu = [], []
+    for _ in range(spec["repeats"] + 1):
+        t0, c0 = time.perf_counter(), time.process_time()
+        cells = html_report._thumb_cells(runs, folder / "report.html")
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    assert len(cells) == spec["jobs"] and all("<img" in c for c in cells)
+    return {"wall": statistics.median(times[1:]), "cpu": statistics.median(cpu[1:])}
 
 
 def child_probe(spec: dict) -> dict[str, Any]:
