@@ -19,10 +19,9 @@ from regexp.config.flags import ArgumentParser
 from regexp.config.objective import register_resolvers
 from regexp.config.overrides import parse_override
 from regexp.config.plan import plan_run, plan_sweep
-from regexp.read.ending import ending_pool, finish
 from regexp.read.report import print_run
 from regexp.runs.resume import relaunch_overrides
-from regexp.runs.task import Task
+from regexp.runs.task import task
 from regexp.system.command import remember_command
 from regexp.system.exit import exit_now
 from regexp.system.signals import Terminated, exit_code, terminate_as_interrupt
@@ -134,9 +133,9 @@ def _shown_flags(ns: Any) -> list[str]:
     return flags
 
 
-def _call_hydra(argv: list[str], task: Any = None) -> int:
-    """hydra.main over argv with the task function (by default, a run's); Hydra's own exit
-    code (it exits 1 on its errors)."""
+def _call_hydra(argv: list[str]) -> int:
+    """hydra.main over argv with regexp's task function; Hydra's own exit code (it exits 1 on
+    its errors)."""
     import hydra
 
     register_resolvers()
@@ -144,7 +143,7 @@ def _call_hydra(argv: list[str], task: Any = None) -> int:
     saved = sys.argv
     sys.argv = ["regexp", *argv]
     try:
-        main(task or Task())()
+        main(task)()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     finally:
@@ -191,18 +190,17 @@ def _sweep(ns: Any, source: Any) -> int:
         from regexp.runs.mlflow_log import start_sweep
 
         start_sweep(plan.out)
-    # the pool's process imports the ending's modules while the sweep imports torch; the
-    # batched launcher draws figures there too
     code = 1  # until Hydra returns (an interrupted sweep's parent run ends as failed)
-    with ending_pool(plan.optimizing) as pool:
-        try:
-            code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides], Task(pool))
-        finally:
-            summary = finish(plan.out, plan.expected, pool, plan.jobs)
-            if tracked:
-                from regexp.runs.mlflow_log import end_sweep
+    try:
+        code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
+    finally:
+        from regexp.read.summary import end_sweep  # pandas, matplotlib: only at the end
 
-                end_sweep(plan.out, ok=not (summary or code))
+        summary = end_sweep(plan.out, plan.expected, jobs=plan.jobs)
+        if tracked:
+            from regexp.runs.mlflow_log import end_sweep as end_parent_run
+
+            end_parent_run(plan.out, ok=not (summary or code))
     return max(summary, 1 if code else 0)
 
 

@@ -107,10 +107,6 @@ class BatchedLauncher(Launcher):
             return [returns[j.idx] for j in loaded]
         plotted = sum(1 for unit in stacked for j in unit if j.settings.plots.enabled)
         with self._pool(plotted) as pool, sweep_progress(len(loaded), len(stacked)) as progress:
-            import regexp.runs.group  # noqa: F401  (torch, after the pool's processes started)
-            from regexp.system.heap import freeze_imports
-
-            freeze_imports()
             try:
                 for unit, program in units:
                     rets = self._unit(jobs, unit, program, progress, pool)
@@ -124,19 +120,16 @@ class BatchedLauncher(Launcher):
                 raise
         return [returns[j.idx] for j in loaded]
 
-    def _pool(self, plotted: int) -> contextlib.AbstractContextManager[FigurePool | None]:
-        """Where the groups' figures are drawn: with MIN_JOBS or more jobs with plots, the
-        pool of the task's owner, grown to a process per core, or one of our own; with fewer,
-        none: each job draws its figures where it was trained, which measured faster than
-        handing a few jobs' figures to a pool's process (docs/speed.md)."""
-        if plotted < MIN_JOBS:
+    @staticmethod
+    def _pool(plotted: int) -> contextlib.AbstractContextManager[FigurePool | None]:
+        """Where the groups' figures are drawn: with MIN_JOBS or more jobs with plots and a
+        second core, a pool of a process per core, ours for this launch; with fewer, each
+        job draws its figures where it was trained (the pool's processes cost more than
+        they save for a few dozen jobs: docs/speed.md)."""
+        processes = min(cores(), plotted)
+        if plotted < MIN_JOBS or processes < 2:
             return contextlib.nullcontext(None)
-        wanted = min(cores(), plotted)
-        given = getattr(self.task_function, "figure_pool", None)
-        if given is not None:
-            given.grow(wanted)
-            return contextlib.nullcontext(given)
-        return FigurePool(wanted) if wanted > 1 else contextlib.nullcontext(None)
+        return FigurePool(processes)
 
     def _unit(
         self,

@@ -101,7 +101,6 @@ class JobWriter:
         subdir_meta = base.hydra.output_subdir
         self.meta = None if subdir_meta is None else str(subdir_meta)
         self.render = hydra_yaml_template(hydra_tree)
-        self.texts: dict[str, tuple[Any, str]] = {}  # config.yaml's text of each top key
 
     def open(self, fields: dict[str, Any], plain: bool) -> Path:
         """Make the job's folder and point the logs at it; fields gets runtime.output_dir."""
@@ -129,18 +128,4 @@ class JobWriter:
             hydra = self.render(fields) if self.render is not None else None
             if hydra is None:
                 hydra = yaml_text({"hydra": patched(self.hydra_tree, fields)})
-            job_files(out / self.meta, self.config_text(task), hydra, fields["overrides.task"])
-
-    def config_text(self, task: dict) -> str:
-        """yaml_text(task), top-level key by key: a job's task shares the values its
-        overrides leave alone with the group's base (with_values_plain copies only the dicts
-        on their paths), so their text is dumped once a group."""
-        if not task:
-            return yaml_text(task)
-        parts = []
-        for key, value in task.items():
-            hit = self.texts.get(key)
-            if hit is None or hit[0] is not value:
-                hit = self.texts[key] = (value, yaml_text({key: value}))
-            parts.append(hit[1])
-        return "".join(parts)
+            job_files(out / self.meta, yaml_text(task), hydra, fields["overrides.task"])

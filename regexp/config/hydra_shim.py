@@ -1,6 +1,6 @@
 """The private Hydra and OmegaConf names regexp uses, all here, each pinned to Hydra's own
-output by tests/test_hydra_shim.py (fast suite, whole files compared), so a Hydra upgrade that
-changes them fails there first.
+output by tests/config/test_hydra_shim.py (fast suite, whole files compared), so a Hydra
+upgrade that changes them fails there first.
 
 - basic_sweeper(): Hydra's default sweeper class. `regexp sweep` expands a sweep with its
   split_arguments to check every job before launching, and hydra/sweeper=checked extends it.

@@ -33,7 +33,7 @@ from regexp.figures.templates import (
 from regexp.train.history import History
 from regexp.train.update import ewma
 
-if TYPE_CHECKING:  # a figure process never imports pandas (~0.25 s)
+if TYPE_CHECKING:  # pandas for a type only: a process drawing figures need not import it
     import pandas as pd
 
 __all__ = ["DPI", "PNG_COMPRESSION", "unit_colors"]

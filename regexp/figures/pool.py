@@ -1,10 +1,8 @@
-"""Processes that draw runs' figures, and run a sweep's ending, away from the training process.
+"""Processes that draw runs' figures away from the training process.
 
-A job's figures cost more CPU than its training in a stacked group, so a sweep with plots
-draws them in spawned processes, one per core; a sweep's ending (its table, summary.png,
-report.html) runs in one of them too, so matplotlib and pandas are imported by these
-processes only, while the sweep imports torch. Whoever starts a pool owns it: it passes the
-pool down and closes it (`with FigurePool(...) as pool`).
+A job's figures cost more CPU than its training in a stacked group, so a sweep with many
+plotted jobs draws them in spawned processes, one per core. Whoever starts a pool owns it: it
+passes the pool down and closes it (`with FigurePool(n) as pool`).
 
 This module imports neither torch nor matplotlib: the training process hands out `draw`
 without importing what only the pool needs.
@@ -21,7 +19,9 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from typing import Any
 
-MIN_JOBS = 4  # fewer jobs' figures than this are drawn where they are trained
+# fewer plotted jobs than this draw their figures where they are trained: a pool's processes
+# import matplotlib and build their templates first, more than a few dozen jobs' figures cost
+MIN_JOBS = 64
 
 
 def cores() -> int:
@@ -29,19 +29,14 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _start(warm_up: Callable[[], None] | None) -> None:
-    """Each process, as it starts: matplotlib imported and its fonts loaded, the owner's own
-    imports (warm_up), then an exit that skips tearing them down."""
-    from regexp.figures.templates import warm_up as warm_figures
-    from regexp.system.heap import freeze_imports
+def _start() -> None:
+    """Each process, as it starts: matplotlib imported and its fonts loaded, then an exit
+    that skips tearing them down."""
+    from regexp.figures.templates import warm_up
     from regexp.system.signals import ignore_interrupts
 
     ignore_interrupts()  # the owner decides what an interrupt stops
-
-    if warm_up is not None:
-        warm_up()
-    warm_figures()
-    freeze_imports()
+    warm_up()
     atexit.register(_exit_now)
 
 
@@ -61,31 +56,16 @@ def draw(specs: list[Any]) -> None:
 
 
 class FigurePool:
-    """Up to `cores()` spawned processes; `processes` of them started now, more with grow()."""
+    """`processes` spawned processes, started now rather than at the first figure."""
 
-    def __init__(self, processes: int = 1, warm_up: Callable[[], None] | None = None):
+    def __init__(self, processes: int):
         # spawn, not fork: torch's thread pools do not survive a fork
-        self.executor = ProcessPoolExecutor(
-            cores(),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start,
-            initargs=(warm_up,),
-        )
-        self.started = 0
+        context = multiprocessing.get_context("spawn")
+        self.executor = ProcessPoolExecutor(processes, mp_context=context, initializer=_start)
+        for _ in range(processes):  # the executor starts a process per task while none is idle
+            self.executor.submit(int)
         self._futures: list[Future] = []
         self._pending: list[threading.Event] = []
-        self.grow(processes)
-
-    def grow(self, processes: int) -> None:
-        """Start processes up to `processes`, now rather than at the first task: the executor
-        starts one for each task submitted while none is idle."""
-        for _ in range(self.started, min(processes, cores())):
-            self.executor.submit(int)
-            self.started += 1
-
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(*args) in a process of the pool; its result (or its exception, raised here)."""
-        return self.executor.submit(fn, *args).result()
 
     def draw(self, specs: list[Any], done: Callable[[BaseException | None], None]) -> None:
         """Draw specs in a process; then done(the error, or None), in a thread of this

@@ -4,7 +4,7 @@ A run folder holds `.hydra/` (config.yaml, overrides.yaml) and `metrics.json`; a
 folder holds `multirun.yaml` and job folders 0/, 1/, ... Broken folders never raise: they
 become rows with a status (incomplete, corrupt, unknown) and a short `error` note.
 Kept apart from the `regexp compare` views (read/compare.py) because a sweep's ending
-(read/ending.py) and the notebook's tables (read/notebook.py) read folders the same way.
+(read/summary.py) and the notebook's tables (read/notebook.py) read folders the same way.
 No torch here: compare must start fast.
 """
 

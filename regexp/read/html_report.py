@@ -94,7 +94,7 @@ def thumbnail(png: Path) -> bytes | None:
             img.thumbnail(THUMB_PX, Image.Resampling.LANCZOS)
             small = img.quantize(128, method=Image.Quantize.FASTOCTREE)
             buf = io.BytesIO()
-            small.save(buf, format="png")  # optimize=True: 7 % smaller, twice the time
+            small.save(buf, format="png")  # not optimize=True: a little smaller, much slower
             return buf.getvalue()
     except OSError:
         return None
@@ -205,8 +205,7 @@ def _best_section(best: Highlight, page: Path) -> str:
 
 def _thumb_cells(run_dirs: list[str], page: Path) -> list[str]:
     """_thumb_cell of each run, in threads: PIL lets go of the GIL while it decodes,
-    resamples and encodes (a 128-job sweep's thumbnails: 6-7 ms each, ~3.7 ms in 2 threads
-    on 2 cores)."""
+    resamples and encodes, so a second core makes them (docs/speed.md, trick 8)."""
     if len(run_dirs) < 8:
         return [_thumb_cell(d, page) for d in run_dirs]
     with ThreadPoolExecutor(min(4, len(os.sched_getaffinity(0)))) as pool:

@@ -1,6 +1,6 @@
 """A sweep's summary: its job folders read once into one table, which becomes the printed
 summary, summary.csv / summary.md, best.yaml, summary.png, curves.png, parallel.png and
-report.html (regexp.read.ending says which process does it)."""
+report.html, at the end of the sweep's own process (regexp/cli.py)."""
 
 from __future__ import annotations
 

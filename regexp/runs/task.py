@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from omegaconf import DictConfig
 
-if TYPE_CHECKING:
-    from regexp.figures.pool import FigurePool
 
+def task(cfg: DictConfig) -> float:
+    """regexp.runs.job.run_job, imported when a job runs: torch takes a second to import."""
+    from regexp.runs.job import run_job
 
-class Task:
-    """regexp.runs.job.run_job, carrying the figure pool its owner (the CLI) started for a
-    sweep: a launcher that draws figures finds it here, in the task_function its setup()
-    gets, Hydra's public way to a launcher."""
-
-    def __init__(self, figure_pool: FigurePool | None = None):
-        self.figure_pool = figure_pool
-
-    def __call__(self, cfg: DictConfig) -> float:
-        from regexp.runs.job import run_job  # torch: imported once a job runs
-
-        return run_job(cfg)
-
-    def __getstate__(self) -> dict:
-        return {"figure_pool": None}  # sent to other processes (joblib, submitit): no pool
+    return run_job(cfg)

@@ -1,13 +1,12 @@
 """Ending the process without Python's teardown of its modules.
 
-Freeing torch's modules and objects at interpreter exit takes ~0.45 s on a 2-core machine
-(`python -c "import torch"`: 1.5 s importing, then 0.45 s exiting), and a command-line tool
-gains nothing from it. exit_now does the parts of an exit that matter, in CPython's order:
-threading._shutdown (joins non-daemon threads and runs the hooks that shut executors down:
-concurrent.futures', joblib's loky workers), the atexit handlers (logging's flush and close,
-multiprocessing's and Ray's shutdown), a flush of stdout and stderr; then os._exit. Both
-calls are CPython's own private steps of that sequence: tests/test_shutdown.py pins what
-they do.
+Freeing torch's modules and objects at interpreter exit takes a good part of a second
+(docs/speed.md, trick 1), and a command-line tool gains nothing from it. exit_now does the
+parts of an exit that matter, in CPython's order: threading._shutdown (joins non-daemon
+threads and runs the hooks that shut executors down: concurrent.futures', joblib's loky
+workers), the atexit handlers (logging's flush and close, multiprocessing's and Ray's
+shutdown), a flush of stdout and stderr; then os._exit. Both calls are CPython's own private
+steps of that sequence: tests/system/test_exit.py pins what they do.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Per-job CPU threads and GPU for sweeps whose launcher runs several jobs at once, and the
 C allocator's handling of freed memory (keep_freed_memory).
 
-Called at the start of each job (experiment.run_job). joblib runs n_jobs processes on one
+Called at the start of each job (regexp.runs.job.run_job). joblib runs n_jobs processes on one
 machine: each gets cores // n_jobs torch threads, so jobs x threads never oversubscribes the
 cores, and with several GPUs job k trains on GPU k mod #GPUs instead of all on GPU 0.
 submitit and Ray give each job its own cores (cpus_per_task, num_cpus) and GPUs (through
@@ -76,7 +76,7 @@ SMALL_MODEL = 200_000  # parameters; below this a step is per-op overhead, not a
 @contextmanager
 def threads_for(n_params: int, threads: int | None = None) -> Iterator[None]:
     """train.threads, or by default one intra-op thread for small models: extra threads only
-    add barrier waits, and on a busy machine they made a [16,16] step 100x slower."""
+    add barrier waits, which a busy machine makes long (docs/speed.md, trick 14d)."""
 
     before = torch.get_num_threads()
     if threads is None and n_params < SMALL_MODEL:
@@ -95,9 +95,8 @@ def keep_freed_memory() -> bool:
     them back to the OS; whether it could (False off glibc).
 
     By default a freed block over a few MB goes back to the OS and the next step's tensor of
-    that size is faulted in again page by page: a [16,16] K=128 group's validation pass took
-    4x longer, its training ~20 % longer, on this 2-core machine. mallopt is glibc's public
-    knob for this (M_TRIM_THRESHOLD, M_MMAP_THRESHOLD); tests/test_engine.py checks its
+    that size is faulted in again page by page (docs/speed.md, trick 3). mallopt is glibc's public
+    knob for this (M_TRIM_THRESHOLD, M_MMAP_THRESHOLD); tests/train/test_engine.py checks its
     effect on page faults."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -43,7 +43,7 @@ log = logging.getLogger("regexp")
 DIRECT_MIN_PARAMS = 1 << 16  # a group of one this big skips the flat gradient buffer
 # The views of θ of a model with a 1-wide layer have strides that torch's "gradient layout
 # contract" does not expect; autograd still adds into the preset .grad views in place
-# (tests/test_engine.py checks the numbers), so the warning says nothing to a user.
+# (tests/train/test_engine.py checks the numbers), so the warning says nothing to a user.
 warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
 
 
@@ -73,8 +73,8 @@ class EagerStep:
     """One eager step: forward, objective, backward into the flat gradient, update.
 
     With K = 1 and a big model the gradients are autograd's own tensors: accumulating them
-    into the preset flat .grad costs a zeroing and a copy of every gradient a step (6-10 % of
-    a 5 x 1024 step, measured against the flat path side by side).
+    into the preset flat .grad costs a zeroing and a copy of every gradient a step
+    (docs/speed.md, trick 14a).
     With K > 1 the layers' views of θ are strided across models, which the fused kernels do
     not take, so the gradients go into the flat buffer."""
 
@@ -86,7 +86,7 @@ class EagerStep:
         self.m = torch.zeros_like(theta) if uses_m or uses_v else None  # RMSprop: scratch
         self.v = torch.zeros_like(theta) if uses_v else None
         self.leaves = [p.detach().requires_grad_() for p in group.params]
-        # big models only: on small ones one flat kernel call beats a list (2 % at [16,16])
+        # big models only: on small ones one flat kernel call beats a list
         self.direct = group.k == 1 and theta.shape[-1] >= DIRECT_MIN_PARAMS
         self.grad = None if self.direct else torch.zeros_like(theta)
         for leaf, g in zip(self.leaves, [] if self.direct else group.views(self.grad)):
@@ -144,8 +144,9 @@ class EagerStep:
         return loss, fit
 
 
-# Per-call overhead, ≈ 25 % of a [16, 16] step: inductor's wrapper re-checks shapes that the
-# guards (dynamic=False) pin, and dynamo guards this module's globals, as callers here keep.
+# Per-call overhead of a small compiled step (docs/speed.md, trick 14c): inductor's wrapper
+# re-checks shapes that the guards (dynamic=False) pin, and dynamo guards this module's
+# globals, as callers here keep.
 _OPTIONS = {
     "size_asserts": False,
     "alignment_asserts": False,

@@ -3,7 +3,7 @@ torch.compile's recompile limit on torch versions that take it from a private co
 
 torch._fused_adam_ and torch._fused_sgd_ are the kernels behind torch.optim's `fused=True`:
 one call updates every tensor of a list. They are private ops, so they are called here only,
-and tests/test_fused.py pins their result to update.ewma_update's. Given lr_t, ε_t and a step
+and tests/train/test_fused.py pins their result to update.ewma_update's. Given lr_t, ε_t and a step
 count of +inf (β^inf = 0: the kernel then corrects nothing itself), _fused_adam_ computes
 m ← lerp(m, g, 1 − β1), v ← β2 v + (1 − β2) g², θ ← θ − lr_t·m/(√v + ε_t); _fused_sgd_ with
 momentum = dampening = β1 computes m ← β1 m + (1 − β1) g, θ ← θ − lr_t·m (m = g without it).

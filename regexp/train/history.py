@@ -1,10 +1,10 @@
 """A run's history: one row per epoch, as numpy columns, and the text of its history.csv.
 
 Columns: epoch, train_loss, train_mse (train_bce when binary), then validation metrics at
-evaluated epochs (NaN between). pandas is not used here on purpose: importing it costs a
-training process ~0.25 s and its to_csv ~1.4 ms a job; csv() writes the same text as
-DataFrame.to_csv(index=False) (tests/test_history.py compares the two), frame() gives the
-DataFrame to whoever wants one.
+evaluated epochs (NaN between). pandas is not used here on purpose: a training process need
+not import it (docs/speed.md, trick 12a); csv() writes the same text as
+DataFrame.to_csv(index=False) (tests/train/test_history.py compares the two), frame() gives
+the DataFrame to whoever wants one.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from concurrent.futures import BrokenExecutor
 
 import pytest
 
-from regexp.figures.pool import FigurePool, cores
+from regexp.figures.pool import FigurePool
 
 
 @pytest.fixture(scope="module")
@@ -15,12 +15,15 @@ def pool():
         yield pool
 
 
-def test_grow_starts_processes_up_to_the_cores(pool):
-    assert pool.started == 1
-    pool.grow(64)
-    assert pool.started == cores()
-    pool.grow(1)  # never shrinks
-    assert pool.started == cores()
+def test_its_processes_start_at_once_and_ignore_interrupts(pool):
+    """Started with the pool, not at the first figure; Ctrl-C is the owner's to handle."""
+    import os
+    import signal
+
+    pids = {pool.executor.submit(os.getpid).result() for _ in range(4)}
+    assert len(pids) == 1 and os.getpid() not in pids
+    handlers = pool.executor.submit(signal.getsignal, signal.SIGINT).result()
+    assert handlers == signal.SIG_IGN
 
 
 def test_wait_returns_after_every_callback(pool, tmp_path):

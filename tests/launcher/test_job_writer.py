@@ -34,31 +34,3 @@ def test_the_template_fills_in_what_a_whole_dump_writes(hydra_tree, fields):
     want = yaml_text({"hydra": patched(hydra_tree, values)})
     assert render(values) in (want, None)  # None: the writer dumps the whole tree
     assert (render(values) is None) == (fields[0] == "3")  # only the long values fold
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        ["seed=1"],
-        ["seed=2", "penalty=l2", "penalty.lam=0.01", "hidden_units=[4,4]"],
-        ["seed=3", "+note='yes'", "name='" + "ünïcode and a long name " * 5 + "'"],
-    ],
-)
-def test_config_text_key_by_key_is_the_whole_dump(overrides):
-    """JobWriter.config_text (each top-level key dumped once a group) writes what one dump of
-    the job's config writes, for the group's first job and for a job sharing its values."""
-    from hydra_plugins.regexp_launcher.job_writer import JobWriter, LogFiles
-    from regexp.config.overrides import split_values, with_values_plain
-
-    with initialize_config_module("regexp.conf", version_base="1.3"):
-        cfg = compose("config", overrides=overrides, return_hydra_config=True)
-    task = OmegaConf.to_container(
-        OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), enum_to_str=True
-    )
-    writer = JobWriter(cfg, OmegaConf.to_container(cfg.hydra, enum_to_str=True), LogFiles())
-    assert writer.config_text(task) == yaml_text(task)
-    _, values = split_values(["seed=99", "train.epochs=7"])
-    other = with_values_plain(task, values)
-    assert other is not None and other["data"] is task["data"]  # shared, as in a sweep
-    assert writer.config_text(other) == yaml_text(other)
-    assert "seed: 99" in writer.config_text(other)

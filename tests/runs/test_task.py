@@ -1,10 +1,8 @@
-"""regexp.runs.task: the task function the CLI hands Hydra. It carries the figure pool to
-the launcher, leaves it behind when pickled for other processes, and runs regexp.runs.job's
-run_job, whose return is the job's objective."""
+"""regexp.runs.task: the task function the CLI hands Hydra runs regexp.runs.job's run_job,
+whose return is the job's objective; it pickles (joblib, submitit and Ray send it)."""
 
 import json
 import pickle
-import threading
 
 import pytest
 from hydra.core.hydra_config import HydraConfig
@@ -12,21 +10,7 @@ from omegaconf import OmegaConf, open_dict
 
 from regexp.config.compose import compose
 from regexp.runs import job
-from regexp.runs.task import Task
-
-
-def test_the_task_carries_the_pool_it_was_given():
-    pool = object()
-    assert Task(pool).figure_pool is pool
-    assert Task().figure_pool is None
-
-
-def test_a_pickled_task_leaves_its_pool_behind():
-    """joblib, submitit and Ray pickle the task function: a pool (processes, locks) must not
-    travel, and it need not: only the process that started it draws there."""
-    pool = threading.Lock()  # unpicklable, as a pool's executor and locks are
-    copy = pickle.loads(pickle.dumps(Task(pool)))
-    assert isinstance(copy, Task) and copy.figure_pool is None
+from regexp.runs.task import task
 
 
 def test_calling_the_task_runs_run_job_with_the_config(monkeypatch):
@@ -38,7 +22,8 @@ def test_calling_the_task_runs_run_job_with_the_config(monkeypatch):
 
     monkeypatch.setattr(job, "run_job", run_job)
     cfg = OmegaConf.create({"seed": 1})
-    assert Task(object())(cfg) == 0.125 and seen == [cfg]
+    assert task(cfg) == 0.125 and seen == [cfg]
+    assert pickle.loads(pickle.dumps(task)) is task  # by reference, as workers receive it
 
 
 @pytest.fixture
@@ -56,7 +41,7 @@ def hydra_job(tmp_path):
 
 
 def test_a_real_call_writes_the_job_folder_and_returns_its_objective(hydra_job, tmp_path, quiet):
-    value = Task()(hydra_job)
+    value = task(hydra_job)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "ok" and metrics["epochs"] == 5
     assert value == metrics["val_mse"]  # objective auto on regression data
