@@ -74,6 +74,15 @@ def _shown(mean: Tensor) -> float:
     return loss[finite].mean().item() if bool(finite.any()) else float("nan")
 
 
+def say(text: str) -> None:
+    """A line about what the process is doing, on stderr: above the bars on a terminal (rich
+    keeps its live display below), else as a log line's timestamped text."""
+    if _live is not None:
+        _live.console.print(f"[regexp] {text}", highlight=False)
+        return
+    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}][regexp] {text}", file=sys.stderr, flush=True)
+
+
 class SweepProgress:
     """Jobs done of N (with groups trained and time left) and figures drawn."""
 

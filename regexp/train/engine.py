@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from regexp.config.settings import Settings
-from regexp.system.progress import progress_reporter
+from regexp.system.progress import progress_reporter, say
 from regexp.system.threads import keep_freed_memory, threads_for
 from regexp.train import fused
 from regexp.train.data import Dataset
@@ -214,15 +214,24 @@ class CompiledStep:
         self.powers = torch.ones(2, group.k, 1, 1, dtype=torch.float64, device=device)
         self.active = torch.ones(group.k, 1, 1, dtype=torch.float64, device=device)
         self.masks = group.views(group.mask) if group.mask is not None else []
+        self.called = False
 
     def freeze(self, stopped: Sequence[int]) -> None:
         self.active[list(stopped)] = 0.0
 
     def __call__(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        return _compiled()(
+        first = not self.called  # compiles: seconds without a word would look like a hang
+        if first:
+            say("compiling the training step (train.compile=true), this takes seconds ...")
+            t0 = time.perf_counter()
+        out = _compiled()(
             self.group.params, self.masks, self.ms, self.vs, self.hyper, self.powers, self.active,
             x, y, self.table, self.task, self.activation, self.name,
         )  # fmt: skip
+        if first:
+            say(f"compiled the training step in {time.perf_counter() - t0:.1f} s")
+            self.called = True
+        return out
 
 
 def batches(

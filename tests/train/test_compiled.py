@@ -8,6 +8,7 @@ the family is `slow`.
 """
 
 import dataclasses
+import re
 
 import pytest
 
@@ -45,10 +46,14 @@ def test_a_compiled_group_matches_the_eager_group_with_a_diverging_member():
         assert_same(g, w)
 
 
-def test_a_compiled_run_writes_a_complete_folder(tmp_path, cfg_of):
+def test_a_compiled_run_writes_a_complete_folder_and_says_it_compiles(tmp_path, cfg_of, capsys):
     m = run_in(tmp_path, cfg_of("hidden_units=[8,8]", "train.compile=true", epochs=60))
     assert m["status"] == "ok"
     assert (tmp_path / "weights.safetensors").exists()
+    lines = [line for line in capsys.readouterr().err.splitlines() if "compil" in line]
+    assert len(lines) == 2, lines  # once before the first step, once after it: not per step
+    assert "compiling the training step (train.compile=true)" in lines[0]
+    assert re.search(r"compiled the training step in \d+\.\d s$", lines[1]), lines
 
 
 @pytest.mark.slow
