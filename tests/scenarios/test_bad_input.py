@@ -82,3 +82,19 @@ def test_bad_verb_arguments_get_one_line(argv, message, capsys):
     err = capsys.readouterr().err
     assert err == f"regexp: error: {err.removeprefix('regexp: error: ')}"
     assert message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("argv", [["run", "--help"], ["--help"], ["compare", "--help"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(argv):
+    """`regexp run --help | head -1`: the pipe closes under the command, which ends without
+    a traceback, as a process killed by SIGPIPE would (141)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "regexp", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc.stdout.close()  # before the command has written anything
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode in (0, 141), (proc.returncode, err)

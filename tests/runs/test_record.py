@@ -1,0 +1,36 @@
+"""regexp.runs.record: each run's metrics.json says how it was made."""
+
+import json
+import subprocess
+import sys
+
+from regexp.runs import record
+from regexp.system.command import COMMAND_ENV
+
+
+def test_the_record_names_the_command_code_packages_and_machine(monkeypatch):
+    monkeypatch.setenv(COMMAND_ENV, "regexp run seed=3")
+    made = record.made_by("cpu")
+    assert made["command"] == "regexp run seed=3"
+    assert made["regexp"] and made["python"] == ".".join(map(str, sys.version_info[:3]))
+    for package in ("torch", "hydra", "numpy"):
+        assert made[package], package
+    assert made["host"] and made["device_name"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:  # run from a checkout: its commit and whether it is dirty
+        assert made["git_commit"] == head.stdout.strip()
+        assert isinstance(made["git_dirty"], bool)
+
+
+def test_without_the_regexp_command_the_process_command_line_counts(monkeypatch):
+    monkeypatch.delenv(COMMAND_ENV, raising=False)
+    assert record.made_by("cpu")["command"].split()[0] == sys.argv[0].split()[0]
+
+
+def test_a_runs_metrics_json_holds_its_record(tmp_path, cfg_of, monkeypatch):
+    from regexp.runs.job import run_in
+
+    monkeypatch.setenv(COMMAND_ENV, "regexp run train.epochs=3")
+    run_in(tmp_path, cfg_of("hidden_units=[3]", epochs=3))
+    made = json.loads((tmp_path / "metrics.json").read_text())["made_by"]
+    assert made["command"] == "regexp run train.epochs=3" and made["device_name"]
