@@ -152,7 +152,8 @@ class BatchedLauncher(Launcher):
             if progress is not None:
                 progress.figures_queued(sum(1 for j in unit if j.settings.plots.enabled))
             try:
-                rets = run_group([j.settings for j in unit], folders, drawn)
+                display = progress.bar if progress is not None else None
+                rets = run_group([j.settings for j in unit], folders, drawn, display)
             except Exception as err:  # e.g. out of memory: the jobs still run, one by one
                 log.warning("batched training of %d jobs failed (%s); running them one by one",
                             len(unit), err)  # fmt: skip

@@ -27,10 +27,12 @@ def pick_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
-def train_group(settings: Sequence[Settings], label: str | None = None) -> list[Trained]:
+def train_group(
+    settings: Sequence[Settings], label: str | None = None, display: Any = None
+) -> list[Trained]:
     """Train jobs of one group_key as one program, each on its own data draw (one object for
-    the jobs that share one). Raises on errors that concern the whole group (bad data, out of
-    memory)."""
+    the jobs that share one); display: a sweep's progress display. Raises on errors that
+    concern the whole group (bad data, out of memory)."""
     first = settings[0]
     device = pick_device(first.device)
     made: dict[DataSettings, Dataset] = {}
@@ -43,7 +45,7 @@ def train_group(settings: Sequence[Settings], label: str | None = None) -> list[
     if len(settings) == 1 and first.init.strategy != "default":
         start, info = pick_init(first, data)
         inits = [start]
-    members = fit(settings, data, inits, label or first.name)
+    members = fit(settings, data, inits, label or first.name, display)
     return [Trained(m, str(device), draw, info) for m, draw in zip(members, draws)]
 
 
@@ -55,12 +57,16 @@ class Folders(Protocol):
 
 
 def run_group(
-    settings: Sequence[Settings], folders: Folders, pool: FigurePool | None = None
+    settings: Sequence[Settings],
+    folders: Folders,
+    pool: FigurePool | None = None,
+    display: Any = None,
 ) -> list[Any]:
-    """Train the jobs as one program, then write each job's folder through `folders` (its
-    figures drawn in `pool` when one is given). Raises when the group could not be trained;
-    then the caller runs its jobs one by one."""
-    results = train_group(settings, label="batched")
+    """Train the jobs as one program (its epochs shown in `display`, a sweep's progress
+    display, when given), then write each job's folder through `folders` (its figures drawn
+    in `pool` when one is given). Raises when the group could not be trained; then the caller
+    runs its jobs one by one."""
+    results = train_group(settings, label="batched", display=display)
     extra = {"batched": len(settings)}
     # one intra-op thread while writing: idle OpenMP threads spin after each small op on the
     # cores the figure processes use

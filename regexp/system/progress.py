@@ -1,6 +1,7 @@
 """Progress on a terminal (rich bars) or, off one, log lines every 10 %: of one training
 program's epochs, and of a sweep's jobs and figures. A sweep's bars and its groups' epoch bars
-share one rich display (rich allows one live display at a time)."""
+share one rich display (rich allows one live display at a time): the sweep's, handed down to
+the training as `display`."""
 
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ log = logging.getLogger("regexp")
 # reading a tensor waits for the device and costs dispatches every epoch
 Report = Callable[[int, "Tensor"], None]
 
-_live: Any = None  # the sweep's rich Progress while one is shown
-
 
 def _bars(transient: bool) -> Any:
 
@@ -38,11 +37,13 @@ def _bars(transient: bool) -> Any:
 
 
 @contextmanager
-def progress_reporter(epochs: int, label: str) -> Iterator[Report]:
+def progress_reporter(epochs: int, label: str, display: Any = None) -> Iterator[Report]:
+    """Report(epoch, mean loss) for a program of `epochs`: a bar in `display` (a sweep's
+    rich Progress) or one of its own on a terminal, else a log line every tenth."""
     step = max(1, epochs // 10)
     if sys.stderr.isatty():
-        own = _live is None
-        bar = _bars(transient=True) if own else _live
+        own = display is None
+        bar = _bars(transient=True) if own else display
         if own:
             bar.start()
         task = bar.add_task(label, total=epochs, unit="epochs", info="")
@@ -75,11 +76,8 @@ def _shown(mean: Tensor) -> float:
 
 
 def say(text: str) -> None:
-    """A line about what the process is doing, on stderr: above the bars on a terminal (rich
-    keeps its live display below), else as a log line's timestamped text."""
-    if _live is not None:
-        _live.console.print(f"[regexp] {text}", highlight=False)
-        return
+    """A line about what the process is doing, on stderr, timestamped as the log's lines (on
+    a terminal, rich shows it above its bars)."""
     print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}][regexp] {text}", file=sys.stderr, flush=True)
 
 
@@ -128,14 +126,10 @@ class SweepProgress:
 
 @contextmanager
 def sweep_progress(total: int, groups: int) -> Iterator[SweepProgress]:
-    global _live
-    if not sys.stderr.isatty() or _live is not None:
+    """A sweep's progress: its bars on a terminal (SweepProgress.bar, the display its groups'
+    training shows their epochs in), else log lines."""
+    if not sys.stderr.isatty():
         yield SweepProgress(total, groups)
         return
-    bar = _bars(transient=False)
-    _live = bar
-    try:
-        with bar:
-            yield SweepProgress(total, groups, bar)
-    finally:
-        _live = None
+    with _bars(transient=False) as bar:
+        yield SweepProgress(total, groups, bar)

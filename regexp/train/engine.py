@@ -23,6 +23,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -272,11 +273,13 @@ def fit(
     data: Dataset,
     inits: Sequence[Sequence[Tensor]] | None = None,
     label: str = "train",
+    display: Any = None,
 ) -> list[Member]:
     """Train the group (equal group_key: one depth, widths may differ) on data's device: one
     draw for all, or stacked draws, one per model. inits: each model's starting [kernel
     [in, out], bias [out], ...]; by default its seeded init. A model whose objective turns
-    non-finite stops there with status "diverged"; the others go on."""
+    non-finite stops there with status "diverged"; the others go on. display: a sweep's rich
+    Progress to show the epochs in (regexp.system.progress)."""
     t0 = time.perf_counter()
     keep_freed_memory()
     first, k, task = settings[0], len(settings), data.task
@@ -297,7 +300,7 @@ def fit(
     evals: list[tuple[int, dict[str, Tensor]]] = []  # (epoch, [K] metrics)
     with (
         threads_for(group.theta.numel(), first.train.threads),
-        progress_reporter(epochs, label if k == 1 else f"{label} ({k} models)") as report,
+        progress_reporter(epochs, label if k == 1 else f"{label} ({k} models)", display) as report,
     ):
         for epoch in range(1, epochs + 1):
             parts = batches(data.x_train, data.y_train, first.train.batch_size, gens)

@@ -118,27 +118,20 @@ def test_on_a_terminal_the_sweep_bar_counts_jobs_groups_and_figures():
     assert figures["total"] == 4 and figures["visible"] is True and figures["completed"] == 1
 
 
-def test_off_a_terminal_or_inside_another_display_no_bar_is_made(terminal):
+def test_off_a_terminal_no_bar_is_made(terminal):
     with progress.sweep_progress(5, 1) as sweep:
-        assert sweep.bar is None and progress._live is None
-    terminal(True)
-    progress._live = object()  # a display already shown: rich allows one at a time
-    try:
-        with progress.sweep_progress(5, 1) as sweep:
-            assert sweep.bar is None
-    finally:
-        progress._live = None
+        assert sweep.bar is None
 
 
 def test_on_a_terminal_a_groups_epochs_join_the_sweeps_display(terminal):
     terminal(True)
     with pytest.raises(RuntimeError), progress.sweep_progress(2, 1) as sweep:
-        assert sweep.bar is not None and progress._live is sweep.bar
-        with progress.progress_reporter(10, "batched") as report:
+        assert sweep.bar is not None and sweep.bar.live.is_started
+        with progress.progress_reporter(10, "batched", sweep.bar) as report:
             (epochs,) = [t for t in sweep.bar.tasks if t.description == "batched"]
             assert epochs.total == 10 and epochs.fields["unit"] == "epochs"
             report(10, _loss(0.25))
             assert epochs.completed == 10 and epochs.fields["info"] == "loss 0.25"
         assert [t.description for t in sweep.bar.tasks] == ["sweep", "figures"]  # removed
         raise RuntimeError("the display is let go after an error too")
-    assert progress._live is None
+    assert not sweep.bar.live.is_started
