@@ -42,8 +42,14 @@ def _override_key_value(override: str) -> tuple[str, str]:
 
 def with_missing_jobs(df: pd.DataFrame, jobs: list[list[str]]) -> pd.DataFrame:
     """read_sweep's table with a row (status `missing`, its overrides) for each of the
-    sweep's `jobs` (each job's overrides, in job order) that has no folder at all: a sweep
-    stopped early still lists every job it was to run."""
+    sweep's `jobs` (each job's overrides, in job order) that has no folder at all, and their
+    overrides for the folders stopped before Hydra's files were written: a sweep stopped
+    early still lists every job it was to run, with its swept values."""
+    df = df.copy()
+    df["overrides"] = [
+        tuple(jobs[int(j)]) if not o and not isna(j) and int(j) < len(jobs) else o
+        for j, o in zip(df["job"], df["overrides"])
+    ]
     present = {int(j) for j in df["job"].dropna()}
     rows = [
         {"path": "", "job": i, "overrides": tuple(o), "status": "missing"}
