@@ -12,7 +12,8 @@ per-model tables. A group of one big model takes autograd's gradients as they ar
 train.compile=true the same objective and update formula (regexp.train.loss,
 regexp.train.update) run as one torch.compile'd graph instead.
 
-Per epoch the loop keeps [K] tensors only; histories are built once at the end.
+Per epoch the loop keeps [K] tensors only, in buffers made before it; histories are built
+once at the end.
 """
 
 from __future__ import annotations
@@ -296,8 +297,11 @@ def fit(
     seeds = [s.data.seed for s in settings] if data.stacked else [first.data.seed]
     gens = [torch.Generator().manual_seed(seed) for seed in seeds]
     stopped = [0] * k  # the epoch at which a model diverged
-    means: list[Tensor] = []  # per epoch: [2, K] mean objective and data loss
-    evals: list[tuple[int, dict[str, Tensor]]] = []  # (epoch, [K] metrics)
+    # per epoch: [2, K] mean objective and data loss, in one buffer: a small tensor kept
+    # each epoch lands in the heap among the step's freed activations and fragments it
+    means = torch.empty(epochs, 2, k, device=device)
+    ran = 0
+    evals = _Evals(len(range(eval_every, epochs + 1, eval_every)) + 1)
     with (
         threads_for(group.theta.numel(), first.train.threads),
         progress_reporter(epochs, label if k == 1 else f"{label} ({k} models)", display) as report,
@@ -308,19 +312,19 @@ def fit(
                 mean = torch.stack(step(*parts[0]))
             else:  # Keras's epoch loss: the mean over batches of the pre-update objective
                 mean = sum(torch.stack(step(xb, yb)) * (xb.shape[-2] / n) for xb, yb in parts)
-            means.append(mean)
+            means[epoch - 1], ran = mean, epoch
             if not bool(torch.isfinite(mean).all()):
                 _stop(mean[0], stopped, epoch, label)
                 step.freeze([i for i, e in enumerate(stopped) if e])
             if epoch % eval_every == 0 or epoch == epochs:
-                evals.append((epoch, _eval(group.params, data, first.activation, table)))
+                evals.add(epoch, _eval(group.params, data, first.activation, table))
             report(epoch, mean)
             if all(stopped):
                 break
         # with the training's threads: a second thread waits at every barrier on a busy core
         outcome = final_metrics(group.params, data, first.activation, table)
     seconds = (time.perf_counter() - t0) / k
-    histories = _histories(means, evals, stopped, task)
+    histories = _histories(means[:ran], evals, stopped, task)
     return [
         Member(group.state_dict(i), h, "diverged" if stop else "ok", len(h), seconds, m)
         for i, (h, stop, m) in enumerate(zip(histories, stopped, outcome))
@@ -347,19 +351,32 @@ def _eval(params: list[Tensor], data: Dataset, activation: str, table: PenaltyTa
     return out
 
 
-def _histories(
-    means: list[Tensor],
-    evals: list[tuple[int, dict[str, Tensor]]],
-    stopped: list[int],
-    task: str,
-) -> list[History]:
+class _Evals:
+    """Each evaluation's [K] metrics by key, in buffers of `capacity` rows made at the first
+    one (as fit's per-epoch buffer, for the same reason), and the epochs evaluated."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.epochs: list[int] = []
+        self.values: dict[str, Tensor] = {}
+
+    def add(self, epoch: int, row: dict[str, Tensor]) -> None:
+        if not self.values:
+            self.values = {key: v.new_empty(self.capacity, *v.shape) for key, v in row.items()}
+        for key, v in row.items():
+            self.values[key][len(self.epochs)] = v
+        self.epochs.append(epoch)
+
+
+def _histories(means: Tensor, evals: _Evals, stopped: list[int], task: str) -> list[History]:
     """Each model's history: one row per epoch up to the one where it diverged (that row
     without metrics); metrics at evaluated epochs, NaN between them."""
-    loss = torch.stack(means).cpu().double().numpy()  # [E, 2, K]
+    loss = means.cpu().double().numpy()  # [E, 2, K]
     n_epochs = loss.shape[0]
-    eval_epochs = np.array([e for e, _ in evals], dtype=np.int64)
-    keys = list(evals[0][1]) if evals else []
-    evaluated = {k: torch.stack([m[k] for _, m in evals]).cpu().double().numpy() for k in keys}
+    eval_epochs = np.array(evals.epochs, dtype=np.int64)
+    n = len(eval_epochs)
+    evaluated = {k: v[:n].cpu().double().numpy() for k, v in evals.values.items()}
+    keys = list(evaluated)
     frames = []
     for i, stop in enumerate(stopped):
         last = stop or n_epochs
