@@ -36,8 +36,15 @@ from regexp.system.threads import keep_freed_memory, threads_for
 from regexp.train import fused
 from regexp.train.data import Dataset
 from regexp.train.history import History
-from regexp.train.loss import PenaltyTable, metrics, objective, penalty
-from regexp.train.model import seeded_layers
+from regexp.train.loss import (
+    PenaltyTable,
+    add_penalty_grad,
+    data_loss,
+    metrics,
+    objective,
+    penalty,
+)
+from regexp.train.model import output, seeded_layers
 from regexp.train.stack import Group
 from regexp.train.update import FAMILY, coefficients, corrects_bias, ewma_update
 
@@ -123,13 +130,21 @@ class EagerStep:
                 self.rows[key] = self._buffers(live)
 
     def __call__(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        total, (loss, fit) = objective(self.leaves, x, y, self.task, self.activation, self.table)
+        # the data loss through autograd, the penalty's gradient added by formula
+        fit = data_loss(self.task, output(self.leaves, x, self.activation), y)
         if self.direct:
-            grads = [g.contiguous() for g in torch.autograd.grad(total, self.leaves)]
+            grads = [g.contiguous() for g in torch.autograd.grad(fit.sum(), self.leaves)]
         else:
-            total.backward()
-            if self.group.mask is not None:  # padded entries' gradients: 0, so they stay 0
-                self.grad.mul_(self.group.mask)
+            fit.sum().backward()
+            grads = [leaf.grad for leaf in self.leaves]
+        fit = fit.detach()
+        loss = fit
+        if self.table.active:
+            add_penalty_grad(grads, self.leaves, self.table)
+            with torch.no_grad():
+                loss = fit + penalty(self.leaves, self.table)
+        if self.group.mask is not None:  # padded entries' gradients: 0, so they stay 0
+            self.grad.mul_(self.group.mask)
         self.t += 1
         with torch.no_grad():
             for (lr, beta1, beta2, eps, correct), (theta, g, m, v) in self.rows.items():

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from regexp.config.settings import PenaltySettings
 from regexp.train.loss import (
     PenaltyTable,
+    add_penalty_grad,
     data_loss,
     data_losses,
     metrics,
@@ -61,6 +62,24 @@ def test_each_model_pays_its_own_penalty_per_layer_kernels_and_biases_as_asked()
     for k, p in enumerate(PENALTIES):
         assert got[k].item() == pytest.approx(_by_hand(params, p, k), rel=1e-5, abs=1e-12), p.name
     assert got[3].item() == 0.0  # no penalty: nothing, even beside penalized models
+
+
+@pytest.mark.parametrize("biases", [False, True])
+def test_the_penalty_gradient_by_formula_is_autograds(biases):
+    """add_penalty_grad (what the eager step uses) adds exactly what autograd finds for
+    penalty(), each model its own λ's, kernels and, where asked, biases."""
+    penalties = [PenaltySettings(p.name, p.lam, p.l1_lam, biases) for p in PENALTIES]
+    table = PenaltyTable.of(penalties, 3, torch.device("cpu"))
+    params = [t.requires_grad_() for t in _params()]
+    want = torch.autograd.grad(penalty(params, table).sum(), params, allow_unused=True)
+    want = [torch.zeros_like(t) if w is None else w for t, w in zip(params, want)]
+    start = [torch.full_like(t, 0.5) for t in params]  # the data loss's gradient, say
+    got = [t.clone() for t in start]
+    add_penalty_grad(got, [t.detach() for t in params], table)
+    for g, s, w in zip(got, start, want):
+        torch.testing.assert_close(g - s, w, rtol=1e-6, atol=1e-7)
+    if not biases:
+        assert all(torch.equal(g, s) for g, s in zip(got[1::2], start[1::2]))
 
 
 def test_biases_count_only_with_penalty_biases():
