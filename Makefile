@@ -57,14 +57,20 @@ NB_CLASSIF   := model_classification model_classification_l2_0p001 model_classif
 nb_empty     :=
 nb_space     := $(nb_empty) $(nb_empty)
 nb_comma     := ,
-# $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over experiment configs, with NB_ARGS
-# on top (make reproduce NB_ARGS=data.seed=1 REPRO=outputs/reproduce-seed1: another data draw)
+# Data draws: DRAWS=N trains every model on the shipped data seed (conf/data/*.yaml) and on
+# seeds 1 .. N-1, each draw a job (data.seed), the draws of one model in one program.
+DRAWS       ?= 1
+NB_SHIPPED  := 20200217
+nb_seeds     = $(subst $(nb_space),$(nb_comma),$(strip $(NB_SHIPPED) $(shell seq 1 $$(($(DRAWS) - 1)))))
+nb_draws     = $(if $(filter-out 1,$(DRAWS)),data.seed=$(nb_seeds))
+# $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over experiment configs (and draws), with
+# NB_ARGS on top (make reproduce NB_ARGS=data.seed=1 REPRO=outputs/reproduce-seed1: one other draw)
 NB_ARGS ?=
 define nb_sweep
 	rm -rf $(REPRO)/$(1)
 	OMP_NUM_THREADS=$(NB_THREADS) $(BIN)/regexp sweep \
 		+experiment=$(subst $(nb_space),$(nb_comma),$(strip $(2))) hydra.sweep.dir=$(REPRO)/$(1) \
-		$(NB_ARGS)
+		$(nb_draws) $(NB_ARGS)
 endef
 # One torch thread: on a shared 2-core machine a second thread made a 5 x 1024 step up to
 # 18x slower (it waits at every barrier for a descheduled twin); alone, 1 thread is as fast
