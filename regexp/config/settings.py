@@ -20,7 +20,7 @@ from regexp.config.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 DEVICES = ("auto", "cpu", "cuda")
-DATA = ("regression", "classification", "csv")
+DATA = ("regression", "classification", "classification_hard", "csv")
 TASKS = ("regression", "classification")
 PENALTIES = ("none", "l1", "l2", "l1_l2")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")  # each a row of regexp.train.update.FAMILY
@@ -114,6 +114,7 @@ ALLOWED: dict[str, dict[str, tuple[str, ...]]] = {
     "data": {
         "regression": (*_DATA, "n_train", "n_val", "noise", "x_min", "x_max"),
         "classification": (*_DATA, "n_train", "n_val", "label_noise"),
+        "classification_hard": (*_DATA, "n_train", "n_val", "label_noise"),
         "csv": (*_DATA, "path", "features", "target", "val_fraction"),
     },
     "penalty": {
@@ -262,7 +263,9 @@ def _lams(value: Any, path: str, n_layers: int) -> tuple[float, ...]:
 
 def input_dim(s: DataSettings) -> int:
     """The number of input columns, known without building the data."""
-    return {"regression": 1, "classification": 2}.get(s.name, len(s.features))
+    return {"regression": 1, "classification": 2, "classification_hard": 2}.get(
+        s.name, len(s.features)
+    )
 
 
 def _data(node: Mapping) -> DataSettings:

@@ -1,4 +1,5 @@
-"""Data sets: shapes, determinism per data.seed, the label noise asked for, CSV errors."""
+"""Data sets: shapes, determinism per data.seed, the label noise asked for (and where it
+lies), CSV errors."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,14 @@ import torch
 
 from regexp.config.errors import ConfigError
 from regexp.config.settings import input_dim
-from regexp.train.data import load_csv, make_data, regression_target
+from regexp.train.data import (
+    hard_boundary,
+    label_width,
+    line_distance,
+    load_csv,
+    make_data,
+    regression_target,
+)
 from tests.conftest import settings
 
 
@@ -31,15 +39,47 @@ def test_the_same_seed_gives_the_same_points_and_another_seed_others():
     assert not torch.equal(a.x_train, c.x_train)
 
 
-def test_classification_flips_the_share_of_labels_it_is_asked_to():
-    s = data_of("data=classification", "data.n_val=20000", "data.label_noise=0.1")
+def test_the_notebooks_classification_has_the_label_noise_and_best_accuracy_asked_for():
+    """On 200 000 points: the share of labels on the wrong side of the line is label_noise,
+    so the line itself, the best classifier there is, scores 1 - label_noise (0.90 here;
+    the binomial spread of the share is 0.0007, the tolerance 0.005). The noise lies near
+    the line: a point farther than 0.75 from it has the wrong label under 2 % of the time."""
+    s = data_of("data=classification", "data.n_val=200000", "data.label_noise=0.1")
+    d = make_data(s)
+    assert d.n_in == input_dim(s) == 2 and d.x_train.shape == (s.n_train, 2)
+    assert set(d.y_val.unique().tolist()) == {0.0, 1.0}
+    x, y = d.x_val.double().numpy(), d.y_val[:, 0].numpy()
+    dist = line_distance(x)
+    right = (dist > 0) == (y == 1)
+    assert right.mean() == pytest.approx(0.90, abs=0.005)
+    assert 1 - right[np.abs(dist) > 0.75].mean() < 0.02
+    assert 1 - right[np.abs(dist) < 0.25].mean() > 0.2  # where the noise is
+    clean = make_data(data_of("data=classification", "data.n_val=200000", "data.label_noise=0"))
+    assert torch.equal(d.x_val, clean.x_val)  # the same points; only labels differ
+    assert np.array_equal(clean.y_val[:, 0].numpy() == 1, dist > 0)
+
+
+def test_the_label_width_puts_the_share_asked_for_on_the_wrong_side():
+    assert label_width(0.0) == 0.0
+    widths = [label_width(share) for share in (0.02, 0.1, 0.3)]
+    assert widths == sorted(widths) and label_width(0.1) == widths[1]  # cached, the same
+
+
+def test_classification_hard_flips_the_share_of_labels_it_is_asked_to_anywhere():
+    s = data_of("data=classification_hard", "data.n_val=20000", "data.label_noise=0.1")
     d = make_data(s)
     assert d.n_in == input_dim(s) == 2
-    assert set(d.y_val.unique().tolist()) == {0.0, 1.0}
-    clean = make_data(data_of("data=classification", "data.n_val=20000", "data.label_noise=0.0"))
-    assert torch.equal(d.x_val, clean.x_val)  # the same points; only labels differ
+    clean = make_data(
+        data_of("data=classification_hard", "data.n_val=20000", "data.label_noise=0.0")
+    )
+    assert torch.equal(d.x_val, clean.x_val)
+    assert torch.equal(clean.y_val[:, 0], torch.as_tensor(hard_boundary(d.x_val.numpy())).float())
     flipped = (d.y_val != clean.y_val).float().mean().item()
     assert flipped == pytest.approx(0.1, abs=0.01)
+    far = np.abs(line_distance(d.x_val.double().numpy())) > 0.75
+    assert (d.y_val != clean.y_val)[torch.as_tensor(far)].float().mean().item() == pytest.approx(
+        0.1, abs=0.015
+    )  # flipped anywhere: far from the notebook's line as often as near it
 
 
 def test_a_csv_file_is_split_by_val_fraction(tmp_path):
