@@ -1,20 +1,25 @@
-"""`regexp notebook [FOLDER]`: the reproduced notebook table beside its published figures.
+"""`regexp notebook [FOLDER]`: the reproduced notebook beside its published figures, over
+every data draw the folder holds.
 
 Reads every run's metrics.json under FOLDER (default outputs/reproduce, where `make
-reproduce` puts its sweeps), matches runs to the notebook's models by `name`, prints one
-table with our numbers next to the notebook's (regexp/read/notebook_figures.csv, with the cell
-each figure comes from) and their ratio, one line per published ordering (PASS or FAIL with
-the numbers) and the two spreads the notebook shows (how far training MSE falls from 8 to 1024
-units; how far somany's validation MSE lies above its training MSE), ours beside its.
-A failed ordering is a finding, not an error: the exit code is 0. Missing runs exit with 2.
-No torch here, so the report starts fast.
+reproduce` puts its sweeps; `make reproduce DRAWS=N` trains each model on N draws, each a
+data.seed), matches runs to the notebook's models by `name` and to draws by data.seed, and
+prints one table with our numbers (mean ± std over draws) next to the notebook's
+(regexp/read/notebook_figures.csv, with the cell each comes from) and their ratio; each
+published ordering as "holds on k of N draws" with the numbers of the draws where it fails;
+and the two spreads the notebook shows as median [min–max] over draws beside its own.
+Writes notebook.json (the same, for programs) and notebook.png (regexp.figures.notebook)
+into FOLDER. A failed ordering is a finding, not an error: the exit code is 0. Missing runs
+exit with 2. No torch here, so the report starts fast.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import statistics
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,179 +27,34 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from regexp.figures.notebook import Panel, plot_notebook
 from regexp.read.collect import collect
+from regexp.read.notebook_checks import (
+    CLASSIFIERS,
+    DEEPER,
+    LABELS,
+    METRICS,
+    MODELS,
+    SHIPPED_SEED,
+    TARGETS,
+    Check,
+    Metrics,
+    run_checks,
+    short,
+    spreads,
+)
 
 FIGURES = Path(__file__).with_name("notebook_figures.csv")
 DEFAULT_ROOT = Path("outputs/reproduce")
-METRICS = ("train_mse", "val_mse", "val_accuracy")
-LABELS = {"train_mse": "train MSE", "val_mse": "val MSE", "val_accuracy": "val acc"}
-
-# Every model of `make reproduce`, by Makefile target, in the notebook's order.
-TARGETS: dict[str, tuple[str, ...]] = {
-    "units": (
-        "model_2units_a",
-        "model_2units_b",
-        "model_2units_c",
-        "model_8units",
-        "model_128units",
-        "model_1024units",
-        "model_8192units",
-    ),
-    "layers": ("model_1layer", "model_2layers", "model_3layers", "model_4layers"),
-    "penalties": (
-        "model_somany",
-        "model_somany_l2_0p01",
-        "model_somany_l2_0p001",
-        "model_somany_l1_0p001",
-    ),
-    "classification": (
-        "model_classification",
-        "model_classification_l2_0p001",
-        "model_classification_l2_0p01",
-    ),
+JSON_NAME, PNG_NAME = "notebook.json", "notebook.png"
+# notebook.png's panels: each section's lesson, its models and metric (the depth ordering
+# ends with somany, so the layers panel shows it too).
+PANELS = {
+    "units": (TARGETS["units"], "train_mse"),
+    "layers": (DEEPER, "train_mse"),
+    "penalties": (TARGETS["penalties"], "val_mse"),
+    "classification": (CLASSIFIERS, "val_accuracy"),
 }
-MODELS: tuple[str, ...] = tuple(m for models in TARGETS.values() for m in models)
-
-# The published orderings. The width chain starts at model_2units_c: the table in cell [310]
-# lists that seed only (the notebook shows the other two seeds to make the point that a
-# 2-unit fit depends on its initial values).
-WIDER = ("model_2units_c", "model_8units", "model_128units", "model_1024units", "model_8192units")
-DEEPER = ("model_1layer", "model_2layers", "model_3layers", "model_4layers", "model_somany")
-CLASSIFIERS = TARGETS["classification"]  # unpenalized, L2 0.001, L2 0.01
-OVERFIT_RATIO = 2.0  # "well above": the notebook's somany has val/train = 4.8
-
-
-@dataclass(frozen=True)
-class Check:
-    """One published ordering evaluated on one set of numbers; passed is None if it lacks any."""
-
-    label: str
-    passed: bool | None
-    detail: str
-
-
-Metrics = Mapping[str, Mapping[str, float]]  # model name -> {"train_mse": ..., ...}
-
-
-def _value(metrics: Metrics, model: str, key: str) -> float | None:
-    value = metrics.get(model, {}).get(key)
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _short(model: str) -> str:
-    return model.removeprefix("model_")
-
-
-def _decreasing(metrics: Metrics, models: Sequence[str], key: str) -> tuple[bool | None, str]:
-    values = [_value(metrics, m, key) for m in models]
-    if any(v is None for v in values):
-        missing = [_short(m) for m, v in zip(models, values) if v is None]
-        return None, f"no {key} for {', '.join(missing)}"
-    # Strict: each model must beat the one before it, as in the published table.
-    ok = all(b < a for a, b in zip(values, values[1:]))
-    parts = [f"{_short(models[0])} {values[0]:.4g}"]
-    for m, a, b in zip(models[1:], values, values[1:]):
-        parts.append(f"{'>' if b < a else '<='} {_short(m)} {b:.4g}")
-    return ok, " ".join(parts)
-
-
-def _wider(metrics: Metrics) -> tuple[bool | None, str]:
-    return _decreasing(metrics, WIDER, "train_mse")
-
-
-def _deeper(metrics: Metrics) -> tuple[bool | None, str]:
-    return _decreasing(metrics, DEEPER, "train_mse")
-
-
-def _overfits(metrics: Metrics) -> tuple[bool | None, str]:
-    train = _value(metrics, "model_somany", "train_mse")
-    val = _value(metrics, "model_somany", "val_mse")
-    if train is None or val is None:
-        return None, "no train/val MSE for somany"
-    ratio = val / train
-    return ratio >= OVERFIT_RATIO, f"val {val:.4g} / train {train:.4g} = {ratio:.2f}x"
-
-
-def _lowers_val(model: str) -> Callable[[Metrics], tuple[bool | None, str]]:
-    def check(metrics: Metrics) -> tuple[bool | None, str]:
-        base = _value(metrics, "model_somany", "val_mse")
-        pen = _value(metrics, model, "val_mse")
-        if base is None or pen is None:
-            return None, f"no val MSE for {'somany' if base is None else _short(model)}"
-        sign = "<" if pen < base else ">="
-        return pen < base, f"{_short(model)} {pen:.4g} {sign} somany {base:.4g}"
-
-    return check
-
-
-def _penalties_help(metrics: Metrics) -> tuple[bool | None, str]:
-    """unpenalized < L2 0.001 <= L2 0.01 in validation accuracy (the notebook: 0.88 < 0.8801
-    <= 0.9029): a penalty helps, the stronger one at least as much."""
-    names = ("unpenalized", "L2 0.001", "L2 0.01")
-    values = [_value(metrics, m, "val_accuracy") for m in CLASSIFIERS]
-    if any(v is None for v in values):
-        missing = [n for n, v in zip(names, values) if v is None]
-        return None, f"no val accuracy for {', '.join(missing)}"
-    low, mid, high = values
-    first, second = low < mid, mid <= high
-    detail = (
-        f"unpenalized {low:.4f} {'<' if first else '>='} L2 0.001 {mid:.4f} "
-        f"{'<=' if second else '>'} L2 0.01 {high:.4f}"
-    )
-    return first and second, detail
-
-
-CHECKS: tuple[tuple[str, Callable[[Metrics], tuple[bool | None, str]]], ...] = (
-    ("wider models reach lower training MSE", _wider),
-    ("deeper models reach lower training MSE", _deeper),
-    (f"somany overfits (val MSE >= {OVERFIT_RATIO:g} x train MSE)", _overfits),
-    ("L2 0.01 lowers somany's validation MSE", _lowers_val("model_somany_l2_0p01")),
-    ("L2 0.001 lowers somany's validation MSE", _lowers_val("model_somany_l2_0p001")),
-    ("classification: unpenalized < L2 0.001 <= L2 0.01 in accuracy", _penalties_help),
-)
-
-
-@dataclass(frozen=True)
-class Spread:
-    """A ratio the notebook shows between two of its figures, on one set of numbers."""
-
-    label: str
-    value: float | None
-    detail: str
-
-
-def _ratio(metrics: Metrics, top: tuple[str, str], bottom: tuple[str, str]) -> tuple:
-    a, b = _value(metrics, *top), _value(metrics, *bottom)
-    if a is None or b is None or b == 0:
-        return None, "n/a"
-    return a / b, f"{a:.4g} / {b:.4g} = {a / b:.2f}x"
-
-
-# (label, numerator (model, metric), denominator): the issue's targets are >= 3.5 and >= 3.
-SPREADS = (
-    (
-        "training MSE, 8 units / 1024 units",
-        ("model_8units", "train_mse"),
-        ("model_1024units", "train_mse"),
-    ),
-    (
-        "somany, validation MSE / training MSE",
-        ("model_somany", "val_mse"),
-        ("model_somany", "train_mse"),
-    ),
-)
-
-
-def spreads(metrics: Metrics) -> list[Spread]:
-    """The notebook's spreads on these numbers (ours or the notebook's)."""
-    return [Spread(label, *_ratio(metrics, top, bottom)) for label, top, bottom in SPREADS]
-
-
-def run_checks(metrics: Metrics) -> list[Check]:
-    """Every published ordering on these numbers (ours or the notebook's)."""
-    return [Check(label, *fn(metrics)) for label, fn in CHECKS]
 
 
 def load_figures(path: Path | str = FIGURES) -> pd.DataFrame:
@@ -204,25 +64,38 @@ def load_figures(path: Path | str = FIGURES) -> pd.DataFrame:
 
 
 def load_runs(root: Path | str) -> pd.DataFrame:
-    """One row per run under root (regexp.read.collect): name, status, path and our metrics.
+    """One row per run under root (regexp.read.collect): model, draw, status, path, metrics.
 
-    Where one name has several runs (a re-run into the same tree), the newest one counts;
-    folders that are not runs, or have no name, are left out.
+    draw is the run's data.seed (None where its config is not there to say). Where one model
+    has several runs on one draw (a re-run into the same tree), the newest counts; folders
+    that are not runs, or have no name, are left out.
     """
-
     table = collect([Path(root)])
     table = table[table["name"].notna() & (table["status"] != "unknown")].copy()
     for key in METRICS:
         if key not in table:
             table[key] = float("nan")
     table[list(METRICS)] = table[list(METRICS)].apply(pd.to_numeric, errors="coerce")
+    seeds = table["data.seed"] if "data.seed" in table else pd.Series(None, index=table.index)
+    table["draw"] = [None if pd.isna(v) else int(v) for v in seeds]
     table["mtime"] = [Path(p).stat().st_mtime for p in table["path"]]
-    table = table.sort_values("mtime").drop_duplicates("name", keep="last")
-    table = table.rename(columns={"name": "model"})[["model", "status", "path", *METRICS]]
-    return table.set_index("model")
+    table = table.sort_values("mtime").drop_duplicates(["name", "draw"], keep="last")
+    table = table.rename(columns={"name": "model"})
+    return table[["model", "draw", "status", "path", *METRICS]].reset_index(drop=True)
 
 
-def _as_metrics(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+def draws_of(runs: pd.DataFrame) -> list[int | None]:
+    """The folder's draws: the shipped data seed first, then the others in increasing order."""
+    found = set(runs["draw"])
+    return sorted(found, key=lambda d: (d != SHIPPED_SEED, -1 if d is None else d))
+
+
+def draw_label(draw: int | None) -> str:
+    return "the shipped draw" if draw is None else f"data.seed={draw}"
+
+
+def as_metrics(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """{model: {metric: value}} of a table indexed by model (one draw, or the figures)."""
     return {
         str(model): {k: row[k] for k in METRICS if k in row and pd.notna(row[k])}
         for model, row in frame.iterrows()
@@ -237,18 +110,143 @@ def ratio(ours: object, published: object) -> float | None:
     return float(ours) / float(published)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Ordering:
+    """One published ordering over the draws: on each, whether it holds (None: a number it
+    needs is missing) and the numbers it read."""
+
+    label: str
+    on: list[tuple[int | None, bool | None, str]]  # (draw, holds, detail)
+
+    @property
+    def holds(self) -> int:
+        return sum(passed is True for _, passed, _ in self.on)
+
+    @property
+    def draws(self) -> int:
+        return len(self.on)
+
+    @property
+    def failing(self) -> list[tuple[int | None, str]]:
+        return [(d, detail) for d, passed, detail in self.on if passed is False]
+
+    @property
+    def undecided(self) -> list[tuple[int | None, str]]:
+        return [(d, detail) for d, passed, detail in self.on if passed is None]
+
+
+@dataclass(frozen=True)
+class SpreadOverDraws:
+    key: str
+    label: str
+    values: list[float]  # one per draw that has both numbers
+    notebook: float | None
+
+    def stat(self, fn) -> float | None:
+        return fn(self.values) if self.values else None
+
+
+@dataclass(frozen=True)
+class Report:
+    draws: list[int | None]
+    per_draw: dict[int | None, Metrics]
+    orderings: list[Ordering]
+    spreads: list[SpreadOverDraws]
+
+    def values(self, model: str, key: str) -> list[float]:
+        """The model's metric on each draw, NaN where that draw has none."""
+        return [self.per_draw[d].get(model, {}).get(key, math.nan) for d in self.draws]
+
+
+def report_of(runs: pd.DataFrame, published: pd.DataFrame) -> Report:
+    """Every ordering and spread on each draw of runs, counted over the draws."""
+    draws = draws_of(runs)
+    per_draw = {
+        d: as_metrics(runs[runs["draw"].map(lambda v, d=d: v == d)].set_index("model"))
+        for d in draws
+    }
+    checks: dict[int | None, list[Check]] = {d: run_checks(per_draw[d]) for d in draws}
+    labels = [c.label for c in run_checks({})]
+    orderings = [
+        Ordering(label, [(d, checks[d][i].passed, checks[d][i].detail) for d in draws])
+        for i, label in enumerate(labels)
+    ]
+    ours = {d: spreads(per_draw[d]) for d in draws}
+    theirs = spreads(as_metrics(published))
+    found = [
+        SpreadOverDraws(
+            pub.key,
+            pub.label,
+            [ours[d][i].value for d in draws if ours[d][i].value is not None],
+            pub.value,
+        )
+        for i, pub in enumerate(theirs)
+    ]
+    return Report(draws, per_draw, orderings, found)
+
+
+def _stats(values: Sequence[float]) -> tuple[float, float] | None:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    return statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else 0.0
+
+
 def _fmt(value: object, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
-def _print_report(ours: pd.DataFrame, published: pd.DataFrame, root: Path) -> list[Check]:
+def _spread_text(spread: SpreadOverDraws) -> str:
+    if not spread.values:
+        return "n/a"
+    median = statistics.median(spread.values)
+    if len(spread.values) == 1:
+        return f"{median:.2f}x"
+    return f"median {median:.2f}x [{min(spread.values):.2f}–{max(spread.values):.2f}]"
 
+
+def to_json(report: Report) -> dict:
+    """notebook.json: the orderings' counts, the spreads' medians and each classifier's
+    accuracy per draw (draws in the order of data_seeds)."""
+    return {
+        "draws": len(report.draws),
+        "data_seeds": report.draws,
+        "orderings": [
+            {
+                "name": o.label,
+                "holds": o.holds,
+                "draws": o.draws,
+                "failing": [{"data_seed": d, "detail": text} for d, text in o.failing],
+                "undecided": [{"data_seed": d, "detail": text} for d, text in o.undecided],
+            }
+            for o in report.orderings
+        ],
+        "spreads": {
+            s.key: {
+                "median": s.stat(statistics.median),
+                "min": s.stat(min),
+                "max": s.stat(max),
+                "notebook": s.notebook,
+                "values": s.values,
+            }
+            for s in report.spreads
+        },
+        "accuracy": {
+            m: [None if math.isnan(v) else v for v in report.values(m, "val_accuracy")]
+            for m in CLASSIFIERS
+        },
+    }
+
+
+def _print_report(report: Report, runs: pd.DataFrame, published: pd.DataFrame, root: Path):
     console = Console()
     if not console.is_terminal:  # piped or under make: do not squeeze the table into 80 columns
         console = Console(width=180)
-    table = Table(title=f"The notebook reproduced ({root}) beside its published figures")
+    n = len(report.draws)
+    over = f"{n} data draws, mean ± std" if n > 1 else "one data draw"
+    table = Table(title=f"The notebook reproduced ({root}, {over}) beside its published figures")
     table.add_column("target")
     table.add_column("model")
     table.add_column("status")
@@ -260,35 +258,87 @@ def _print_report(ours: pd.DataFrame, published: pd.DataFrame, root: Path) -> li
     table.add_column("cell", style="dim")
     for target, models in TARGETS.items():
         for i, model in enumerate(models):
-            mine = ours.loc[model] if model in ours.index else None
+            mine = runs[runs["model"] == model]
             pub = published.loc[model] if model in published.index else None
-            cells = [target if i == 0 else "", _short(model)]
-            cells.append("missing" if mine is None else str(mine["status"]))
+            cells = [target if i == 0 else "", short(model), _status(mine, n)]
             for key in METRICS:
-                ours_value = None if mine is None else mine[key]
+                stats = _stats(report.values(model, key))
                 pub_value = None if pub is None else pub[key]
-                cells.append(_fmt(ours_value))
+                if stats is None:
+                    cells.append("")
+                elif n > 1:
+                    cells.append(f"{stats[0]:.4g} ± {stats[1]:.2g}")
+                else:
+                    cells.append(_fmt(stats[0]))
                 cells.append(_fmt(pub_value))
-                r = ratio(ours_value, pub_value)
+                r = ratio(None if stats is None else stats[0], pub_value)
                 cells.append("" if r is None else f"{r:.2f}")
             cells.append("" if pub is None else _fmt(pub["source_cell"]))
             table.add_row(*cells, end_section=i == len(models) - 1)
     console.print(table)
 
-    ours_checks = run_checks(_as_metrics(ours))
-    published_checks = run_checks(_as_metrics(published))
-    console.print("Published orderings, on our runs (and on the notebook's own figures):")
-    for mine, pub in zip(ours_checks, published_checks):
-        verdict = {True: "[green]PASS[/green]", False: "[red]FAIL[/red]", None: "[yellow]n/a [/]"}
+    theirs = run_checks(as_metrics(published))
+    console.print(f"Published orderings, on our runs over {n} draw(s) (and on the notebook's):")
+    for mine, pub in zip(report.orderings, theirs):
+        colour = "green" if mine.holds == n else "red" if mine.holds * 5 < n * 4 else "yellow"
         note = {True: "holds", False: "fails", None: "not printed"}[pub.passed]
         console.print(
-            f"{verdict[mine.passed]}  {mine.label}: {mine.detail}  [dim](notebook: {note})[/dim]",
+            f"[{colour}]holds on {mine.holds} of {n}[/{colour}]  {mine.label}"
+            f"  [dim](notebook: {note})[/dim]",
             highlight=False,
         )
+        if n == 1 and mine.holds:
+            console.print(f"      {mine.on[0][2]}", highlight=False)
+        for draw, detail in mine.failing:
+            console.print(f"      fails on {draw_label(draw)}: {detail}", highlight=False)
+        for draw, detail in mine.undecided:
+            console.print(f"      n/a on {draw_label(draw)}: {detail}", highlight=False)
     console.print("Spreads, ours beside the notebook's:")
-    for mine, pub in zip(spreads(_as_metrics(ours)), spreads(_as_metrics(published))):
-        console.print(f"      {mine.label}: {mine.detail}  [dim](notebook: {pub.detail})[/dim]")
-    return ours_checks
+    for spread, pub in zip(report.spreads, spreads(as_metrics(published))):
+        console.print(
+            f"      {spread.label}: {_spread_text(spread)}  [dim](notebook: {pub.detail})[/dim]",
+            highlight=False,
+        )
+
+
+def _status(rows: pd.DataFrame, n: int) -> str:
+    if rows.empty:
+        return "missing"
+    ok = int((rows["status"] == "ok").sum())
+    if n == 1 or len(rows) == 1:
+        return str(rows["status"].iloc[0])
+    return f"{ok}/{n} ok"
+
+
+def panels(report: Report, published: pd.DataFrame) -> list[Panel]:
+    """notebook.png's panels: each section's lesson metric per model, per draw."""
+
+    def pub(model: str, key: str) -> float | None:
+        value = published.loc[model, key] if model in published.index else None
+        return None if value is None or pd.isna(value) else float(value)
+
+    return [
+        Panel(
+            title,
+            metric,
+            models,
+            [report.values(m, metric) for m in models],
+            [pub(m, metric) for m in models],
+        )
+        for title, (models, metric) in PANELS.items()
+    ]
+
+
+def _missing(runs: pd.DataFrame, draws: list[int | None]) -> list[str]:
+    have = set(zip(runs["model"], runs["draw"]))
+    out = []
+    for model in MODELS:
+        lacking = [d for d in draws if (model, d) not in have]
+        if len(lacking) == len(draws):
+            out.append(model)
+        elif lacking:
+            out.append(f"{model} on {', '.join(draw_label(d) for d in lacking)}")
+    return out
 
 
 def cli(argv: list[str]) -> int:
@@ -306,20 +356,28 @@ def cli(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    ours = load_runs(root)
+    runs = load_runs(root)
     published = load_figures()
-    _print_report(ours, published, root)
-    missing = [m for m in MODELS if m not in ours.index]
+    report = report_of(runs, published)
+    _print_report(report, runs, published, root)
+    try:
+        (root / JSON_NAME).write_text(json.dumps(to_json(report), indent=2) + "\n")
+        plot_notebook(panels(report, published), max(len(report.draws), 1), root / PNG_NAME)
+    except OSError as exc:
+        print(f"regexp notebook: error: cannot write into {root}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"Wrote {root / JSON_NAME} and {root / PNG_NAME}")
+    missing = _missing(runs, report.draws)
     not_ok = [
-        f"{m} ({ours.loc[m, 'status']})"
-        for m in MODELS
-        if m in ours.index and ours.loc[m, "status"] != "ok"
+        f"{row.model} ({row.status}{'' if row.draw is None else f', data.seed={row.draw}'})"
+        for row in runs.itertuples()
+        if row.model in MODELS and row.status != "ok"
     ]
     if missing or not_ok:
         if missing:
             print(
-                f"regexp notebook: error: {len(missing)} of {len(MODELS)} runs missing under "
-                f"{root}: {', '.join(missing)} (run `make reproduce`)",
+                f"regexp notebook: error: {len(missing)} of {len(MODELS)} models lack runs "
+                f"under {root}: {'; '.join(missing)} (run `make reproduce`)",
                 file=sys.stderr,
             )
         if not_ok:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from regexp.config.compose import compose
 from regexp.read import notebook
+from regexp.read.notebook_checks import run_checks
 
 # (name, hidden_units, seed, penalty, lam, data) as the notebook's cells set them
 NOTEBOOK_MODELS = [
@@ -99,7 +101,7 @@ def test_published_figures_match_cell_310():
 
 
 def test_published_figures_satisfy_the_orderings_they_state():
-    checks = notebook.run_checks(notebook._as_metrics(notebook.load_figures()))
+    checks = run_checks(notebook.as_metrics(notebook.load_figures()))
     by_label = {c.label: c.passed for c in checks}
     assert by_label["L2 0.01 lowers somany's validation MSE"] is None  # not printed
     assert all(p for label, p in by_label.items() if "L2 0.01 lowers" not in label)
@@ -121,25 +123,44 @@ def _published_runs() -> dict[str, dict]:
     return runs
 
 
-def _write_runs(root: Path, runs: dict[str, dict]) -> Path:
-    # Laid out as the Makefile's sweeps: root/<target>/<job>/metrics.json
+def _write_runs(root: Path, runs: dict[str, dict], draw: int | None = None) -> Path:
+    """Laid out as the Makefile's sweeps: root/<target>/<job>/, with metrics.json, and with
+    .hydra/config.yaml naming the data.seed when a draw is given."""
     for target, models in notebook.TARGETS.items():
         for job, model in enumerate(models):
             if model in runs:
-                folder = root / target / str(job)
+                folder = root / target / (str(job) if draw is None else f"{draw}-{job}")
                 folder.mkdir(parents=True)
                 (folder / "metrics.json").write_text(json.dumps(runs[model]))
+                if draw is not None:
+                    (folder / ".hydra").mkdir()
+                    (folder / ".hydra" / "config.yaml").write_text(
+                        f"name: {model}\ndata:\n  seed: {draw}\n"
+                    )
     return root
+
+
+def _lines(out: str, start: str) -> list[str]:
+    return [line.strip() for line in out.splitlines() if line.strip().startswith(start)]
 
 
 def test_report_passes_on_the_published_numbers(tmp_path, capsys):
     root = _write_runs(tmp_path / "reproduce", _published_runs())
     assert notebook.cli([str(root)]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" not in out
-    assert out.count("PASS") == len(notebook.CHECKS)
+    assert len(_lines(out, "holds on 1 of 1")) == len(run_checks({})) == 6
     assert "0.0444" in out and "[310]" in out
+    assert "somany 0.006135 > L2 0.01" not in out and "4layers 0.01105 > somany 0.006135" in out
     assert "4.45x" in out and "4.83x" in out  # the spreads, ours equal to the notebook's here
+    written = json.loads((root / "notebook.json").read_text())
+    assert written["draws"] == 1 and written["data_seeds"] == [None]
+    assert [o["holds"] for o in written["orderings"]] == [1] * 6
+    spread = written["spreads"]["units_8_to_1024_train_mse"]
+    assert spread["median"] == spread["min"] == spread["max"] == pytest.approx(4.4537, abs=1e-4)
+    assert spread["notebook"] == pytest.approx(0.0427819 / 0.00960591)
+    assert written["accuracy"]["model_classification_l2_0p01"] == [0.9029]
+    with Image.open(root / "notebook.png") as png:
+        assert png.size == (1100, 840)
 
 
 def test_report_shows_ours_published_and_their_ratio(tmp_path, capsys):
@@ -158,38 +179,6 @@ def test_report_shows_ours_published_and_their_ratio(tmp_path, capsys):
     assert notebook.ratio(None, 2.0) is None and notebook.ratio(1.0, 4.0) == 0.25
 
 
-@pytest.mark.parametrize(
-    "unpenalized,l2_0p001,l2_0p01,passed,detail",
-    [
-        (0.88, 0.8801, 0.9029, True, "unpenalized 0.8800 < L2 0.001 0.8801 <= L2 0.01 0.9029"),
-        (0.87, 0.88, 0.88, True, "unpenalized 0.8700 < L2 0.001 0.8800 <= L2 0.01 0.8800"),
-        (0.88, 0.88, 0.90, False, "unpenalized 0.8800 >= L2 0.001 0.8800 <= L2 0.01 0.9000"),
-        (0.86, 0.89, 0.87, False, "unpenalized 0.8600 < L2 0.001 0.8900 > L2 0.01 0.8700"),
-        (0.781, 0.836, 0.819, False, "unpenalized 0.7810 < L2 0.001 0.8360 > L2 0.01 0.8190"),
-    ],
-)
-def test_classification_ordering(unpenalized, l2_0p001, l2_0p01, passed, detail):
-    values = dict(zip(notebook.CLASSIFIERS, (unpenalized, l2_0p001, l2_0p01)))
-    metrics = {model: {"val_accuracy": v} for model, v in values.items()}
-    (check,) = [c for c in notebook.run_checks(metrics) if c.label.startswith("classification")]
-    assert (check.passed, check.detail) == (passed, detail)
-    del metrics["model_classification_l2_0p001"]
-    (check,) = [c for c in notebook.run_checks(metrics) if c.label.startswith("classification")]
-    assert (check.passed, check.detail) == (None, "no val accuracy for L2 0.001")
-
-
-def test_spreads_on_the_published_figures():
-    found = notebook.spreads(notebook._as_metrics(notebook.load_figures()))
-    assert [s.value for s in found] == [
-        pytest.approx(0.0427819 / 0.00960591),
-        pytest.approx(0.0296568 / 0.00613459),
-    ]
-    assert found[0].detail == "0.04278 / 0.009606 = 4.45x"
-    assert notebook.spreads({})[1] == notebook.Spread(
-        "somany, validation MSE / training MSE", None, "n/a"
-    )
-
-
 def test_report_fails_orderings_but_exits_0(tmp_path, capsys):
     runs = _published_runs()
     runs["model_8192units"]["train_mse"] = 0.05  # wider no longer lower
@@ -198,28 +187,87 @@ def test_report_fails_orderings_but_exits_0(tmp_path, capsys):
     root = _write_runs(tmp_path / "reproduce", runs)
     assert notebook.cli([str(root)]) == 0
     out = capsys.readouterr().out
-    checks = {c.label: c for c in notebook.run_checks(runs)}
-    assert checks["wider models reach lower training MSE"].passed is False
-    assert (
-        "1024units 0.009606 <= 8192units 0.05"
-        in checks["wider models reach lower training MSE"].detail
-    )
-    assert checks["deeper models reach lower training MSE"].passed is False
-    assert [c.passed for label, c in checks.items() if "somany" in label] == [False] * 3
-    ordering = checks["classification: unpenalized < L2 0.001 <= L2 0.01 in accuracy"]
-    assert ordering.passed is False
-    assert ordering.detail == "unpenalized 0.8800 < L2 0.001 0.8801 > L2 0.01 0.8700"
-    assert out.count("FAIL") == 6 and out.count("PASS") == 0
+    assert len(_lines(out, "holds on 0 of 1")) == 6 and not _lines(out, "holds on 1")
+    assert "fails on the shipped draw: unpenalized 0.8800 < L2 0.001 0.8801 > L2 0.01 0.8700" in out
+    assert "1024units 0.009606 <= 8192units 0.05" in out
 
 
-def test_report_newest_run_of_a_name_counts(tmp_path):
+def _draw(runs: dict[str, dict], scale: float, accuracies: tuple) -> dict[str, dict]:
+    """The published runs with every MSE times scale (orderings and spreads unchanged) and
+    the classifiers' accuracies given."""
+    out = {m: dict(r) for m, r in runs.items()}
+    for metrics in out.values():
+        for key in ("train_mse", "val_mse"):
+            if key in metrics:
+                metrics[key] *= scale
+    for model, accuracy in zip(notebook.CLASSIFIERS, accuracies):
+        out[model]["val_accuracy"] = accuracy
+    return out
+
+
+def test_a_folder_of_draws_counts_where_each_ordering_holds(tmp_path, capsys):
+    """Three draws, the shipped one written last: orderings counted over draws, the failing
+    draw's numbers printed, spreads as median [min–max], metrics as mean ± std."""
+    root = tmp_path / "reproduce"
+    runs = _published_runs()
+    _write_runs(root, _draw(runs, 2.0, (0.85, 0.87, 0.88)), draw=1)
+    second = _draw(runs, 1.0, (0.86, 0.85, 0.87))  # classification fails here
+    second["model_1024units"]["train_mse"] = 0.0427819 / 2  # a 2x drop on this draw
+    _write_runs(root, second, draw=2)
+    _write_runs(root, _draw(runs, 1.0, (0.88, 0.8801, 0.9029)), draw=notebook.SHIPPED_SEED)
+    assert notebook.cli([str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "3 data draws, mean ± std" in out
+    assert len(_lines(out, "holds on 3 of 3")) == 5
+    assert _lines(out, "holds on 2 of 3") == [
+        "holds on 2 of 3  classification: unpenalized < L2 0.001 <= L2 0.01 in accuracy  "
+        "(notebook: holds)"
+    ]
+    assert _lines(out, "fails on") == [
+        "fails on data.seed=2: unpenalized 0.8600 >= L2 0.001 0.8500 <= L2 0.01 0.8700"
+    ]
+    assert "training MSE, 8 units / 1024 units: median 4.45x [2.00–4.45]" in out
+    rows = {line.split("│")[2].strip(): line for line in out.splitlines() if line.count("│") > 5}
+    cells = [c.strip() for c in rows["8units"].split("│")]
+    assert cells[3:7] == ["3/3 ok", "0.05704 ± 0.025", "0.04278", "1.33"]  # mean 4/3 x theirs
+    written = json.loads((root / "notebook.json").read_text())
+    assert written["draws"] == 3 and written["data_seeds"] == [notebook.SHIPPED_SEED, 1, 2]
+    by_name = {o["name"]: o for o in written["orderings"]}
+    classification = by_name["classification: unpenalized < L2 0.001 <= L2 0.01 in accuracy"]
+    assert (classification["holds"], classification["draws"]) == (2, 3)
+    assert [f["data_seed"] for f in classification["failing"]] == [2]
+    spread = written["spreads"]["units_8_to_1024_train_mse"]
+    assert (spread["median"], spread["min"]) == (pytest.approx(4.4537, abs=1e-4), 2.0)
+    assert written["accuracy"]["model_classification"] == [0.88, 0.85, 0.86]
+
+
+def test_notebook_png_has_a_point_per_draw(tmp_path):
+    """The figure's panels carry every draw's value and the published one, as drawn."""
+    root = tmp_path / "reproduce"
+    runs = _published_runs()
+    for draw, scale in ((1, 1.5), (2, 0.5)):
+        _write_runs(root, _draw(runs, scale, (0.85, 0.87, 0.88)), draw=draw)
+    report = notebook.report_of(notebook.load_runs(root), notebook.load_figures())
+    panels = {p.title: p for p in notebook.panels(report, notebook.load_figures())}
+    assert list(panels) == ["units", "layers", "penalties", "classification"]
+    units = panels["units"]
+    assert units.metric == "train_mse" and units.models[3] == "model_8units"
+    assert units.values[3] == pytest.approx([0.0427819 * 1.5, 0.0427819 * 0.5])
+    assert units.published[3] == 0.0427819 and units.published[0] is None  # 2units_a: none
+    assert panels["layers"].models[-1] == "model_somany"  # the depth ordering's last
+    assert panels["penalties"].metric == "val_mse"
+    assert panels["classification"].values[2] == [0.88, 0.88]
+
+
+def test_report_newest_run_of_a_model_on_a_draw_counts(tmp_path):
     root = _write_runs(tmp_path / "reproduce", _published_runs())
     rerun = root / "again" / "0"
     rerun.mkdir(parents=True)
     (rerun / "metrics.json").write_text(
         json.dumps({"name": "model_8units", "status": "ok", "train_mse": 0.1, "val_mse": 0.2})
     )
-    assert notebook.load_runs(root).loc["model_8units", "train_mse"] == 0.1
+    runs = notebook.load_runs(root).set_index("model")
+    assert runs.loc["model_8units", "train_mse"] == 0.1
 
 
 def test_report_missing_runs_exit_2(tmp_path, capsys):
@@ -229,8 +277,23 @@ def test_report_missing_runs_exit_2(tmp_path, capsys):
     root = _write_runs(tmp_path / "reproduce", runs)
     assert notebook.cli([str(root)]) == 2
     captured = capsys.readouterr()
-    assert "1 of 18 runs missing" in captured.err and "model_somany" in captured.err
+    assert "1 of 18 models lack runs" in captured.err and "model_somany" in captured.err
     assert "model_4layers (diverged)" in captured.err
-    assert "n/a" in captured.out  # checks that need somany cannot be decided
+    assert "n/a on the shipped draw: no train_mse for somany" in captured.out
     assert notebook.cli([str(tmp_path / "nowhere")]) == 2
     assert "make reproduce" in capsys.readouterr().err
+
+
+def test_a_model_missing_on_one_draw_is_named_with_that_draw(tmp_path, capsys):
+    root = tmp_path / "reproduce"
+    runs = _published_runs()
+    _write_runs(root, runs, draw=notebook.SHIPPED_SEED)
+    del runs["model_8units"]
+    _write_runs(root, runs, draw=3)
+    assert notebook.cli([str(root)]) == 2
+    assert "model_8units on data.seed=3" in capsys.readouterr().err
+
+
+def test_the_shipped_seed_is_the_data_configs_seed():
+    for data in ("regression", "classification"):
+        assert compose([f"data={data}"]).data.seed == notebook.SHIPPED_SEED
