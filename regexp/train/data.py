@@ -52,8 +52,8 @@ def stack(draws: Sequence[Dataset]) -> Dataset:
 
 
 def regression_target(x: np.ndarray) -> np.ndarray:
-    """A smooth step plus a slow wave: two ReLUs get the trend, wider nets the detail."""
-    return 0.5 * np.tanh(6.0 * (x - 0.3)) + 0.4 * np.sin(2.0 * x)
+    """A steep step plus a slow wave (conf/data/regression.yaml says why these)."""
+    return 0.5 * np.tanh(14.0 * (x - 0.3)) + 0.4 * np.sin(2.0 * x)
 
 
 def line_distance(x: np.ndarray) -> np.ndarray:
