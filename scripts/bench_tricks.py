@@ -88,6 +88,7 @@ VARIANTS: dict[str, Off] = {
     "templates": Off(("templates",)),
     "palette": Off(("palette",)),
     "direct_grads": Off(("direct_grads",)),
+    "penalty_grad": Off(("penalty_grad",)),
     "eval_chunks": Off(("eval_chunks",)),
     "eval_chunks+keep_freed_memory": Off(("eval_chunks", "keep_freed_memory")),
     "compile_options": Off(("compile_options",)),
@@ -174,6 +175,10 @@ ROWS = [
     Row(14, "direct_grads", "a K=1 model of >= 65536 params takes autograd's gradients as they are",
         "regexp/train/engine.py DIRECT_MIN_PARAMS", "DIRECT_MIN_PARAMS = 2**62",
         (("steps-5x1024", "ms_step"), ("steps-5x1024-t1", "ms_step"))),
+    Row(14, "penalty_grad", "the penalty's gradient by formula (2λw, λ·sign w), not autograd",
+        "regexp/train/engine.py EagerStep.gradients, loss.py add_penalty_grad",
+        "autograd of data loss + penalty",
+        (("steps-5x1024-l2-t1", "ms_step"), ("steps-k5-5x1024-l2-t1", "ms_step"))),
     Row(14, "eval_chunks", "validation metrics in chunks of models on the CPU",
         "regexp/train/loss.py CHUNK_ELEMENTS", "CHUNK_ELEMENTS = 2**62",
         (("engine-k", "fit_first_cpu"), ("engine-k", "fit_cpu"), ("engine-k", "minflt_fit"))),
@@ -260,6 +265,14 @@ def scenarios(quick: bool) -> dict[str, Scenario]:
         Scenario("steps-5x1024-t1", "K=1 5x1024 eager steps, train.threads=1", "engine",
                  spec=dict(hidden=[1024] * 5, k=1, epochs=int(40 * steps) or 10, warm=3,
                            repeats=3, threads=1)),
+        Scenario("steps-5x1024-l2-t1", "K=1 5x1024 eager steps, L2 0.01, train.threads=1",
+                 "engine", spec=dict(hidden=[1024] * 5, k=1, epochs=int(40 * steps) or 10,
+                                     warm=3, repeats=3, threads=1,
+                                     overrides=["penalty=l2", "penalty.lam=0.01"])),
+        Scenario("steps-k5-5x1024-l2-t1", "K=5 5x1024 eager steps, L2 0.01, train.threads=1 "
+                 "(make reproduce DRAWS=5's penalties)", "engine",
+                 spec=dict(hidden=[1024] * 5, k=5, epochs=int(10 * steps) or 4, warm=2,
+                           repeats=3, threads=1, overrides=["penalty=l2", "penalty.lam=0.01"])),
         Scenario("steps-compiled", "K=1 [16,16] train.compile=true, steady state", "engine",
                  spec=dict(hidden=[16, 16], k=1, epochs=int(3000 * steps), warm=2, repeats=3,
                            compile=True)),
@@ -397,6 +410,7 @@ def child_engine(spec: dict) -> dict[str, float]:
             f"train.eval_every={spec.get('eval_every', epochs)}",
             f"train.compile={str(spec.get('compile', False)).lower()}", "plots.enabled=false",
             *([f"train.threads={spec['threads']}"] if spec.get("threads") else []),
+            *spec.get("overrides", []),
         ]))  # fmt: skip
         return [dataclasses.replace(base, seed=i) for i in range(spec["k"])]
 
@@ -635,6 +649,8 @@ def child_probe(spec: dict) -> dict[str, Any]:
         states["palette"] = img.mode != "P"
 
     states["direct_grads"] = regexp.train.engine.DIRECT_MIN_PARAMS > 1 << 40
+    gradients = regexp.train.engine.EagerStep.gradients
+    states["penalty_grad"] = "add_penalty_grad" not in gradients.__code__.co_names
     states["compile_options"] = regexp.train.engine._OPTIONS == {}
     states["eval_chunks"] = regexp.train.loss.CHUNK_ELEMENTS > 1 << 40
     with contextlib.suppress(Exception):

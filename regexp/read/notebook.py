@@ -282,8 +282,9 @@ def _print_report(report: Report, runs: pd.DataFrame, published: pd.DataFrame, r
     for mine, pub in zip(report.orderings, theirs):
         colour = "green" if mine.holds == n else "red" if mine.holds * 5 < n * 4 else "yellow"
         note = {True: "holds", False: "fails", None: "not printed"}[pub.passed]
+        unknown = f", n/a on {len(mine.undecided)}" if mine.undecided else ""
         console.print(
-            f"[{colour}]holds on {mine.holds} of {n}[/{colour}]  {mine.label}"
+            f"[{colour}]holds on {mine.holds} of {n}{unknown}[/{colour}]  {mine.label}"
             f"  [dim](notebook: {note})[/dim]",
             highlight=False,
         )

@@ -129,8 +129,10 @@ class EagerStep:
             if live:
                 self.rows[key] = self._buffers(live)
 
-    def __call__(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        # the data loss through autograd, the penalty's gradient added by formula
+    def gradients(self, x: Tensor, y: Tensor) -> tuple[list[Tensor], Tensor, Tensor]:
+        """(each leaf's gradient of the objective, [K] objectives, [K] data losses). Only the
+        data loss goes through autograd; the penalty's gradient is added by its formula
+        (loss.add_penalty_grad), in one pass per layer where autograd makes five."""
         fit = data_loss(self.task, output(self.leaves, x, self.activation), y)
         if self.direct:
             grads = [g.contiguous() for g in torch.autograd.grad(fit.sum(), self.leaves)]
@@ -138,11 +140,14 @@ class EagerStep:
             fit.sum().backward()
             grads = [leaf.grad for leaf in self.leaves]
         fit = fit.detach()
-        loss = fit
-        if self.table.active:
-            add_penalty_grad(grads, self.leaves, self.table)
-            with torch.no_grad():
-                loss = fit + penalty(self.leaves, self.table)
+        if not self.table.active:
+            return grads, fit, fit
+        add_penalty_grad(grads, self.leaves, self.table)
+        with torch.no_grad():
+            return grads, fit + penalty(self.leaves, self.table), fit
+
+    def __call__(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        grads, loss, fit = self.gradients(x, y)
         if self.group.mask is not None:  # padded entries' gradients: 0, so they stay 0
             self.grad.mul_(self.group.mask)
         self.t += 1

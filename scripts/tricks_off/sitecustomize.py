@@ -166,6 +166,19 @@ def _direct_grads(m):  # regexp.train.engine: every group through the flat gradi
     m.DIRECT_MIN_PARAMS = 1 << 62
 
 
+def _penalty_grad(m):  # regexp.train.engine: the penalty's gradient by autograd, as the data's
+    import torch
+
+    def gradients(self, x, y):
+        total, (loss, fit) = m.objective(self.leaves, x, y, self.task, self.activation, self.table)
+        if self.direct:
+            return [g.contiguous() for g in torch.autograd.grad(total, self.leaves)], loss, fit
+        total.backward()
+        return [leaf.grad for leaf in self.leaves], loss, fit
+
+    m.EagerStep.gradients = gradients
+
+
 def _compile_options(m):  # regexp.train.engine: torch.compile's default options, all guards
     m._OPTIONS = {}
 
@@ -195,6 +208,7 @@ PATCHES = {
     "templates": ("regexp.figures.templates", _templates),
     "palette": ("regexp.figures.templates", _palette),
     "direct_grads": ("regexp.train.engine", _direct_grads),
+    "penalty_grad": ("regexp.train.engine", _penalty_grad),
     "compile_options": ("regexp.train.engine", _compile_options),
     "eval_chunks": ("regexp.train.loss", _eval_chunks),
 }

@@ -280,6 +280,7 @@ def test_report_missing_runs_exit_2(tmp_path, capsys):
     assert "1 of 18 models lack runs" in captured.err and "model_somany" in captured.err
     assert "model_4layers (diverged)" in captured.err
     assert "n/a on the shipped draw: no train_mse for somany" in captured.out
+    assert "holds on 0 of 1, n/a on 1  somany overfits" in captured.out
     assert notebook.cli([str(tmp_path / "nowhere")]) == 2
     assert "make reproduce" in capsys.readouterr().err
 
