@@ -70,18 +70,15 @@ class Off:
 ON = Off()
 VARIANTS: dict[str, Off] = {
     "exit_now": Off(("exit_now",)),
-    "freeze_imports": Off(("freeze_imports",)),
     "keep_freed_memory": Off(("keep_freed_memory",)),
     "write_threads": Off(("write_threads",)),
     "hydra_template": Off(("hydra_template",)),
     "log_move": Off(("log_move",)),
-    "config_text": Off(("config_text",)),
     "checked_sweeper": Off(args=("hydra/sweeper=basic",), sweeper="basic"),
     "parse_cache": Off(("parse_cache",)),
     "plain_task": Off(("plain_task",)),
     "thumb_threads": Off(("thumb_threads",)),
     "figure_pool": Off(("figure_pool",)),
-    "ending_pool": Off(("ending_pool",)),
     "pool_exit": Off(("pool_exit",)),
     "history_csv": Off(("history_csv",)),
     "ewma_pandas": Off(("ewma_pandas",)),
@@ -113,10 +110,6 @@ ROWS = [
     Row(1, "exit_now", "ends `regexp` with os._exit after the exit hooks (no interpreter teardown)",
         "regexp/system/exit.py exit_now, regexp/cli.py entry", "sys.exit(main())",
         (("run-e1", W), ("run-e1", CA), ("sweep8-e1", W), ("sweep8-e1", CA))),
-    Row(2, "freeze_imports", "gc.freeze() once a process's modules are imported",
-        "regexp/system/heap.py; batched_launcher.launch, figures/pool.py _start", "a no-op",
-        (("sweep-big", W), ("sweep-big", CM), ("sweep-big", "gc_main"), ("sweep-big-plots", W),
-         ("sweep-big-plots", CM), ("sweep-big-plots", CA), ("sweep-big-plots", "gc_main"))),
     Row(3, "keep_freed_memory", "glibc mallopt: keep freed blocks for reuse",
         "regexp/system/threads.py, called by train/engine.py fit", "a no-op",
         (("engine-k", "fit_first_cpu"), ("engine-k", "fit_cpu"), ("engine-k", "minflt_fit"),
@@ -131,9 +124,6 @@ ROWS = [
         (("sweep-big", W), ("sweep-big", CM), ("sweep-huge-e1", W), ("sweep-huge-e1", CM))),
     Row(5, "log_move", "LogFiles.move of the file handlers instead of configure_log per job",
         "job_writer.py JobWriter.open, LogFiles", "JobWriter.open always non-plain",
-        (("sweep-big", W), ("sweep-big", CM), ("sweep-huge-e1", W), ("sweep-huge-e1", CM))),
-    Row(5, "config_text", "config.yaml's text cached per top-level key",
-        "job_writer.py JobWriter.config_text", "yaml_text(task) per job",
         (("sweep-big", W), ("sweep-big", CM), ("sweep-huge-e1", W), ("sweep-huge-e1", CM))),
     Row(6, "checked_sweeper", "default sweeper skips Hydra's validate_batch_is_legal",
         "hydra_plugins/regexp_launcher/checked_sweeper.py", "hydra/sweeper=basic",
@@ -153,10 +143,6 @@ ROWS = [
         "batched_launcher.py _pool, regexp/figures/pool.py", "_pool -> nullcontext(None)",
         (("sweep32-plots", W), ("sweep32-plots", CA), ("sweep-big-plots", W),
          ("sweep-big-plots", CM), ("sweep-big-plots", CA))),
-    Row(10, "ending_pool", "sweep's ending in a warm pool process started with the sweep",
-        "regexp/read/ending.py ending_pool, finish", "ending.cores returns 1",
-        (("sweep1-e1", W), ("sweep1-e1", CA), ("sweep32", W), ("sweep32", CA),
-         ("sweep32-plots", W), ("sweep32-plots", CA))),
     Row(11, "pool_exit", "pool processes end with os._exit from an atexit hook",
         "regexp/figures/pool.py _exit_now", "no such hook",
         (("sweep32-plots", W), ("sweep32-plots", CA), ("sweep32-plots", "pool_close"))),
@@ -514,9 +500,7 @@ def child_probe(spec: dict) -> dict[str, Any]:
     """What regexp's own call sites see of each trick: True where the trick is off. Run once
     with every patch and once with none."""
     import contextlib
-    import gc
     import threading
-    import types
 
     import numpy as np
 
@@ -564,12 +548,6 @@ def child_probe(spec: dict) -> dict[str, Any]:
     writer = launcher.SweepJobs.write.__globals__["JobWriter"]
     states["exit_now"] = regexp.cli.exit_now is not regexp.system.exit.exit_now
 
-    from regexp.system.heap import freeze_imports  # as the launcher and the pool import it
-
-    freeze_imports()
-    states["freeze_imports"] = gc.get_freeze_count() == 0
-    gc.unfreeze()
-
     states["keep_freed_memory"] = regexp.train.engine.keep_freed_memory() is False
     torch.set_num_threads(2)
     with regexp.train.engine.threads_for(1000, None):
@@ -594,9 +572,6 @@ def child_probe(spec: dict) -> dict[str, Any]:
         states["log_move"] = False
     except AttributeError:
         states["log_move"] = True
-    w.texts = {}
-    w.config_text({"a": {"b": 1}})
-    states["config_text"] = not w.texts
 
     users = [sys.modules[n] for n in ("regexp.cli", "regexp.config.plan", "regexp.config.compose",
              "regexp.config.jobs", "regexp.config.overrides")] + [sweep_jobs]  # fmt: skip
@@ -619,10 +594,8 @@ def child_probe(spec: dict) -> dict[str, Any]:
     html_report._thumb_cell = cell
     states["thumb_threads"] = seen == {threading.get_ident()}
 
-    with launcher.BatchedLauncher._pool(types.SimpleNamespace(task_function=None), 8) as pool:
+    with launcher.BatchedLauncher._pool(launcher.MIN_JOBS) as pool:
         states["figure_pool"] = pool is None
-    with regexp.cli.ending_pool() as pool:
-        states["ending_pool"] = pool is None
     from regexp.figures.pool import FigurePool
 
     with FigurePool(1) as pool:  # the hook its processes registered at start

@@ -30,10 +30,6 @@ def _exit_now(m):  # regexp.cli: sys.exit(main()) instead of os._exit after the 
     m.exit_now = exit_now
 
 
-def _freeze_imports(m):  # regexp.system.heap
-    m.freeze_imports = lambda: None
-
-
 def _keep_freed_memory(m):  # regexp.system.threads: glibc's default malloc thresholds
     m.keep_freed_memory = lambda: False
 
@@ -68,13 +64,6 @@ def _log_move(m):  # job_writer: JobWriter.open always takes its OmegaConf + con
     m.JobWriter.open = open_
 
 
-def _config_text(m):  # job_writer: config.yaml dumped whole for each job
-    def config_text(self, task):
-        return m.yaml_text(task)
-
-    m.JobWriter.config_text = config_text
-
-
 def _parse_cache(m):  # regexp.config.overrides: every parse through Hydra's grammar
     m.parse_override = m.parse_override.__wrapped__
 
@@ -93,11 +82,7 @@ def _thumb_threads(m):  # regexp.read.html_report: thumbnails one after another
 def _figure_pool(m):  # batched_launcher: figures drawn in the training process
     import contextlib
 
-    m.BatchedLauncher._pool = lambda self, plotted: contextlib.nullcontext(None)
-
-
-def _ending_pool(m):  # regexp.read.ending: no pool for the ending
-    m.cores = lambda: 1
+    m.BatchedLauncher._pool = staticmethod(lambda plotted: contextlib.nullcontext(None))
 
 
 def _pool_exit(m):  # regexp.figures.pool: no os._exit hook in the pool's processes
@@ -190,18 +175,15 @@ def _eval_chunks(m):  # regexp.train.loss: validation of all K models at once
 # patch name -> (module, function(module))
 PATCHES = {
     "exit_now": ("regexp.cli", _exit_now),
-    "freeze_imports": ("regexp.system.heap", _freeze_imports),
     "keep_freed_memory": ("regexp.system.threads", _keep_freed_memory),
     "small_threads": ("regexp.system.threads", _small_threads),
     "write_threads": ("regexp.runs.group", _write_threads),
     "hydra_template": ("hydra_plugins.regexp_launcher.job_writer", _hydra_template),
     "log_move": ("hydra_plugins.regexp_launcher.job_writer", _log_move),
-    "config_text": ("hydra_plugins.regexp_launcher.job_writer", _config_text),
     "parse_cache": ("regexp.config.overrides", _parse_cache),
     "plain_task": ("regexp.config.overrides", _plain_task),
     "thumb_threads": ("regexp.read.html_report", _thumb_threads),
     "figure_pool": ("hydra_plugins.regexp_launcher.batched_launcher", _figure_pool),
-    "ending_pool": ("regexp.read.ending", _ending_pool),
     "pool_exit": ("regexp.figures.pool", _pool_exit),
     "history_csv": ("regexp.train.history", _history_csv),
     "ewma_pandas": ("regexp.train.update", _ewma_pandas),
@@ -248,15 +230,15 @@ def _patching(exec_module, targets, timers):
 # processes as they exit).
 _TIMES = {"gc_s": 0.0, "gc_n": 0, "pool_close_s": 0.0}
 _GC_START = [0.0]
+_CLOCK = [__import__("time").perf_counter]
 
 
 def _gc_timer(phase, info):
-    import time
-
+    clock = _CLOCK[0]  # bound at install: a collection at interpreter shutdown cannot import
     if phase == "start":
-        _GC_START[0] = time.perf_counter()
+        _GC_START[0] = clock()
     else:
-        _TIMES["gc_s"] += time.perf_counter() - _GC_START[0]
+        _TIMES["gc_s"] += clock() - _GC_START[0]
         _TIMES["gc_n"] += 1
 
 
