@@ -52,14 +52,21 @@ REPRO        := outputs/reproduce
 NB_UNITS     := model_2units_a model_2units_b model_2units_c model_8units model_128units \
                 model_1024units model_8192units
 NB_LAYERS    := model_1layer model_2layers model_3layers model_4layers
-NB_PENALTIES := model_somany model_somany_l2_0p01 model_somany_l2_0p001 model_somany_l1_0p001
+# The penalties section in two sweeps (two models each) that `make reproduce` runs on its two
+# lanes: it is the longest section, and its 5 x 1024 models train one by one.
+NB_PENALTIES_A := model_somany model_somany_l2_0p01
+NB_PENALTIES_B := model_somany_l2_0p001 model_somany_l1_0p001
 NB_CLASSIF   := model_classification model_classification_l2_0p001 model_classification_l2_0p01
 nb_empty     :=
 nb_space     := $(nb_empty) $(nb_empty)
 nb_comma     := ,
 # Data draws: DRAWS=N trains every model on the shipped data seed (conf/data/*.yaml) and on
-# seeds 1 .. N-1, each draw a job (data.seed), the draws of one model in one program.
+# seeds 1 .. N-1, each draw a job (data.seed) of the model's sweep: the launcher trains a
+# model's draws as one program where that is cheaper (all but the 5 x 1024 nets).
 DRAWS       ?= 1
+ifneq ($(shell [ "$(DRAWS)" -ge 1 ] 2>/dev/null && echo ok),ok)
+$(error DRAWS: must be a whole number of at least 1, got '$(DRAWS)')
+endif
 NB_SHIPPED  := 20200217
 nb_seeds     = $(subst $(nb_space),$(nb_comma),$(strip $(NB_SHIPPED) $(shell seq 1 $$(($(DRAWS) - 1)))))
 nb_draws     = $(if $(filter-out 1,$(DRAWS)),data.seed=$(nb_seeds))
@@ -77,11 +84,12 @@ endef
 # or ~1.3x slower. `make reproduce NB_THREADS=2` on a machine of your own.
 NB_THREADS ?= 1
 # Sections at once in `make reproduce`: single-threaded sweeps share no barrier, so two of
-# them use both cores. The longest (penalties) starts first; the others follow it on the
-# second lane. NB_JOBS=1 runs them one after another.
+# them use both cores. The penalties' two halves, the longest sweeps, start first, one on
+# each lane; the other sections follow on whichever lane is free. NB_JOBS=1 runs them one
+# after another.
 NB_JOBS ?= 2
 
-.PHONY: units layers penalties classification reproduce
+.PHONY: units layers penalties penalties-clean penalties-a penalties-b classification reproduce
 
 units: $(STAMP)  ## notebook: one hidden layer of 2 (three seeds), 8, 128, 1024, 8192 units
 	$(call nb_sweep,units,$(NB_UNITS))
@@ -89,13 +97,21 @@ units: $(STAMP)  ## notebook: one hidden layer of 2 (three seeds), 8, 128, 1024,
 layers: $(STAMP)  ## notebook: 1 to 4 hidden layers of 16 units
 	$(call nb_sweep,layers,$(NB_LAYERS))
 
-penalties: $(STAMP)  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0.01, 0.001, L1 0.001
-	$(call nb_sweep,penalties,$(NB_PENALTIES))
+penalties: penalties-a penalties-b  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0.01, 0.001, L1 0.001
+
+penalties-clean:
+	rm -rf $(REPRO)/penalties
+
+penalties-a: $(STAMP) | penalties-clean
+	$(call nb_sweep,penalties/a,$(NB_PENALTIES_A))
+
+penalties-b: $(STAMP) | penalties-clean
+	$(call nb_sweep,penalties/b,$(NB_PENALTIES_B))
 
 classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
 	$(call nb_sweep,classification,$(NB_CLASSIF))
 
 reproduce: $(STAMP)  ## the whole notebook, its table at the end
 	$(MAKE) --no-print-directory -j$(NB_JOBS) --output-sync=target \
-		penalties classification units layers
+		penalties-a penalties-b classification units layers
 	$(PY) -m regexp.read.notebook $(REPRO)
