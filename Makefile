@@ -89,7 +89,7 @@ NB_THREADS ?= 1
 # after another.
 NB_JOBS ?= 2
 
-.PHONY: units layers penalties penalties-clean penalties-a penalties-b classification reproduce
+.PHONY: units layers penalties penalties-a penalties-b classification reproduce
 
 units: $(STAMP)  ## notebook: one hidden layer of 2 (three seeds), 8, 128, 1024, 8192 units
 	$(call nb_sweep,units,$(NB_UNITS))
@@ -99,19 +99,17 @@ layers: $(STAMP)  ## notebook: 1 to 4 hidden layers of 16 units
 
 penalties: penalties-a penalties-b  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0.01, 0.001, L1 0.001
 
-penalties-clean:
-	rm -rf $(REPRO)/penalties
-
-penalties-a: $(STAMP) | penalties-clean
+penalties-a: $(STAMP)
 	$(call nb_sweep,penalties/a,$(NB_PENALTIES_A))
 
-penalties-b: $(STAMP) | penalties-clean
+penalties-b: $(STAMP)
 	$(call nb_sweep,penalties/b,$(NB_PENALTIES_B))
 
 classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
 	$(call nb_sweep,classification,$(NB_CLASSIF))
 
-reproduce: $(STAMP)  ## the whole notebook, its table at the end
+reproduce: $(STAMP)  ## the whole notebook, its table at the end (DRAWS=5: on 5 data draws)
+	rm -rf $(REPRO)/penalties
 	$(MAKE) --no-print-directory -j$(NB_JOBS) --output-sync=target \
 		penalties-a penalties-b classification units layers
 	$(PY) -m regexp.read.notebook $(REPRO)

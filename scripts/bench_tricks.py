@@ -600,7 +600,7 @@ def child_probe(spec: dict) -> dict[str, Any]:
 
     with FigurePool(1) as pool:  # the hook its processes registered at start
         hook = "__import__('regexp.figures.pool').figures.pool._exit_now.__name__"
-        states["pool_exit"] = pool.call(eval, hook) != "_exit_now"
+        states["pool_exit"] = pool.executor.submit(eval, hook).result() != "_exit_now"
 
     builds = []
 

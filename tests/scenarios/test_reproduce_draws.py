@@ -44,7 +44,10 @@ def test_draws_put_every_section_on_the_shipped_seed_and_seeds_1_to_n_minus_1():
     for line in sweeps.values():
         assert re.findall(r"data\.seed=(\S+)", line) == ["20200217,1,2"]
     assert "model_somany,model_somany_l2_0p01 " in sweeps["out/r/penalties/a"]
+    # the section's folder goes first (a layout of old), then each half clears its own
     assert done.stdout.index("rm -rf out/r/penalties\n") < done.stdout.index("penalties/a")
+    lines = [line for line in done.stdout.splitlines() if "regexp sweep" in line]
+    assert "penalties/a" in lines[0] and "penalties/b" in lines[1]  # the longest first
 
 
 def test_one_draw_is_the_default_and_adds_no_data_seed():
