@@ -77,11 +77,12 @@ def plot_notebook(panels: Sequence[Panel], n_draws: int, path: Path | str) -> No
         _panel(ax, panel, n_draws)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
+    draws = f"{n_draws} data draw{'s' if n_draws != 1 else ''}"
     handles = [
         Line2D([], [], marker="o", linestyle="", color="C0", alpha=0.7, label="one data draw"),
-        Line2D([], [], color="C0", linewidth=2.2, label=f"mean of {n_draws} draw(s)"),
+        Line2D([], [], color="C0", linewidth=2.2, label=f"mean of {draws}"),
         Line2D([], [], marker="D", linestyle="", color="tab:red", label="the notebook's figure"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
-    fig.suptitle(f"The notebook reproduced on {n_draws} data draw(s)", fontsize=12)
+    fig.suptitle(f"The notebook reproduced on {draws}", fontsize=12)
     save_figure(fig, path, Title="notebook", Description="regexp notebook over data draws")

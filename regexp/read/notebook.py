@@ -278,7 +278,8 @@ def _print_report(report: Report, runs: pd.DataFrame, published: pd.DataFrame, r
     console.print(table)
 
     theirs = run_checks(as_metrics(published))
-    console.print(f"Published orderings, on our runs over {n} draw(s) (and on the notebook's):")
+    draws = f"{n} draw{'s' if n != 1 else ''}"
+    console.print(f"Published orderings, on our runs over {draws} (and on the notebook's):")
     for mine, pub in zip(report.orderings, theirs):
         colour = "green" if mine.holds == n else "red" if mine.holds * 5 < n * 4 else "yellow"
         note = {True: "holds", False: "fails", None: "not printed"}[pub.passed]
