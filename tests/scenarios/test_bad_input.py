@@ -13,7 +13,11 @@ CASES = [
     (["penalty=l2", "penalty.lam=-0.1"], "penalty.lam: must be a number >= 0"),
     (["penalty=l3"], "penalty: unknown option 'l3'; allowed: l1, l1_l2, l2, none"),
     (["optimizer=adamw"], "optimizer: unknown option 'adamw'; allowed: adam, momentum"),
-    (["data=mnist"], "data: unknown option 'mnist'; allowed: classification, classification_hard, csv, regression"),
+    (
+        ["data=mnist"],
+        "data: unknown option 'mnist'; allowed: classification, "
+        "classification_hard, csv, regression",
+    ),
     (["train.epochs=0"], "train.epochs: must be an integer >= 1"),
     (["train.epochs=-5"], "train.epochs: must be an integer >= 1"),
     (["optimizer.lr=0"], "optimizer.lr: must be a number > 0"),
