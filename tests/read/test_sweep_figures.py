@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from regexp.read.best import Objective
 from regexp.read.collect import read_sweep
@@ -48,3 +49,16 @@ def test_parallel_png_for_two_study_keys(tmp_path):
     assert keys == ["penalty.lam", "optimizer.lr"]
     assert draw_parallel(sweep, frame, keys, MSE) == sweep / "parallel.png"
     assert (sweep / "parallel.png").stat().st_size > 5_000
+
+
+def test_curves_skip_histories_that_cannot_be_read_or_lack_the_metric(tmp_path):
+    sweep = _sweep(tmp_path, {"penalty.lam": [0.1, 0.2, 0.3, 0.4]})
+    (sweep / "1" / "history.csv").write_text("epoch,train_loss\n1,0.5\n")  # no val_mse
+    (sweep / "2" / "history.csv").write_bytes(b"\xff\xfe garbage")
+    (sweep / "3" / "history.csv").write_text("epoch,val_mse\n1,abc\n")
+    frame, keys = study_frame(read_sweep(sweep))
+    curves = read_curves(frame, keys, "val_mse")
+    assert [c.setting for c in curves] == ["penalty.lam=0.1"]
+    expected = pd.read_csv(sweep / "0" / "history.csv", usecols=["epoch", "val_mse"]).dropna()
+    assert curves[0].epochs.tolist() == expected["epoch"].tolist()  # as pandas reads it
+    np.testing.assert_array_equal(curves[0].values, expected["val_mse"].to_numpy())
