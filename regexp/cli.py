@@ -38,8 +38,9 @@ verbs:
   fix RUN_DIR [KEY=VALUE]   shrink first-layer units whose change point lies in an interval
   landscape [RUN_DIR]       loss surfaces (the blog's example, or a trained run's plane)
   ewma                      the EWMA article's curves (beta = 0.5, 0.9, 0.98, bias correction)
-  notebook [FOLDER]         the reproduced notebook table beside the published figures
-                            (make reproduce runs the models into outputs/reproduce first)
+  notebook [FOLDER]         the reproduced notebook beside its published figures, each
+                            ordering on k of N data draws; writes notebook.json and .png
+                            (make reproduce [DRAWS=N] runs the models into outputs/reproduce)
 
 overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimizer=sgd
   optimizer.lr=0.05 seed=3 data=classification device=cpu +experiment=model_somany

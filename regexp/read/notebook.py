@@ -346,7 +346,10 @@ def _missing(runs: pd.DataFrame, draws: list[int | None]) -> list[str]:
 def cli(argv: list[str]) -> int:
     """`regexp notebook [FOLDER]`: 0 when the report is complete, 2 when runs are missing."""
     if argv[:1] in (["-h"], ["--help"]):
-        print("usage: regexp notebook [FOLDER]  (default: outputs/reproduce, see `make reproduce`)")
+        print(
+            "usage: regexp notebook [FOLDER]  (default: outputs/reproduce, see `make reproduce "
+            "[DRAWS=N]`); writes FOLDER/notebook.json and FOLDER/notebook.png"
+        )
         return 0
     if len(argv) > 1 or (argv and argv[0].startswith("-")):
         print("regexp notebook: error: give at most one FOLDER (no options)", file=sys.stderr)
