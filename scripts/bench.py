@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -256,10 +257,11 @@ def run_seconds() -> float:
 
 
 def engine_rates(
-    hidden: list[int], k: int, epochs: int, compiled: bool
+    hidden: list[int], k: int, epochs: int, compiled: bool, extra: Sequence[str] = ()
 ) -> tuple[float, float, float | None]:
     """models/s trained one after another, stacked, and stacked with train.compile=true
-    (steady state: after a compiling warm-up call), training alone, no files."""
+    (steady state: after a compiling warm-up call), training alone, no files; extra: more
+    overrides for every job."""
 
     def jobs_of(compile_: bool) -> list:
         return [
@@ -271,6 +273,7 @@ def engine_rates(
                         f"train.epochs={epochs}",
                         f"train.eval_every={epochs}",
                         f"train.compile={compile_}",
+                        *extra,
                     ]
                 )
             )
@@ -402,6 +405,15 @@ def _bench() -> int:
                 ratio = f"compiled stacked/one-by-one = {compiled / one:.1f} (not compiling)"
                 add("engine", f"{hidden} K={k} fit(group), train.compile=true", [compiled],
                     "models/s", ratio)  # fmt: skip
+
+    if "engine" in sections:
+        # the penalties of `make reproduce DRAWS=5`: why the launcher trains models this big
+        # one by one (max_params)
+        big = ["penalty=l2", "penalty.lam=0.01", "train.threads=1"]
+        one, stacked, _ = engine_rates([1024] * 5, 5, 10, False, big)
+        add("engine", "5x1024 L2 0.01 K=5 fit([job]) one by one, 10 epochs", [one], "models/s")
+        add("engine", "5x1024 L2 0.01 K=5 fit(group), 10 epochs", [stacked], "models/s",
+            f"stacked/one-by-one = {stacked / one:.2f}")  # fmt: skip
 
     if sections & {"sweep", "split"}:
         add("disk", "create a job folder's 2 folders and 7 files (no regexp)",

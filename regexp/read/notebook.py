@@ -10,7 +10,7 @@ published ordering as "holds on k of N draws" with the numbers of the draws wher
 and the two spreads the notebook shows as median [min–max] over draws beside its own.
 Writes notebook.json (the same, for programs) and notebook.png (regexp.figures.notebook)
 into FOLDER. A failed ordering is a finding, not an error: the exit code is 0. Missing runs
-exit with 2. No torch here, so the report starts fast.
+exit with 2 and write nothing. No torch here, so the report starts fast.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from regexp.read.notebook_checks import (
     short,
     spreads,
 )
+from regexp.runs.layout import write_atomic
 
 FIGURES = Path(__file__).with_name("notebook_figures.csv")
 DEFAULT_ROOT = Path("outputs/reproduce")
@@ -344,7 +345,8 @@ def _missing(runs: pd.DataFrame, draws: list[int | None]) -> list[str]:
 
 
 def cli(argv: list[str]) -> int:
-    """`regexp notebook [FOLDER]`: 0 when the report is complete, 2 when runs are missing."""
+    """`regexp notebook [FOLDER]`: 0 when the report is complete (notebook.json and .png
+    written), 2 when runs are missing or not ok (nothing written)."""
     if argv[:1] in (["-h"], ["--help"]):
         print(
             "usage: regexp notebook [FOLDER]  (default: outputs/reproduce, see `make reproduce "
@@ -364,30 +366,32 @@ def cli(argv: list[str]) -> int:
     runs = load_runs(root)
     published = load_figures()
     report = report_of(runs, published)
-    _print_report(report, runs, published, root)
-    try:
-        (root / JSON_NAME).write_text(json.dumps(to_json(report), indent=2) + "\n")
-        plot_notebook(panels(report, published), max(len(report.draws), 1), root / PNG_NAME)
-    except OSError as exc:
-        print(f"regexp notebook: error: cannot write into {root}: {exc.strerror}", file=sys.stderr)
-        return 2
-    print(f"Wrote {root / JSON_NAME} and {root / PNG_NAME}")
+    if not runs.empty:
+        _print_report(report, runs, published, root)
     missing = _missing(runs, report.draws)
     not_ok = [
         f"{row.model} ({row.status}{'' if row.draw is None else f', data.seed={row.draw}'})"
         for row in runs.itertuples()
         if row.model in MODELS and row.status != "ok"
     ]
-    if missing or not_ok:
+    if missing or not_ok:  # an incomplete report leaves the folder as it was
         if missing:
             print(
                 f"regexp notebook: error: {len(missing)} of {len(MODELS)} models lack runs "
-                f"under {root}: {'; '.join(missing)} (run `make reproduce`)",
+                f"under {root}: {'; '.join(missing)} (run `make reproduce`); "
+                f"{JSON_NAME} and {PNG_NAME} not written",
                 file=sys.stderr,
             )
         if not_ok:
             print(f"regexp notebook: error: runs not ok: {', '.join(not_ok)}", file=sys.stderr)
         return 2
+    try:
+        plot_notebook(panels(report, published), len(report.draws), root / PNG_NAME)
+        write_atomic(root / JSON_NAME, json.dumps(to_json(report), indent=2) + "\n")
+    except OSError as exc:
+        print(f"regexp notebook: error: cannot write into {root}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"Wrote {root / JSON_NAME} and {root / PNG_NAME}")
     return 0
 
 

@@ -275,9 +275,13 @@ def test_report_missing_runs_exit_2(tmp_path, capsys):
     del runs["model_somany"]
     runs["model_4layers"]["status"] = "diverged"
     root = _write_runs(tmp_path / "reproduce", runs)
+    (root / "notebook.json").write_bytes(b"an earlier report")
     assert notebook.cli([str(root)]) == 2
     captured = capsys.readouterr()
     assert "1 of 18 models lack runs" in captured.err and "model_somany" in captured.err
+    assert "notebook.json and notebook.png not written" in captured.err
+    assert (root / "notebook.json").read_bytes() == b"an earlier report"  # left as it was
+    assert not (root / "notebook.png").exists()
     assert "model_4layers (diverged)" in captured.err
     assert "n/a on the shipped draw: no train_mse for somany" in captured.out
     assert "holds on 0 of 1, n/a on 1  somany overfits" in captured.out
@@ -293,6 +297,16 @@ def test_a_model_missing_on_one_draw_is_named_with_that_draw(tmp_path, capsys):
     _write_runs(root, runs, draw=3)
     assert notebook.cli([str(root)]) == 2
     assert "model_8units on data.seed=3" in capsys.readouterr().err
+
+
+def test_a_folder_without_runs_is_one_error_and_stays_empty(tmp_path, capsys):
+    root = tmp_path / "empty"
+    root.mkdir()
+    assert notebook.cli([str(root)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("regexp notebook: error: 18 of 18 models lack runs under")
+    assert list(root.iterdir()) == []
 
 
 def test_the_shipped_seed_is_the_data_configs_seed():
