@@ -180,7 +180,9 @@ def test_a_big_group_of_one_takes_autograds_gradients_with_the_same_result(monke
 def test_freed_memory_is_kept_for_the_next_step():
     """After keep_freed_memory, a step's big temporaries come back from the heap instead of
     being faulted in from the OS again: 20 steps that each make three 12 MB tensors fault
-    in under 10 % of their pages (by default glibc handed most of them back each time)."""
+    in under 10 % of their pages. In a fresh process glibc's own dynamic threshold does the
+    same here, so this pins the steady state only; what the setting buys in a fitted group's
+    heap is measured side by side in docs/speed.md (trick 3)."""
     import resource
 
     from regexp.system.threads import keep_freed_memory
@@ -198,7 +200,9 @@ def test_freed_memory_is_kept_for_the_next_step():
 
     faults(2)
     pages = 20 * 3 * (12 << 20) // resource.getpagesize()
-    assert faults(20) < pages // 10
+    # the process's faults: a thread an earlier test left running may fault in the same
+    # window, so the fewest of three tries counts (glibc's default faults most, every try)
+    assert min(faults(20) for _ in range(3)) < pages // 10
 
 
 def test_a_long_run_does_not_grow_the_heap():
