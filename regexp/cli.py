@@ -21,7 +21,6 @@ from regexp.config.overrides import parse_override
 from regexp.config.plan import plan_run, plan_sweep
 from regexp.read.report import print_run
 from regexp.runs.resume import relaunch_overrides
-from regexp.runs.task import task
 from regexp.system.command import remember_command
 from regexp.system.exit import exit_now
 from regexp.system.signals import Terminated, exit_code, terminate_as_interrupt
@@ -138,6 +137,8 @@ def _call_hydra(argv: list[str]) -> int:
     """hydra.main over argv with regexp's task function; Hydra's own exit code (it exits 1 on
     its errors)."""
     import hydra
+
+    from regexp.runs.job import task  # Hydra's: imported with it
 
     register_resolvers()
     main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")

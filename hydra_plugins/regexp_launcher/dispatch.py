@@ -1,9 +1,9 @@
 """Where the batched launcher's units of work run: here, as SLURM (or local) jobs through
-submitit, or as Ray tasks. A unit is one stacked group (or one job alone), trained and written
-in full by the worker, so a cluster gets one task per group, not one per job. The worker gets
-the launcher (pickled, as Hydra's own submitit and Ray launchers send themselves) and Hydra's
-singletons, and returns each job's JobReturn; folders, statuses and the summary are the same
-as when the units run here.
+submitit, or as Ray tasks. A unit is one stacked program (or one job alone), trained and
+written in full by the worker, so a cluster gets one task per program, not one per job. The
+worker gets the launcher (pickled, as Hydra's own submitit and Ray launchers send themselves)
+and Hydra's singletons, and returns each job's JobReturn; folders, statuses and the summary
+are the same as when the units run here.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 DISPATCHES = ("local", "submitit", "ray")
 
 
-class Unit:
+class Remote:
     """One unit's work for a worker process: set up Hydra's state, run, return JobReturns."""
 
     def __init__(self, run: Callable[[], list[JobReturn]], state: Any):
@@ -36,12 +36,12 @@ class Unit:
         return self.run()
 
 
-def run_units(
+def run_remotely(
     runs: Sequence[Callable[[], list[JobReturn]]], dispatch: str, options: dict, sweep_dir: Path
 ) -> list[list[JobReturn]]:
     """Each unit's JobReturns, in order; units run remotely at once, where dispatched."""
     state = Singleton.get_state()
-    units = [Unit(run, state) for run in runs]
+    units = [Remote(run, state) for run in runs]
     if dispatch == "submitit":
         return _submitit(units, options, sweep_dir)
     if dispatch == "ray":
@@ -49,7 +49,7 @@ def run_units(
     raise ValueError(f"hydra.launcher.dispatch: must be one of {DISPATCHES}, got {dispatch!r}")
 
 
-def _submitit(units: list[Unit], options: dict, sweep_dir: Path) -> list[list[JobReturn]]:
+def _submitit(units: list[Remote], options: dict, sweep_dir: Path) -> list[list[JobReturn]]:
     import submitit
 
     params = dict(options)
@@ -63,7 +63,7 @@ def _submitit(units: list[Unit], options: dict, sweep_dir: Path) -> list[list[Jo
     return [job.result() for job in jobs]
 
 
-def _ray(units: list[Unit], options: dict) -> list[list[JobReturn]]:
+def _ray(units: list[Remote], options: dict) -> list[list[JobReturn]]:
     import ray
 
     init = dict(options.get("init") or {})
@@ -76,5 +76,5 @@ def _ray(units: list[Unit], options: dict) -> list[list[JobReturn]]:
     return ray.get(refs)
 
 
-def _call(unit: Unit) -> list[JobReturn]:
+def _call(unit: Remote) -> list[JobReturn]:
     return unit()

@@ -25,11 +25,6 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.regexp_launcher.resume_sweeper import ResumingLauncher
-from regexp.config.errors import ConfigError
-from regexp.config.objective import register_resolvers
-from regexp.config.overrides import parse_override
-from regexp.config.search_space import SearchSpace, search_space
-from regexp.runs.layout import MULTIRUN
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +48,6 @@ class OptunaSweeperConf:
 ConfigStore.instance().store(
     group="hydra/sweeper", name="optuna", node=OptunaSweeperConf, provider="regexp"
 )
-
-
-def _search_space(params: Any, overrides: Sequence[str]) -> SearchSpace:
-    """The search space of hydra.sweeper.params, then the overrides (Hydra's own left out)."""
-    lines = [f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)
-    return search_space([o for o in lines if not parse_override(o).is_hydra_override()])
 
 
 def _consecutive(trials: Sequence[Any]) -> list[list[Any]]:
@@ -98,20 +87,9 @@ class OptunaSweeper(Sweeper):
     def check_plan(conf: DictConfig, lines: Sequence[str]) -> None:
         """The CLI's check before any folder (regexp.config.plan): ConfigError naming the key
         of a count out of range, a direction, sampler or search space Optuna would refuse."""
-        from regexp.runs.study import DIRECTIONS, distributions, make_sampler
+        from regexp.runs.study import check_plan  # optuna: only where a search is planned
 
-        register_resolvers()
-        for key, low in (("n_trials", 1), ("n_jobs", 1)):
-            if conf[key] < low:
-                raise ConfigError(
-                    f"hydra.sweeper.{key}", f"must be at least {low}; got {conf[key]}"
-                )
-        if not 0 <= conf.max_failure_rate <= 1:
-            raise ConfigError("hydra.sweeper.max_failure_rate", "must lie in [0, 1]")
-        if conf.direction not in DIRECTIONS:
-            raise ConfigError("hydra.sweeper.direction", f"must be one of {', '.join(DIRECTIONS)}")
-        make_sampler(OmegaConf.to_container(conf.sampler, resolve=True))
-        distributions(_search_space(None, lines))
+        check_plan(conf, lines)
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -122,41 +100,38 @@ class OptunaSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> None:
-        from regexp.runs import study as studies
+        from regexp.runs import study as studies  # optuna: once a search starts
 
         assert self.config is not None
-        space = _search_space(self.params, arguments)
+        space = studies.search_space_of(self.params, arguments)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / MULTIRUN)  # as Hydra's basic sweeper: --resume
+        studies.save_sweep(self.config, sweep_dir)  # as Hydra's basic sweeper: for --resume
         study = studies.open_study(
             self.storage, sweep_dir, self.study_name, self.direction, self.sampler
         )
         log.info("Optuna study %s in %s: %d of %d trials, %s", self.study_name,
                  studies.storage_url(self.storage, sweep_dir), studies.asked(study),
                  self.n_trials, self.direction)  # fmt: skip
+
+        def run(trials: list[Any], launcher: Any) -> None:
+            """Launch the trials' jobs (numbered as the trials) and tell each its value."""
+            for batch in _consecutive(trials):
+                overrides = [space.overrides(t.params) for t in batch]
+                returns = launcher.launch(overrides, initial_job_idx=batch[0].number)
+                for trial, ret in zip(batch, returns):
+                    done = ret.status == JobStatus.COMPLETED
+                    studies.tell(study, trial.number, ret.return_value if done else None)
+            first, last = trials[0].number, trials[-1].number
+            told = f"trial {first}" if first == last else f"trials {first}-{last}"
+            log.info("%s told: %s", told, studies.best_so_far(study))
+
         unfinished = studies.unfinished(study)
         if unfinished:  # an interrupted sweep's: each runs again in its own folder
-            resuming = ResumingLauncher(self.launcher, self.config, self.hydra_context)
-            self._run(study, space, unfinished, resuming)
+            run(unfinished, ResumingLauncher(self.launcher, self.config, self.hydra_context))
         found = studies.distributions(space)
         while (left := self.n_trials - studies.asked(study)) > 0:
             if studies.failure_rate(study) > self.max_failure_rate:
                 log.error("more than %g of the trials failed: no more are asked for",
                           self.max_failure_rate)  # fmt: skip
                 break
-            self._run(study, space, [study.ask(found) for _ in range(min(left, self.n_jobs))])
-
-    def _run(self, study: Any, space: SearchSpace, trials: list[Any], launcher: Any = None) -> None:
-        """Launch the trials' jobs (numbered as the trials) and tell each its value."""
-        from regexp.runs.study import best_so_far, tell
-
-        for run in _consecutive(trials):
-            overrides = [space.overrides(t.params) for t in run]
-            returns = (launcher or self.launcher).launch(overrides, initial_job_idx=run[0].number)
-            for trial, ret in zip(run, returns):
-                tell(study, trial.number, ret.return_value if ret.status == JobStatus.COMPLETED
-                     else None)  # fmt: skip
-        first, last = trials[0].number, trials[-1].number
-        told = f"trial {first}" if first == last else f"trials {first}-{last}"
-        log.info("%s told: %s", told, best_so_far(study))
+            run([study.ask(found) for _ in range(min(left, self.n_jobs))], self.launcher)

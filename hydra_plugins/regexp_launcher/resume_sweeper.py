@@ -19,8 +19,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hydra_plugins.regexp_launcher.checked_sweeper import CheckedSweeper, CheckedSweeperConf
-from regexp.runs.layout import RunDir
-from regexp.runs.resume import clean, objective_of
+from regexp.runs.resume import settle
 
 log = logging.getLogger("regexp")
 
@@ -58,10 +57,11 @@ class ResumingLauncher:
             cfg.hydra.job.num = idx
         return Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
 
-    def _skipped(self, overrides: Sequence[str], job_dir: Path) -> JobReturn:
+    @staticmethod
+    def _skipped(overrides: Sequence[str], job_dir: Path, value: float) -> JobReturn:
         """A done job's return, its objective read back (an optimizing sweeper tells it)."""
         ret = JobReturn(overrides=list(overrides), working_dir=str(job_dir))
-        ret.status, ret.return_value = JobStatus.COMPLETED, objective_of(job_dir)
+        ret.status, ret.return_value = JobStatus.COMPLETED, value
         return ret
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
@@ -80,18 +80,13 @@ class ResumingLauncher:
         done = 0
         for i, overrides in enumerate(job_overrides):
             job_dir = self.job_dir(initial_job_idx + i, overrides)
-            if RunDir(job_dir).is_done():
-                flush()
-                if RunDir(job_dir).figures_missing():  # trained before an interrupt
-                    from regexp.runs.write import draw_missing  # torch, only here
-
-                    draw_missing(job_dir)
-                returns.append(self._skipped(overrides, job_dir))
-                done += 1
+            value = settle(job_dir, sweep_dir)
+            if value is None:
+                todo.append(i)
                 continue
-            if job_dir.exists():
-                clean(job_dir, sweep_dir)
-            todo.append(i)
+            flush()
+            returns.append(self._skipped(overrides, job_dir, value))
+            done += 1
         flush()
         log.info(
             "resume: %d of %d jobs already ok, %d run again",

@@ -73,6 +73,15 @@ class JobConfigs:
         """Whether the base holds no interpolation (its jobs' tasks are plain copies)."""
         return self._plain.get(key) is not None
 
+    def config_of(self, job: JobConfig) -> DictConfig:
+        """The job's whole config (with Hydra's node): its base with its values set."""
+        return with_values(self.bases[job.base_key], job.values)
+
+    @staticmethod
+    def task_overrides(job: JobConfig) -> list[Any]:
+        """The job's parsed overrides but Hydra's own: what hydra.overrides.task holds."""
+        return [o for o in map(parse_override, job.overrides) if not o.is_hydra_override()]
+
     def load(self, overrides: Sequence[str]) -> JobConfig:
         job = JobConfig(list(overrides))
         try:

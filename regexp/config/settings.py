@@ -261,6 +261,11 @@ def _lams(value: Any, path: str, n_layers: int) -> tuple[float, ...]:
     return tuple(out)
 
 
+def n_params(widths: Sequence[int]) -> int:
+    """Kernels and biases of an MLP of these widths ([n_in, hidden..., n_out])."""
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+
 def input_dim(s: DataSettings) -> int:
     """The number of input columns, known without building the data."""
     return {"regression": 1, "classification": 2, "classification_hard": 2}.get(

@@ -28,8 +28,8 @@ from regexp.figures.templates import (
     save_png,
     template,
     unit_colors,
-    write_replace,
 )
+from regexp.system.files import write_atomic
 from regexp.train.history import History
 from regexp.train.update import ewma
 
@@ -197,7 +197,7 @@ def save_fit(path: Path | str, **arrays: np.ndarray) -> None:
     .npz: a sweep's figure reads them instead of loading each model (no torch there)."""
     buf = io.BytesIO()
     np.savez(buf, **{k: np.asarray(v, dtype=np.float32).reshape(-1) for k, v in arrays.items()})
-    write_replace(Path(path), buf.getvalue())
+    write_atomic(Path(path), buf.getvalue())
 
 
 # ---------------------------------------------------------------------------- activations

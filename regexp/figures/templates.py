@@ -16,8 +16,6 @@ replace a layout engine.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 from PIL import Image, PngImagePlugin
+
+from regexp.system.files import write_atomic
 
 DPI = 100
 PNG_COMPRESSION = 1  # zlib level: on 256 colours as small as level 6, and faster
@@ -270,23 +270,7 @@ def _write_png(
         info.add_text(key, value)
     buf = io.BytesIO()
     img.save(buf, format="png", compress_level=PNG_COMPRESSION, pnginfo=info)
-    write_replace(Path(path), buf.getvalue())
-
-
-def write_replace(path: Path, data: bytes) -> None:
-    """Write data to path through a temp file renamed over it (never half a file)."""
-    # No fsync: a figure can be drawn again, and the rename alone never leaves half a file
-    # under the final name (metrics.json, written last, is the run's commit point).
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), buf.getvalue())
 
 
 def fit_limits(

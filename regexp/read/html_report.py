@@ -11,10 +11,10 @@ of script: click a column header, click again to reverse.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +23,7 @@ import pandas as pd
 from PIL import Image
 
 from regexp.runs.layout import RunDir, write_atomic
+from regexp.system.pools import thread_map
 
 THUMB_PX = (120, 90)  # the thumbnail's box: the figure's aspect ratio is kept
 BEST_PX = 520  # the width the best run's figure is shown at
@@ -205,11 +206,8 @@ def _best_section(best: Highlight, page: Path) -> str:
 
 def _thumb_cells(run_dirs: list[str], page: Path) -> list[str]:
     """_thumb_cell of each run, in threads: PIL lets go of the GIL while it decodes,
-    resamples and encodes, so a second core makes them (docs/speed.md, trick 8)."""
-    if len(run_dirs) < 8:
-        return [_thumb_cell(d, page) for d in run_dirs]
-    with ThreadPoolExecutor(min(4, len(os.sched_getaffinity(0)))) as pool:
-        return list(pool.map(_thumb_cell, run_dirs, [page] * len(run_dirs)))
+    resamples and encodes."""
+    return thread_map(functools.partial(_thumb_cell, page=page), run_dirs)
 
 
 def _thumb_cell(run_dir: str, page: Path) -> str:

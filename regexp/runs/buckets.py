@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from regexp.config.settings import n_params
+
 # a program's cost per epoch apart from its arithmetic, in unit-rows (one hidden or output
 # unit's work for one data row, forward and backward)
 STEP_OVERHEAD = 56_000
@@ -51,10 +53,6 @@ def _padded(a: Widths, b: Widths) -> Widths:
     return tuple(max(x, y) for x, y in zip(a, b, strict=True))
 
 
-def _n_params(widths: Sequence[int]) -> int:
-    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-
-
 def buckets(
     counts: Mapping[Widths, int],
     rows: float,
@@ -76,7 +74,7 @@ def buckets(
             for j in range(i + 1, len(plan)):
                 b = plan[j]
                 widths = _padded(a.widths, b.widths)
-                if max_params is not None and _n_params(widths) > max_params:
+                if max_params is not None and n_params(widths) > max_params:
                     continue
                 merged = Bucket(a.members + b.members, widths, a.models + b.models)
                 saved = cost(a) + cost(b) - cost(merged)

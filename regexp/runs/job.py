@@ -1,4 +1,10 @@
-"""One job: Hydra's task function, and training a config into a run folder."""
+"""A job alone: the task function `regexp run` and `regexp sweep` hand to Hydra.
+
+Hydra's run_job has made the job's folder (its .hydra/ files, its log file) when it calls
+`task`, which trains the job as a program of one (regexp.runs.run_unit) into that folder and
+returns its objective, the number optimizing sweepers minimise or maximise. Torch is imported
+once a job runs, not when Hydra starts.
+"""
 
 from __future__ import annotations
 
@@ -10,47 +16,33 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from regexp.config import objective
 from regexp.config.settings import Settings, validate
-from regexp.runs.group import train_group
-from regexp.runs.layout import RunDir
-from regexp.runs.record import made_by
-from regexp.runs.write import record_failure, write_run
-from regexp.system.threads import configure_job
 
 
-def run_in(
-    out: Path | str, cfg: DictConfig | dict, settings: Settings | None = None
-) -> dict[str, Any]:
-    """Train the configured model and write its run folder into `out`; return the metrics.
-
-    Any error is caught and recorded as status "failed" (with its one-line text). `settings`,
-    when given, are cfg's, already validated."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    try:
-        settings = settings or validate(cfg)
-        [trained] = train_group([settings])
-    except Exception as err:
-        metrics: dict[str, Any] = {"status": "failed", "made_by": made_by("cpu")}
-        record_failure(metrics, err)
-        metrics["seconds"] = time.perf_counter() - t0
-        RunDir(out).write_metrics(metrics)
-        return metrics
-    return write_run(out, settings, trained)
-
-
-def run_job(cfg: DictConfig) -> float:
+def task(cfg: DictConfig) -> float:
     """Hydra's task function: the job's folder is Hydra's output_dir; returns its objective
-    (config key `objective`), which optimizing sweepers minimise or maximise."""
-
+    (config key `objective`)."""
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # parallel launchers: threads and GPU per job
+        from regexp.system.threads import configure_job  # torch
+
         configure_job(hc.launcher, hc.job.num)
+    return run_in(Path(hc.runtime.output_dir), cfg).value
+
+
+def run_in(out: Path | str, cfg: DictConfig | dict) -> Any:
+    """Train the job cfg configures into `out` and write its folder; its Outcome (metrics and
+    objective). A job whose config does not validate, or that cannot be trained, gets a
+    folder whose metrics.json says failed, with the error's first line."""
+    from regexp.runs import run_unit, write  # torch
+
+    out = Path(out)
+    t0 = time.perf_counter()
+    settings: Settings | None = None
     try:
-        settings: Settings | None = validate(cfg)
-    except Exception:  # run_in records the error in the job's folder
-        settings = None
-    metrics = run_in(Path(hc.runtime.output_dir), cfg, settings)
-    return objective.of_job(settings and settings.objective, metrics)
+        settings = validate(cfg)
+        [done] = run_unit.run_unit([settings], run_unit.Given(out))
+    except Exception as err:
+        out.mkdir(parents=True, exist_ok=True)
+        return run_unit.outcome(settings, write.write_failed(out, err, time.perf_counter() - t0))
+    return done

@@ -1,5 +1,5 @@
-"""Run and sweep folders: their layout (RunDir, SweepDir own the file names) and atomic
-writes.
+"""Run and sweep folders: their layout (RunDir, SweepDir own the file names), written
+atomically (regexp.system.files).
 
 Everything outside this module asks a RunDir for its files, status and whether it is done,
 so compare, resume, the notebook table and the launchers never spell the layout themselves.
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from regexp.system.files import write_atomic
 
 # metrics.json's numbers in display order (the contract's keys; classification adds accuracy)
 METRIC_COLUMNS = (
@@ -45,28 +45,6 @@ PLOTS = "plots"
 FIT = "fit.npz"  # in plots/ of a 1-D run: its fitted function and points, for summary.png
 # the figure that shows a run best, first found (a report's thumbnail)
 MAIN_FIGURES = ("layers.png", "decision_boundary.png", "history.png")
-
-
-def write_atomic(path: Path | str, data: bytes | str) -> None:
-    """Write to a temp file in the same folder, then rename over the target: a reader sees
-    the old file or the new one, never a part. No fsync: it would cost more than the write, and
-    the rename alone is what keeps a killed job's folder readable. The temp name is this
-    process's and thread's own (mkstemp's random name and chmod are not needed)."""
-    path = Path(path)
-    raw = data.encode() if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    try:
-        f = open(tmp, "wb")  # noqa: SIM115 (closed below, before the rename)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(tmp, "wb")  # noqa: SIM115
-    try:
-        with f:
-            f.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _json_safe(value: Any) -> Any:

@@ -63,6 +63,22 @@ def relaunch_overrides(sweep_dir: Path | str, extra: Sequence[str]) -> list[str]
     return [*task, *kept, *extra, *(() if own else (SWEEPER,)), f"hydra.sweep.dir={sweep.path}"]
 
 
+def settle(job_dir: Path, sweep_dir: Path) -> float | None:
+    """A job's folder as a resumed sweep finds it: the job's objective when it is done (ok,
+    its weights written; the figures an interrupt left undrawn are drawn now), None when it
+    must run again (what an unfinished job left is removed)."""
+    folder = RunDir(job_dir)
+    if folder.is_done():
+        if folder.figures_missing():  # trained before an interrupt
+            from regexp.runs.write import draw_missing  # torch
+
+            draw_missing(job_dir)
+        return objective_of(job_dir)
+    if job_dir.exists():
+        clean(job_dir, sweep_dir)
+    return None
+
+
 def objective_of(job_dir: Path) -> float:
     """A finished job's objective, read back from its folder (its config's `objective`, its
     metrics.json), as the job returned it; NaN where the folder does not say."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import sqlite3
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import optuna
+from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -25,7 +26,9 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial, TrialState
 
 from regexp.config.errors import ConfigError
-from regexp.config.search_space import Dimension, SearchSpace
+from regexp.config.objective import register_resolvers
+from regexp.config.overrides import parse_override
+from regexp.config.search_space import Dimension, SearchSpace, search_space
 from regexp.runs.layout import SweepDir
 
 # hydra.sweeper.sampler.name -> the class in optuna.samplers
@@ -36,6 +39,35 @@ SAMPLERS = {
     "qmc": "QMCSampler",
 }
 DIRECTIONS = ("minimize", "maximize")
+
+
+def search_space_of(params: Any, overrides: Sequence[str]) -> SearchSpace:
+    """The search space of hydra.sweeper.params, then the overrides (Hydra's own left out)."""
+    lines = [f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)
+    return search_space([o for o in lines if not parse_override(o).is_hydra_override()])
+
+
+def check_plan(conf: Any, lines: Sequence[str]) -> None:
+    """The sweeper's settings (hydra.sweeper) and its search space, as the CLI checks them
+    before any folder: ConfigError naming the key of a count out of range, a direction,
+    sampler or search space Optuna would refuse."""
+    register_resolvers()
+    for key, low in (("n_trials", 1), ("n_jobs", 1)):
+        if conf[key] < low:
+            raise ConfigError(f"hydra.sweeper.{key}", f"must be at least {low}; got {conf[key]}")
+    if not 0 <= conf.max_failure_rate <= 1:
+        raise ConfigError("hydra.sweeper.max_failure_rate", "must lie in [0, 1]")
+    if conf.direction not in DIRECTIONS:
+        raise ConfigError("hydra.sweeper.direction", f"must be one of {', '.join(DIRECTIONS)}")
+    make_sampler(OmegaConf.to_container(conf.sampler, resolve=True))
+    distributions(search_space_of(None, lines))
+
+
+def save_sweep(config: DictConfig, sweep_dir: Path) -> None:
+    """The sweep's config in its folder (multirun.yaml), as Hydra's basic sweeper saves it:
+    what `regexp sweep --resume` reads back."""
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(config, SweepDir(sweep_dir).multirun_file)
 
 
 def quiet_optuna() -> None:

@@ -1,8 +1,13 @@
-"""A trained job's folder: weights, history, figures, then metrics.json, written last.
+"""A trained job's folder: the one path that writes it, for `regexp run`, a job alone and every
+job of a stacked program (regexp.runs.run_unit).
 
-A folder without metrics.json reads as incomplete (killed or running). Errors while writing
-are recorded in metrics.json as status "failed", never raised, so a sweep's other jobs and
-its summary are never lost to one bad job.
+Two steps. write_numbers writes the weights, history.csv and metrics.json, everything a
+trained job's result is; with plots on, metrics.json says its figures are not drawn yet.
+finish_figures draws them (here, or in a pool's process) and rewrites metrics.json without
+that mark. So a job is `ok` on disk as soon as it is trained, and an interrupt while figures
+are drawn costs only figures (`regexp sweep --resume` draws them). Errors are recorded in
+metrics.json as status "failed", never raised, so a sweep's other jobs and its summary are
+never lost to one bad job.
 """
 
 from __future__ import annotations
@@ -10,41 +15,53 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, CancelledError
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from regexp.config.settings import Settings
-from regexp.figures.pool import draw
+from regexp.config.settings import Settings, n_params
+from regexp.figures.draw import draw_plots
 from regexp.figures.specs import PlotSpec, plot_specs
-from regexp.runs.layout import NOT_DRAWN, RunDir, write_atomic
+from regexp.runs.layout import NOT_DRAWN, RunDir
 from regexp.runs.record import made_by
 from regexp.runs.weights import load_run, save_weights
+from regexp.system.files import write_atomic
+from regexp.system.pools import ProcessPool
 from regexp.train.data import Dataset
 from regexp.train.engine import Member
 from regexp.train.history import History
 from regexp.train.model import MLP
-
-if TYPE_CHECKING:
-    from regexp.figures.pool import FigurePool
 
 log = logging.getLogger("regexp")
 
 
 @dataclass
 class Trained:
-    """One job's outcome from a trained group (or a group of one)."""
+    """One job's outcome from a trained program (a program of one included)."""
 
     member: Member
     device: str
-    data: Dataset  # the job's own data draw (one object for the jobs of a group that share it)
+    data: Dataset  # the job's own data draw (one object for the jobs of a program that share it)
     init: dict[str, Any] | None = None  # init.strategy search or grid: the chosen start
+
+
+@dataclass
+class Written:
+    """A job's folder with its numbers written: what finish_figures needs to draw the rest."""
+
+    out: Path
+    settings: Settings
+    metrics: dict[str, Any]
+    history: History
+    specs: list[PlotSpec] | None  # its figures, None when plots are off or writing failed
+    t0: float  # when writing began, for the seconds metrics.json records
 
 
 def write_tensorboard(out: Path, history: History) -> None:
     """logger=tensorboard: the history's curves as TensorBoard scalars under out/tensorboard."""
-    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard import SummaryWriter  # tensorboard: only where a job logs to it
 
     with SummaryWriter(log_dir=str(out / "tensorboard")) as writer:
         for row in history.records():
@@ -54,16 +71,6 @@ def write_tensorboard(out: Path, history: History) -> None:
                     writer.add_scalar(f"{metric}/{split}", value, int(row["epoch"]))
 
 
-def finish_folder(out: Path, settings: Settings, metrics: dict[str, Any], history: History) -> None:
-    """Write metrics.json, the folder's last file, then hand the finished folder to the
-    logger that needs it (logger=mlflow: an MLflow run)."""
-    RunDir(out).write_metrics(metrics)
-    if settings.logger == "mlflow":
-        from regexp.runs.mlflow_log import log_job  # mlflow: only where a job logs to it
-
-        log_job(out, settings, metrics, history)
-
-
 def record_failure(metrics: dict[str, Any], err: BaseException) -> None:
     metrics["status"] = "failed"
     metrics["error"] = f"{type(err).__name__}: {err}".splitlines()[0]
@@ -71,17 +78,20 @@ def record_failure(metrics: dict[str, Any], err: BaseException) -> None:
     log.debug("%s", "".join(traceback.format_exception(err)))
 
 
-def write_run(
-    out: Path | str,
-    settings: Settings,
-    trained: Trained,
-    extra: dict[str, Any] | None = None,
-    pool: FigurePool | None = None,
-) -> dict[str, Any]:
-    """Write a trained job's folder; return its metrics. With a `pool`, the figures are drawn
-    there and metrics.json is written once they are (the pool's owner waits for it)."""
-    out = Path(out)
-    folder = RunDir(out)
+def write_failed(out: Path, err: BaseException, seconds: float) -> dict[str, Any]:
+    """The folder of a job that could not be trained: metrics.json with status failed."""
+    metrics: dict[str, Any] = {"status": "failed", "made_by": made_by("cpu")}
+    record_failure(metrics, err)
+    metrics["seconds"] = seconds
+    RunDir(out).write_metrics(metrics)
+    return metrics
+
+
+def write_numbers(
+    out: Path, settings: Settings, trained: Trained, extra: dict[str, Any] | None = None
+) -> Written:
+    """Weights, history.csv (and TensorBoard's scalars), then metrics.json; with plots on,
+    metrics.json marks the figures not drawn yet. A job without figures is finished here."""
     t0 = time.perf_counter()
     member = trained.member
     metrics: dict[str, Any] = {
@@ -92,15 +102,15 @@ def write_run(
     }
     if trained.init is not None:
         metrics["init"] = trained.init
-    widths = [trained.data.n_in, *settings.hidden_units, 1]
     metrics.update(
         member.metrics,
-        n_params=sum((a + 1) * b for a, b in zip(widths, widths[1:])),
+        n_params=n_params([trained.data.n_in, *settings.hidden_units, 1]),
         epochs=member.epochs,
         train_seconds=member.seconds,
         **(extra or {}),
         made_by=made_by(trained.device),
     )
+    folder, specs = RunDir(out), None
     try:
         out.mkdir(parents=True, exist_ok=True)
         save_weights(folder.weights_file, member.state)
@@ -114,42 +124,65 @@ def write_run(
             specs = plot_specs(
                 folder.plots_dir, folder.fit_file, model.eval(), data, settings, member.history
             )
-            if pool is not None and _drawn_in(pool, specs, out, metrics, t0, settings, member):
-                return metrics
-            draw(specs)
+            metrics["figures"] = NOT_DRAWN
     except Exception as err:
         record_failure(metrics, err)
+        specs = None
+    written = Written(out, settings, metrics, member.history, specs, t0)
     metrics["seconds"] = member.seconds + time.perf_counter() - t0
-    finish_folder(out, settings, metrics, member.history)
-    return metrics
+    folder.write_metrics(metrics)
+    if specs is None:
+        _log(written)
+    return written
 
 
-def _drawn_in(
-    pool: FigurePool, specs: list[PlotSpec], out: Path, metrics: dict, t0: float,
-    settings: Settings, member: Member,
-) -> bool:  # fmt: skip
-    """Hand the figures to the pool, metrics.json to follow them; False when the pool can
-    take no task (a process of it died on an earlier job): then they are drawn here."""
-    metrics["seconds"] = metrics["train_seconds"] + time.perf_counter() - t0
+def finish_figures(
+    written: Written,
+    pool: ProcessPool | None = None,
+    done: Callable[[], None] | None = None,
+) -> None:
+    """Draw a job's figures, here or in `pool`'s process, then rewrite its metrics.json without
+    the mark, and call done() (a sweep's count of figures drawn). Cancelled by the pool's
+    owner (an interrupted sweep), the mark stays."""
 
-    def done(err: BaseException | None) -> None:
+    def drawn(err: BaseException | None) -> None:
         if isinstance(err, BrokenExecutor):  # the process died, not the figure: draw here
-            try:
-                draw(specs)
-                err = None
-            except Exception as again:
-                err = again
+            err = _draw_here(written.specs)
         if isinstance(err, CancelledError):  # the sweep was interrupted: the job is done
-            metrics["figures"] = NOT_DRAWN
-        elif err is not None:
+            return
+        metrics = written.metrics
+        metrics.pop("figures", None)
+        if err is not None:
             record_failure(metrics, err)
-        finish_folder(out, settings, metrics, member.history)
+        metrics["seconds"] = written.metrics["train_seconds"] + time.perf_counter() - written.t0
+        RunDir(written.out).write_metrics(metrics)
+        _log(written)
+        if done is not None:
+            done()
 
+    if pool is not None:
+        try:
+            pool.submit(draw_plots, written.specs, done=drawn)
+            return
+        except BrokenExecutor:  # a process of the pool died on an earlier job: draw here
+            pass
+    drawn(_draw_here(written.specs))
+
+
+def _draw_here(specs: list[PlotSpec] | None) -> Exception | None:
     try:
-        pool.draw(specs, done)
-    except BrokenExecutor:
-        return False
-    return True
+        draw_plots(specs or [])
+    except Exception as err:
+        return err
+    return None
+
+
+def _log(written: Written) -> None:
+    """Hand the finished folder to the logger that needs it (logger=mlflow: an MLflow run)."""
+    if written.settings.logger == "mlflow":
+        from regexp.runs.mlflow_log import log_job  # mlflow: only where a job logs to it
+
+        log_job(written.out, written.settings, written.metrics, written.history)
 
 
 def draw_missing(run_dir: Path | str) -> None:
@@ -158,7 +191,7 @@ def draw_missing(run_dir: Path | str) -> None:
     run = RunDir(run_dir)
     settings, model, data = load_run(run.path)
     history = History.from_csv(run.history_file.read_text(encoding="utf-8"))
-    draw(plot_specs(run.plots_dir, run.fit_file, model, data, settings, history))
+    draw_plots(plot_specs(run.plots_dir, run.fit_file, model, data, settings, history))
     metrics = run.metrics()
     metrics.pop("figures", None)
     run.write_metrics(metrics)

@@ -1,2 +1,2 @@
-"""Machine tuning, named as such: torch threads, the C allocator, progress bars, the garbage
-collector and the process's exit."""
+"""The process and the machine: torch threads, the C allocator, pools of processes and threads,
+files written atomically, signals, progress bars, the command line and the process's exit."""

@@ -1,5 +1,5 @@
 """Progress on a terminal (rich bars) or, off one, log lines every 10 %: of one training
-program's epochs, and of a sweep's jobs and figures. A sweep's bars and its groups' epoch bars
+program's epochs, and of a sweep's jobs and figures. A sweep's bars and its programs' epoch bars
 share one rich display (rich allows one live display at a time): the sweep's, handed down to
 the training as `display`."""
 
@@ -82,23 +82,25 @@ def say(text: str) -> None:
 
 
 class SweepProgress:
-    """Jobs done of N (with groups trained and time left) and figures drawn."""
+    """Jobs done of N (with programs trained and time left) and figures drawn."""
 
-    def __init__(self, total: int, groups: int, bar: Any = None):
-        self.total, self.groups, self.bar = total, groups, bar
+    def __init__(self, total: int, programs: int, bar: Any = None):
+        self.total, self.programs, self.bar = total, programs, bar
         self.done = self.trained = self.figures = self.figures_done = 0
         self.t0, self.logged = time.perf_counter(), 0
         if bar is not None:
-            self.jobs = bar.add_task("sweep", total=total, unit="jobs", info=self._groups())
+            self.jobs = bar.add_task("sweep", total=total, unit="jobs", info=self._programs())
             self.drawn = bar.add_task("figures", total=0, unit="drawn", info="", visible=False)
 
-    def _groups(self) -> str:
-        return f"{self.trained} of {self.groups} groups trained" if self.groups else "one by one"
+    def _programs(self) -> str:
+        return (
+            f"{self.trained} of {self.programs} programs trained" if self.programs else "one by one"
+        )
 
-    def group_trained(self) -> None:
+    def program_trained(self) -> None:
         self.trained += 1
         if self.bar is not None:
-            self.bar.update(self.jobs, info=self._groups())
+            self.bar.update(self.jobs, info=self._programs())
 
     def job_done(self) -> None:
         self.done += 1
@@ -110,7 +112,7 @@ class SweepProgress:
             left = elapsed / self.done * (self.total - self.done)
             # stderr, not a logger: while a job is written its log file is attached to the root
             print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}][regexp] sweep: job {self.done} of "
-                  f"{self.total} ({100 * self.done // self.total} %), {self._groups()}, about "
+                  f"{self.total} ({100 * self.done // self.total} %), {self._programs()}, about "
                   f"{left:.0f} s left", file=sys.stderr, flush=True)  # fmt: skip
 
     def figures_queued(self, n: int) -> None:
@@ -125,11 +127,11 @@ class SweepProgress:
 
 
 @contextmanager
-def sweep_progress(total: int, groups: int) -> Iterator[SweepProgress]:
-    """A sweep's progress: its bars on a terminal (SweepProgress.bar, the display its groups'
+def sweep_progress(total: int, programs: int) -> Iterator[SweepProgress]:
+    """A sweep's progress: its bars on a terminal (SweepProgress.bar, the display its programs'
     training shows their epochs in), else log lines."""
     if not sys.stderr.isatty():
-        yield SweepProgress(total, groups)
+        yield SweepProgress(total, programs)
         return
     with _bars(transient=False) as bar:
-        yield SweepProgress(total, groups, bar)
+        yield SweepProgress(total, programs, bar)

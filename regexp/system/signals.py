@@ -5,6 +5,7 @@ what is finished is kept and the sweep's summary is written before the process e
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -31,6 +32,29 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM while the block runs are kept and raised (KeyboardInterrupt,
+    Terminated) once it ends: for a block that must not be cut, such as writing the results of
+    jobs already trained. Off the main thread, where signals are not delivered, a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def keep(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    before = {s: signal.signal(s, keep) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        if caught:
+            raise Terminated() if caught[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def ignore_interrupts() -> None:

@@ -1,5 +1,5 @@
-"""Per-job CPU threads and GPU for sweeps whose launcher runs several jobs at once, and the
-C allocator's handling of freed memory (keep_freed_memory).
+"""Torch threads: per job for sweeps whose launcher runs several jobs at once (and the GPU),
+per program for small models (threads_for), and the cores this process may use.
 
 Called at the start of each job (regexp.runs.job.run_job). joblib runs n_jobs processes on one
 machine: each gets cores // n_jobs torch threads, so jobs x threads never oversubscribes the
@@ -11,26 +11,16 @@ launchers run one job at a time and keep torch's defaults.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 
+from regexp.system.pools import cpu_count
+
 log = logging.getLogger("regexp")
-
-
-def cpu_count() -> int:
-    """Cores this process may use (the affinity mask, which SLURM and taskset narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _joblib_workers(n_jobs: Any, cores: int) -> int:
@@ -87,21 +77,3 @@ def threads_for(n_params: int, threads: int | None = None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-@functools.cache
-def keep_freed_memory() -> bool:
-    """Have glibc's malloc keep freed blocks (up to 256 MB) for reuse instead of handing
-    them back to the OS; whether it could (False off glibc).
-
-    By default a freed block over a few MB goes back to the OS and the next step's tensor of
-    that size is faulted in again page by page (docs/speed.md, trick 3). mallopt is glibc's public
-    knob for this (M_TRIM_THRESHOLD, M_MMAP_THRESHOLD); tests/train/test_engine.py checks its
-    effect on page faults."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(m_trim_threshold, 256 << 20)) and bool(mallopt(m_mmap_threshold, 32 << 20))

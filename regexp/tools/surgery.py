@@ -25,12 +25,12 @@ from matplotlib.figure import Figure
 
 from regexp.config.errors import UsageError
 from regexp.config.output import ROOT_ENV, claim_dir, output_root
+from regexp.config.settings import input_dim, n_params
 from regexp.figures import draw as plots
 from regexp.runs.layout import WEIGHTS, RunDir, write_atomic
 from regexp.runs.weights import load_run, save_weights
 from regexp.train.engine import final_metrics
 from regexp.train.loss import PenaltyTable
-from regexp.train.model import n_params
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _INTERVAL = re.compile(rf"^\s*\[?\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]?\s*$")
@@ -154,7 +154,7 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
         "status": "ok",
         "name": f"{settings.name}+fix",
         **after,
-        "n_params": n_params(model),
+        "n_params": n_params([input_dim(settings.data), *settings.hidden_units, 1]),
         "seed": settings.seed,
         "device": "cpu",
         "epochs": source_metrics.get("epochs"),

@@ -31,8 +31,9 @@ import torch
 from torch import Tensor
 
 from regexp.config.settings import Settings
+from regexp.system.allocator import keep_freed_memory
 from regexp.system.progress import progress_reporter, say
-from regexp.system.threads import keep_freed_memory, threads_for
+from regexp.system.threads import threads_for
 from regexp.train import fused
 from regexp.train.data import Dataset
 from regexp.train.history import History

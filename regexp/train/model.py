@@ -123,7 +123,3 @@ class MLP(nn.Module):
             layer.weight.copy_(kernel.T)  # torch stores [out, in]
             layer.bias.copy_(bias)
         return self
-
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -21,29 +21,3 @@ def test_contributions_plus_bias_are_the_fitted_function(hidden, stddev):
     np.testing.assert_allclose(out, fitted, rtol=0, atol=1e-6)
     np.testing.assert_allclose(contrib.sum(axis=1) + bias, fitted, rtol=0, atol=1e-5)
     assert np.ptp(contrib, axis=0).max() > 0  # units that vary: the sum is not trivial
-
-
-def test_a_pool_process_draws_without_importing_torch():
-    """A spawned process imports the module of the function it unpickles: plot_pool.draw's
-    must not pull torch in (~1.5 s a process, before the first figure), and handing it out
-    must not import matplotlib or pandas into the sweep's process."""
-    import pickle
-    import subprocess
-    import sys
-
-    from regexp.figures import pool as plot_pool
-
-    child = (
-        "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); "
-        "print(f.__module__, 'torch' in sys.modules)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", child], input=pickle.dumps(plot_pool.draw), capture_output=True
-    )
-    assert done.stdout.decode().split() == ["regexp.figures.pool", "False"], done.stderr.decode()
-    imports = (
-        "import regexp.figures.pool, sys; "
-        "print(sorted({'matplotlib', 'pandas'} & set(sys.modules)))"
-    )
-    done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
-    assert done.stdout.strip() == "[]", done.stderr

@@ -5,7 +5,6 @@ written whole or not at all; fit_limits pads the finite data."""
 from __future__ import annotations
 
 import os
-import stat
 
 import numpy as np
 import pytest
@@ -23,7 +22,6 @@ from regexp.figures.templates import (
     save_figure,
     save_png,
     template,
-    write_replace,
 )
 
 
@@ -160,17 +158,6 @@ def test_a_one_off_figure_carries_its_text_chunks(tmp_path):
         assert img.mode == "P" and img.size == (200, 150)
         assert img.text == {"Title": "t", "Description": '[{"key": "seed"}]'}
         assert (np.asarray(img.convert("RGB"))[0, 0] == 255).all()  # the corner stays white
-
-
-def test_files_are_replaced_whole_or_left_as_they_were(tmp_path):
-    path = tmp_path / "sub" / "x.png"
-    write_replace(path, b"first")
-    write_replace(path, b"second")
-    assert path.read_bytes() == b"second"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    with pytest.raises(TypeError):
-        write_replace(path, "not bytes")  # type: ignore[arg-type]
-    assert path.read_bytes() == b"second" and os.listdir(path.parent) == ["x.png"]
 
 
 def test_limits_pad_the_finite_data_by_5_percent():

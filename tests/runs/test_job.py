@@ -1,14 +1,25 @@
-"""One run end to end: the folder per the contract, and its numbers recomputed from its files."""
+"""regexp.runs.job: one job end to end, through the task function the CLI hands Hydra (its
+folder per the contract, its numbers recomputed from its files, its objective returned), and
+a job whose config does not validate failing in its own folder."""
 
 import json
+import pickle
 
 import pandas as pd
 import pytest
 import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
 from safetensors.torch import load_file
 
-from regexp.runs.job import run_in
+from regexp.config.compose import compose
+from regexp.runs import job
+from regexp.runs.job import task
 from regexp.runs.weights import load_run
+
+
+def run_in(out, cfg):
+    return job.run_in(out, cfg).metrics
 
 
 def test_run_folder_numbers_recompute_from_saved_weights(tmp_path, cfg_of):
@@ -96,3 +107,35 @@ def test_search_init_records_its_choice_and_never_scores_worse(tmp_path, cfg_of)
     info = m["init"]
     assert info["strategy"] == "search" and 0 <= info["chosen"] < 16
     assert info["score"] <= info["default_score"]
+
+
+@pytest.fixture
+def hydra_job(tmp_path):
+    """A job's config and Hydra's config for it, as Hydra's run_job sets them: the folder
+    is hydra.runtime.output_dir."""
+    full = compose(["train.epochs=5", "hidden_units=[3]", "plots.enabled=false"], with_hydra=True)
+    with open_dict(full):
+        full.hydra.runtime.output_dir = str(tmp_path)
+    task_cfg = OmegaConf.masked_copy(full, [k for k in full if k != "hydra"])
+    before = HydraConfig.instance().cfg
+    HydraConfig.instance().set_config(full)
+    yield task_cfg
+    HydraConfig.instance().cfg = before
+
+
+def test_the_task_writes_the_job_folder_and_returns_its_objective(hydra_job, tmp_path, quiet):
+    value = task(hydra_job)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["epochs"] == 5 and "batched" not in metrics
+    assert value == metrics["val_mse"]  # objective auto on regression data
+    assert (tmp_path / "weights.safetensors").is_file()
+    assert pickle.loads(pickle.dumps(task)) is task  # by reference, as workers receive it
+
+
+def test_a_config_that_does_not_validate_fails_in_its_own_folder(hydra_job, tmp_path, quiet):
+    with open_dict(hydra_job):
+        hydra_job.train.epochs = -3
+    value = task(hydra_job)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and value != value  # NaN to a sweeper
+    assert metrics["error"].startswith("ConfigError: train.epochs")

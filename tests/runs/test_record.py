@@ -28,9 +28,9 @@ def test_without_the_regexp_command_the_process_command_line_counts(monkeypatch)
 
 
 def test_a_runs_metrics_json_holds_its_record(tmp_path, cfg_of, monkeypatch):
-    from regexp.runs.job import run_in
+    from regexp.runs import job
 
     monkeypatch.setenv(COMMAND_ENV, "regexp run train.epochs=3")
-    run_in(tmp_path, cfg_of("hidden_units=[3]", epochs=3))
+    job.run_in(tmp_path, cfg_of("hidden_units=[3]", epochs=3))
     made = json.loads((tmp_path / "metrics.json").read_text())["made_by"]
     assert made["command"] == "regexp run train.epochs=3" and made["device_name"]

@@ -1,31 +1,36 @@
-"""regexp.runs.write: a trained job's folder, metrics.json last; figures drawn in a pool come
-before it, and a pool that breaks leaves the drawing to the writer."""
+"""regexp.runs.write: a trained job's folder in two steps. Its numbers, weights and
+metrics.json first (figures marked not drawn); then its figures, drawn here or in a pool,
+after which metrics.json loses the mark. A figure that fails fails its job only; a pool
+that breaks leaves the drawing to the writer; a cancelled drawing keeps the mark."""
 
 import json
+from concurrent.futures import CancelledError
 
 from regexp.config.settings import validate
-from regexp.figures.pool import draw
-from regexp.runs.group import train_group
-from regexp.runs.write import write_run
+from regexp.figures.draw import draw_plots
+from regexp.runs.layout import NOT_DRAWN
+from regexp.runs.run_unit import train
+from regexp.runs.write import finish_figures, write_numbers
 
 
 class _Deferred:
-    """A figure pool that draws what it was given only when told to, or fails it with `fail`."""
+    """A process pool that runs what it was given only when told to, or fails it with
+    `fail`."""
 
     def __init__(self, fail: BaseException | None = None):
         self.calls: list = []
         self.fail = fail
 
-    def draw(self, specs, done) -> None:
-        self.calls.append((specs, done))
+    def submit(self, fn, *args, done) -> None:
+        self.calls.append((fn, args, done))
 
     def run(self) -> None:
-        for specs, done in self.calls:
+        for fn, args, done in self.calls:
             if self.fail is not None:
                 done(self.fail)
                 continue
             try:
-                draw(specs)
+                fn(*args)
             except Exception as err:
                 done(err)
             else:
@@ -35,22 +40,38 @@ class _Deferred:
 PLOTS = ["history.png", "layers.png", "activations_layer0.png", "fit.npz"]  # fit: for summary.png
 
 
-def _written(out, cfg, pool):
-    """A group of one trained, its folder written with the figures sent to `pool`."""
+def _metrics(out):
+    return json.loads((out / "metrics.json").read_text())
+
+
+def _written(out, cfg):
+    """A program of one trained, its numbers written."""
     settings = validate(cfg)
-    [trained] = train_group([settings])
-    return write_run(out, settings, trained, pool=pool)
+    [trained] = train([settings])
+    return write_numbers(out, settings, trained)
 
 
-def test_plots_drawn_in_a_pool_come_before_metrics_json(tmp_path, cfg_of):
-    pool = _Deferred()
-    cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
-    _written(tmp_path, cfg, pool)
+def test_numbers_first_then_figures_in_a_pool_then_metrics_without_the_mark(tmp_path, cfg_of):
+    written = _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5))
     assert (tmp_path / "weights.safetensors").is_file()
-    assert not (tmp_path / "metrics.json").exists()  # not complete until its plots are
+    assert _metrics(tmp_path)["status"] == "ok"  # a result as soon as it is trained
+    assert _metrics(tmp_path)["figures"] == NOT_DRAWN
+    assert not (tmp_path / "plots").exists()
+    pool, drawn = _Deferred(), []
+    finish_figures(written, pool, lambda: drawn.append(1))
+    assert pool.calls[0][0] is draw_plots and drawn == []
     pool.run()
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
+    assert _metrics(tmp_path)["status"] == "ok" and "figures" not in _metrics(tmp_path)
+    assert drawn == [1]
+
+
+def test_without_plots_the_numbers_are_the_whole_folder(tmp_path, cfg_of):
+    written = _written(tmp_path, cfg_of("hidden_units=[4]", epochs=5))
+    assert written.specs is None and "figures" not in _metrics(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "history.csv", "metrics.json", "weights.safetensors"
+    ]  # fmt: skip
 
 
 def test_a_plot_failing_in_the_pool_fails_its_job_only(tmp_path, cfg_of, monkeypatch):
@@ -60,34 +81,44 @@ def test_a_plot_failing_in_the_pool_fails_its_job_only(tmp_path, cfg_of, monkeyp
         raise ValueError("injected plot fault")
 
     monkeypatch.setattr(plots, "plot_history", broken)
+    written = _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5))
     pool = _Deferred()
-    _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), pool)
+    finish_figures(written, pool)
     pool.run()
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = _metrics(tmp_path)
     assert metrics["status"] == "failed"
     assert metrics["error"] == "ValueError: injected plot fault"
     assert metrics["val_mse"] > 0 and (tmp_path / "history.csv").is_file()
 
 
-def test_a_dead_plot_process_leaves_the_drawing_to_the_launcher(tmp_path, cfg_of):
+def test_a_dead_plot_process_leaves_the_drawing_to_the_writer(tmp_path, cfg_of):
     from concurrent.futures.process import BrokenProcessPool
 
+    written = _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5))
     pool = _Deferred(fail=BrokenProcessPool("a worker died"))
-    _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5), pool)
+    finish_figures(written, pool)
     pool.run()
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
+    assert _metrics(tmp_path)["status"] == "ok" and "figures" not in _metrics(tmp_path)
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
 
 
-def test_a_pool_broken_before_the_job_leaves_its_drawing_to_the_launcher(tmp_path, cfg_of):
+def test_a_pool_broken_before_the_job_leaves_its_drawing_to_the_writer(tmp_path, cfg_of):
     from concurrent.futures.process import BrokenProcessPool
 
     class Broken(_Deferred):
-        def draw(self, specs, done) -> None:
+        def submit(self, fn, *args, done) -> None:
             raise BrokenProcessPool("a worker died on an earlier job")
 
-    cfg = cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5)
-    metrics = _written(tmp_path, cfg, Broken())
-    assert metrics["status"] == "ok"
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
+    written = _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5))
+    finish_figures(written, Broken())
+    assert _metrics(tmp_path)["status"] == "ok" and "figures" not in _metrics(tmp_path)
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
+
+
+def test_a_cancelled_drawing_keeps_the_job_ok_with_its_figures_marked(tmp_path, cfg_of):
+    written = _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5))
+    pool = _Deferred(fail=CancelledError())
+    finish_figures(written, pool)
+    pool.run()
+    assert _metrics(tmp_path)["status"] == "ok"
+    assert _metrics(tmp_path)["figures"] == NOT_DRAWN  # regexp sweep --resume draws them

@@ -135,7 +135,7 @@ CHILD = r"""
 import os, sys, time
 from concurrent.futures import Executor, Future
 from pathlib import Path
-import regexp.runs.layout as runs
+import regexp.system.files as files
 pause_on = os.environ.get("PAUSE_ON")  # a result file's name: stop half way through its write
 real_open = open
 
@@ -153,7 +153,7 @@ def pausing_open(path, *a, **k):  # write_atomic's open of its temp file
     f = real_open(path, *a, **k)
     return HalfWriter(f) if pause_on and Path(path).name.startswith("." + pause_on) else f
 
-runs.open = pausing_open
+files.open = pausing_open
 from regexp.train import engine
 real_batches = engine.batches
 calls = [0]

@@ -45,7 +45,7 @@ def test_three_widths_give_three_folders_and_a_three_row_summary(tmp_path):
     # off a terminal, the sweep's progress: one line per 10 % of its jobs, on stderr
     # [2] and [8] as one program, [1024] as another (regexp.runs.buckets)
     assert "Launching 3 jobs: 2 stacked programs, 0 jobs alone (batched)" in done.stdout
-    assert "sweep: job 3 of 3 (100 %), 2 of 2 groups trained" in done.stderr
+    assert "sweep: job 3 of 3 (100 %), 2 of 2 programs trained" in done.stderr
     assert "sweep: job" not in (folder / "0" / "regexp.log").read_text()
 
 
@@ -81,7 +81,7 @@ def test_batched_default_matches_hydras_basic_launcher(tmp_path):
         )
         assert done.returncode == 0, done.stderr
         if launcher == "batched":
-            assert "sweep: job 6 of 6 (100 %), 1 of 1 groups trained" in done.stderr
+            assert "sweep: job 6 of 6 (100 %), 1 of 1 programs trained" in done.stderr
     batched = pd.read_csv(tmp_path / "outputs" / "batched" / "summary.csv")
     basic = pd.read_csv(tmp_path / "outputs" / "basic" / "summary.csv")
     assert len(batched) == len(basic) == 6

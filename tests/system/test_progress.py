@@ -58,15 +58,15 @@ def test_the_shown_loss_of_finite_models_is_their_mean():
 
 
 def test_off_a_terminal_a_sweep_prints_a_line_every_tenth_of_its_jobs(capsys):
-    sweep = progress.SweepProgress(total=20, groups=3)
-    sweep.group_trained()
+    sweep = progress.SweepProgress(total=20, programs=3)
+    sweep.program_trained()
     for _ in range(20):
         sweep.job_done()
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 10
     first = re.fullmatch(
         r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]\[regexp\] sweep: job 2 of 20 \(10 %\), "
-        r"1 of 3 groups trained, about \d+ s left",
+        r"1 of 3 programs trained, about \d+ s left",
         lines[0],
     )
     assert first, lines[0]
@@ -75,7 +75,7 @@ def test_off_a_terminal_a_sweep_prints_a_line_every_tenth_of_its_jobs(capsys):
 
 
 def test_a_sweep_of_few_jobs_prints_each_and_one_by_one_without_groups(capsys):
-    sweep = progress.SweepProgress(total=3, groups=0)
+    sweep = progress.SweepProgress(total=3, programs=0)
     for _ in range(3):
         sweep.job_done()
     lines = capsys.readouterr().err.splitlines()
@@ -102,19 +102,19 @@ class _Bar:
 
 def test_on_a_terminal_the_sweep_bar_counts_jobs_groups_and_figures():
     bar = _Bar()
-    sweep = progress.SweepProgress(total=4, groups=2, bar=bar)
+    sweep = progress.SweepProgress(total=4, programs=2, bar=bar)
     jobs, figures = bar.tasks[0], bar.tasks[1]
     assert (jobs["description"], jobs["total"], jobs["unit"]) == ("sweep", 4, "jobs")
-    assert jobs["info"] == "0 of 2 groups trained"
+    assert jobs["info"] == "0 of 2 programs trained"
     assert figures["visible"] is False  # no figure queued yet
     sweep.figures_queued(0)
     assert figures["visible"] is False
-    sweep.group_trained()
+    sweep.program_trained()
     sweep.figures_queued(2)
     sweep.job_done()
     sweep.figure_done()
     sweep.figures_queued(2)
-    assert jobs["info"] == "1 of 2 groups trained" and jobs["completed"] == 1
+    assert jobs["info"] == "1 of 2 programs trained" and jobs["completed"] == 1
     assert figures["total"] == 4 and figures["visible"] is True and figures["completed"] == 1
 
 

@@ -1,10 +1,9 @@
 """regexp.system.threads: per-job torch threads and GPUs under parallel launchers (jobs x
-threads never oversubscribe the cores), threads_for's intra-op threads, and the allocator."""
+threads never oversubscribe the cores), threads_for's intra-op threads."""
 
 from __future__ import annotations
 
 import logging
-import platform
 
 import pytest
 import torch
@@ -93,21 +92,6 @@ def test_parallel_jobs_take_gpus_in_turn(monkeypatch):
     assert chosen == [0, 1, 2, 0, 1, 2, 0]
 
 
-def test_cores_are_the_affinity_mask_or_the_cpu_count_without_one(monkeypatch):
-    import os
-
-    assert threads.cpu_count() == len(os.sched_getaffinity(0))
-
-    def no_affinity(pid):
-        raise OSError("not here")
-
-    monkeypatch.setattr(os, "sched_getaffinity", no_affinity)
-    monkeypatch.setattr(os, "cpu_count", lambda: 6)
-    assert threads.cpu_count() == 6
-    monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert threads.cpu_count() == 1
-
-
 @pytest.mark.parametrize(
     ("n_jobs", "workers"), [(None, 1), (0, 1), ("x", 1), (3, 3), (-1, 8), (-2, 7), (-9, 1)]
 )
@@ -173,9 +157,3 @@ def test_big_models_keep_torchs_threads_and_train_threads_wins(three_threads):
     with threads.threads_for(10, threads=2):
         assert torch.get_num_threads() == 2
     assert torch.get_num_threads() == 3
-
-
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
-def test_glibc_keeps_freed_memory_once_asked():
-    assert threads.keep_freed_memory() is True
-    assert threads.keep_freed_memory() is True  # cached: asked once per process

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from regexp.runs.grouping import group_key
 from regexp.runs.job import run_in
+from regexp.runs.units import stack_key
 from regexp.train.data import make_data
 from tests.conftest import assert_same, job, settings
 
@@ -30,7 +30,7 @@ def compiled(s):
 
 def test_compile_jobs_batch_apart_from_eager_ones():
     s = settings()
-    assert group_key(compiled(s)) != group_key(s)
+    assert stack_key(compiled(s)) != stack_key(s)
 
 
 def test_a_compiled_group_matches_the_eager_group_with_a_diverging_member():
@@ -47,7 +47,7 @@ def test_a_compiled_group_matches_the_eager_group_with_a_diverging_member():
 
 
 def test_a_compiled_run_writes_a_complete_folder_and_says_it_compiles(tmp_path, cfg_of, capsys):
-    m = run_in(tmp_path, cfg_of("hidden_units=[8,8]", "train.compile=true", epochs=60))
+    m = run_in(tmp_path, cfg_of("hidden_units=[8,8]", "train.compile=true", epochs=60)).metrics
     assert m["status"] == "ok"
     assert (tmp_path / "weights.safetensors").exists()
     lines = [line for line in capsys.readouterr().err.splitlines() if "compil" in line]

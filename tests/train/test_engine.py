@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from regexp.runs.grouping import can_batch, group_key
+from regexp.runs.units import can_batch, stack_key
 from regexp.runs.weights import build_model
 from regexp.train.data import make_data, stack
 from regexp.train.engine import fit
@@ -88,7 +88,7 @@ MIXED = {
 @pytest.mark.parametrize("optimizer", sorted(MIXED))
 def test_a_mixed_group_matches_its_members_alone(optimizer):
     jobs = [job(optimizer, *row) for row in MIXED[optimizer]]
-    assert len({group_key(s) for s in jobs}) == 1 and all(can_batch(s) for s in jobs)
+    assert len({stack_key(s) for s in jobs}) == 1 and all(can_batch(s) for s in jobs)
     data = make_data(jobs[0].data)
     for s, member in zip(jobs, fit(jobs, data)):
         assert_same(member, fit([s], data)[0])
@@ -108,7 +108,7 @@ def test_a_group_of_widths_and_data_draws_matches_its_members_alone(extra):
     rows = [("[2,8]", 1, 1), ("[8,3]", 2, 2), ("[5,5]", 3, 1), ("[1,8]", 4, 3)]
     jobs = [settings(f"hidden_units={h}", f"seed={s}", f"data.seed={d}", "train.epochs=20",
                      *extra) for h, s, d in rows]  # fmt: skip
-    assert len({group_key(s) for s in jobs}) == 1
+    assert len({stack_key(s) for s in jobs}) == 1
     data = stack([make_data(s.data) for s in jobs])
     for s, member in zip(jobs, fit(jobs, data)):
         alone = fit([s], make_data(s.data))[0]
@@ -185,7 +185,7 @@ def test_freed_memory_is_kept_for_the_next_step():
     heap is measured side by side in docs/speed.md (trick 3)."""
     import resource
 
-    from regexp.system.threads import keep_freed_memory
+    from regexp.system.allocator import keep_freed_memory
 
     assert keep_freed_memory()  # glibc, as on every Linux this runs on
 

@@ -1,10 +1,11 @@
-"""The batched launcher's job writer: its hydra.yaml template fills in what a full dump gives."""
+"""hydra_plugins.regexp_launcher.hydra_job: its hydra.yaml template fills in what a full dump
+gives."""
 
 import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from hydra_plugins.regexp_launcher.job_writer import FIELDS, hydra_yaml_template
+from hydra_plugins.regexp_launcher.hydra_job import FIELDS, hydra_yaml_template
 from regexp.config.hydra_shim import yaml_text
 from regexp.config.overrides import patched
 

@@ -1,7 +1,7 @@
-"""Which jobs of a sweep train as one program (group_key), which widths of a group share a
-program (regexp.runs.buckets' cost rule) and how many of them fit in memory at once
-(chunk_size), hence a launcher's units of work (plan_units): known from their settings
-alone, before torch is imported."""
+"""A sweep's units of work, what a launcher dispatches (plan_units): which jobs can stack into
+one program (stack_key), which widths of them share a program (regexp.runs.buckets' cost
+rule) and how many fit in memory at once (chunk_size); the rest are jobs alone. Known from
+the jobs' settings, before torch is imported."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from regexp.config.settings import Settings, input_dim
+from regexp.config.settings import Settings, input_dim, n_params
 from regexp.runs.buckets import buckets
 
 
-def group_key(s: Settings) -> tuple:
+def stack_key(s: Settings) -> tuple:
     """Jobs with equal keys can be trained as one program: the same task, data sizes, depth,
     activation and schedule. Widths and data.seed may differ (the engine pads widths and
     gives each model its own draw and its own mini-batch order)."""
@@ -41,10 +41,6 @@ def widths_of(s: Settings) -> tuple[int, ...]:
     return (input_dim(s.data), *s.hidden_units, 1)
 
 
-def n_params(widths: Sequence[int]) -> int:
-    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-
-
 def chunk_size(
     n_params: int, width: int, n_rows: int, memory_mb: float, data_floats: int = 0
 ) -> int:
@@ -57,8 +53,8 @@ def chunk_size(
 @dataclass(frozen=True)
 class Unit:
     """Jobs (indices into the settings) trained and written together: as one program by
-    regexp.runs.group.run_group (a group of one included), or one job alone, through Hydra's
-    own run_job (program False)."""
+    regexp.runs.run_unit (a program of one included), or one job alone, through the
+    launcher's own path for a job (program False: Hydra's run_job and the task function)."""
 
     jobs: list[int]
     program: bool
@@ -71,14 +67,14 @@ def plan_units(
     min_group: int,
     max_params: int,
 ) -> list[Unit]:
-    """Units of work: programs of jobs with one group_key, their widths split where padding
+    """Units of work: programs of jobs with one stack_key, their widths split where padding
     would cost more than training apart (regexp.runs.buckets), chunked to memory; and jobs
     that run alone (groups under min_group, models over max_params, searched inits, jobs
     whose settings did not load: None)."""
     groups: dict[tuple, list[int]] = {}
     for i, s in enumerate(settings):
         if s is not None and can_batch(s):
-            groups.setdefault(group_key(s), []).append(i)
+            groups.setdefault(stack_key(s), []).append(i)
         else:
             groups[("alone", i)] = [i]
     units: list[Unit] = []

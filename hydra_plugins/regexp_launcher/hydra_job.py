@@ -1,12 +1,16 @@
-"""The folders of a trained group's jobs, written as Hydra's run_job writes them.
+"""A job's folder as Hydra's run_job makes it, without its cost: the .hydra/ files and the log
+file, for the jobs of a stacked program (the batched launcher hands `JobWriter.open` to
+regexp.runs.run_unit as where each job's folder is).
 
 run_job deep-copies the whole config twice per job, reconfigures logging and dumps three YAML
-files: more work than the rest of a trained group's job (its weights, history and metrics).
-JobWriter keeps one composed base config per group and, per job, sets only what
-Hydra's load_sweep_config sets per job (id, number, override_dirname, task overrides, output
-folder). After a group's first job, which goes through OmegaConf in full, jobs whose config
-holds no interpolation skip OmegaConf altogether: their folder is sweep.dir/job.num, their
-hydra.yaml is a text template filled in, and the log file handlers move to their folder.
+files: more work than the rest of a trained program's job (its weights, history and
+metrics). JobWriter keeps one composed base config per choice of config groups and, per job,
+sets only what Hydra's load_sweep_config sets per job (id, number, override_dirname, task
+overrides, output folder). After a writer's first job, which goes through OmegaConf in full,
+jobs whose config holds no interpolation skip OmegaConf altogether: their folder is
+sweep.dir/job.num, their hydra.yaml is a text template filled in, and the log file handlers
+move to their folder (docs/speed.md, tricks 5a and 5b). tests/launcher/test_hydra_job.py and
+the end-to-end tests compare the files with run_job's, whole.
 """
 
 from __future__ import annotations
@@ -102,8 +106,14 @@ class JobWriter:
         self.meta = None if subdir_meta is None else str(subdir_meta)
         self.render = hydra_yaml_template(hydra_tree)
 
-    def open(self, fields: dict[str, Any], plain: bool) -> Path:
-        """Make the job's folder and point the logs at it; fields gets runtime.output_dir."""
+    def folder(self, fields: dict[str, Any], task: dict, plain: bool) -> Path:
+        """Make the job's folder with its .hydra/ files and point the log file at it, as
+        run_job does before it calls the task; fields gets runtime.output_dir."""
+        out = self._open(fields, plain)
+        self._files(out, task, fields)
+        return out
+
+    def _open(self, fields: dict[str, Any], plain: bool) -> Path:
         if plain and self.numbered and self.logs.dir is not None and self.render is not None:
             out = (self.sweep_dir / str(fields["job.num"])).absolute()
             out.mkdir(parents=True, exist_ok=True)
@@ -121,7 +131,7 @@ class JobWriter:
         self.logs.dir = out
         return out
 
-    def files(self, out: Path, task: dict, fields: dict[str, Any]) -> None:
+    def _files(self, out: Path, task: dict, fields: dict[str, Any]) -> None:
         """config.yaml, hydra.yaml, overrides.yaml in the job's .hydra/ (when Hydra writes
         them: hydra.output_subdir not null)."""
         if self.meta is not None:

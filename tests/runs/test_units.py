@@ -1,11 +1,11 @@
-"""regexp.runs.grouping: which jobs share a program, and the launcher's units of work."""
+"""regexp.runs.units: which jobs share a program, and the launcher's units of work."""
 
 import dataclasses
 import functools
 
 import pytest
 
-from regexp.runs.grouping import Unit, chunk_size, group_key, plan_units
+from regexp.runs.units import Unit, chunk_size, plan_units, stack_key
 from tests.conftest import settings
 
 LIMITS = dict(memory_mb=2048, max_group=256, min_group=2, max_params=1_000_000)
@@ -24,9 +24,9 @@ def job(hidden: tuple[int, ...] = (8,), seed: int = 1, data_seed: int | None = N
 
 
 def test_widths_and_data_draws_share_a_key_and_depth_task_and_schedule_do_not():
-    base = group_key(s("hidden_units=[8]"))
+    base = stack_key(s("hidden_units=[8]"))
     for same in (["hidden_units=[64]"], ["data.seed=5"], ["seed=3", "penalty=l2"]):
-        assert group_key(s("hidden_units=[8]", *same)) == base, same
+        assert stack_key(s("hidden_units=[8]", *same)) == base, same
     for other in (
         ["hidden_units=[8,8]"],
         ["activation=tanh"],
@@ -37,7 +37,7 @@ def test_widths_and_data_draws_share_a_key_and_depth_task_and_schedule_do_not():
         ["train.epochs=61"],
         ["optimizer=sgd"],
     ):
-        assert group_key(s("hidden_units=[8]", *other)) != base, other
+        assert stack_key(s("hidden_units=[8]", *other)) != base, other
 
 
 def test_the_width_grid_trains_in_a_few_programs_covering_every_job_once():

@@ -1,0 +1,163 @@
+"""Run a unit of work: train its jobs as one program, then write each job's folder.
+
+The one interface between a launcher and the runs. Whoever dispatches a unit (the batched
+launcher here or in a Ray task or a SLURM job, or Hydra's task function for a job alone)
+calls run_unit with the jobs' settings and where each job's folder is; a program of one is
+`regexp run`. Every job's folder is written by regexp.runs.write, in two steps: first every
+trained job's numbers (an interrupt waits for them), then the figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from regexp.config import objective
+from regexp.config.settings import DataSettings, Settings
+from regexp.figures.templates import warm_up
+from regexp.runs.write import Trained, Written, finish_figures, record_failure, write_numbers
+from regexp.system.pools import ProcessPool, cpu_count
+from regexp.system.progress import SweepProgress
+from regexp.system.signals import interrupts_deferred
+from regexp.system.threads import threads_for
+from regexp.train.data import Dataset, make_data, stack
+from regexp.train.engine import fit
+from regexp.train.init import pick_init
+
+
+class Folders(Protocol):
+    """Where a unit's jobs go, from whoever dispatches it: open(i) makes job i's folder (as
+    Hydra's run_job would: the batched launcher) or gives the one made already (a job alone);
+    close(i, value) hears that its numbers are written, with its objective's value."""
+
+    def open(self, i: int) -> Path: ...
+
+    def close(self, i: int, value: float) -> None: ...
+
+
+class Given:
+    """Folders made already: job i's is paths[i]."""
+
+    def __init__(self, *paths: Path):
+        self.paths = paths
+
+    def open(self, i: int) -> Path:
+        return self.paths[i]
+
+    def close(self, i: int, value: float) -> None:
+        pass
+
+
+# fewer plotted jobs than this draw their figures where they are trained: a pool's processes
+# import matplotlib and build their templates first, more than a few dozen jobs' figures cost
+# (docs/speed.md, trick 9)
+POOL_MIN_JOBS = 64
+
+
+@dataclass
+class Outcome:
+    """A job's result as its launcher returns it: its metrics, and its objective's value
+    (what an optimizing sweeper is told; NaN for a job that is not ok)."""
+
+    metrics: dict[str, Any]
+    value: float
+
+
+def pick_device(setting: str) -> torch.device:
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def train(settings: Sequence[Settings], display: Any = None) -> list[Trained]:
+    """Train jobs of one stack_key as one program, each on its own data draw (one object for
+    the jobs that share one); display: a sweep's progress display. Raises on errors that
+    concern the whole program (bad data, out of memory)."""
+    first = settings[0]
+    device = pick_device(first.device)
+    made: dict[DataSettings, Dataset] = {}
+    for s in settings:
+        if s.data not in made:
+            made[s.data] = make_data(s.data).to(device)
+    draws = [made[s.data] for s in settings]
+    data = draws[0] if len(made) == 1 else stack(draws)
+    inits, info = None, None
+    if len(settings) == 1 and first.init.strategy != "default":
+        start, info = pick_init(first, data)
+        inits = [start]
+    label = first.name if len(settings) == 1 else "batched"
+    members = fit(settings, data, inits, label, display)
+    return [Trained(m, str(device), draw, info) for m, draw in zip(members, draws)]
+
+
+def outcome(settings: Settings | None, metrics: dict[str, Any]) -> Outcome:
+    return Outcome(metrics, objective.of_job(settings and settings.objective, metrics))
+
+
+def run_unit(
+    settings: Sequence[Settings],
+    folders: Folders,
+    pool: ProcessPool | None = None,
+    progress: SweepProgress | None = None,
+    batched: bool = False,
+) -> list[Outcome]:
+    """Train the jobs as one program (its epochs shown in the sweep's `progress` display),
+    then write each job's folder: first every job's numbers, weights and metrics.json (an
+    interrupt meanwhile waits until they are written), then the figures, in `pool` when one
+    is given. batched: a batched launcher's program (metrics.json's "batched" says its K).
+    Raises when the program could not be trained: nothing is written then."""
+    results = train(settings, progress.bar if progress is not None else None)
+    if progress is not None:
+        progress.program_trained()
+    extra = {"batched": len(settings)} if batched else None
+    outcomes: list[Outcome] = []
+    plotted: list[Written] = []
+    # one intra-op thread while writing: idle OpenMP threads spin after each small op on the
+    # cores the figure processes use (docs/speed.md, trick 4)
+    with threads_for(0, threads=1):
+        with interrupts_deferred():  # a trained job is never lost to Ctrl-C
+            for i, (s, trained) in enumerate(zip(settings, results)):
+                written = _numbers(folders, i, s, trained, extra)
+                outcomes.append(outcome(s, written.metrics if written else _unwritten()))
+                folders.close(i, outcomes[-1].value)
+                if written is not None and written.specs is not None:
+                    plotted.append(written)
+                if progress is not None:
+                    progress.job_done()
+        if progress is not None:
+            progress.figures_queued(len(plotted))
+        done = progress.figure_done if progress is not None else None
+        for w in plotted:
+            finish_figures(w, pool, done)
+    return outcomes
+
+
+def _numbers(
+    folders: Folders, i: int, settings: Settings, trained: Trained, extra: dict | None
+) -> Written | None:
+    """Job i's folder made and its numbers written; None when its folder cannot be made."""
+    try:
+        out = folders.open(i)
+    except Exception as err:
+        record_failure({}, err)
+        return None
+    return write_numbers(out, settings, trained, extra)
+
+
+def _unwritten() -> dict[str, Any]:
+    return {"status": "failed", "error": "its folder could not be made"}
+
+
+def figure_pool(plotted: int) -> contextlib.AbstractContextManager[ProcessPool | None]:
+    """Where a launch's figures are drawn: with POOL_MIN_JOBS or more jobs with plots and a
+    second core, a pool of a process per core, the launch's own; with fewer, each job draws
+    its figures where it was trained."""
+    processes = min(cpu_count(), plotted)
+    if plotted < POOL_MIN_JOBS or processes < 2:
+        return contextlib.nullcontext(None)
+    return ProcessPool(processes, warm_up=warm_up)

@@ -1,0 +1,103 @@
+"""Work beside the training process: a pool of processes (a sweep's figures), threads for
+small independent tasks, and how many cores this process may use.
+
+A job's figures cost more CPU than its training in a stacked program, so a sweep with many
+plotted jobs draws them in spawned processes on the other cores (docs/speed.md, trick 9).
+Whoever starts a pool owns it: it passes the pool down and closes it (`with ProcessPool(n)`).
+This module imports nothing heavy: the launcher loads it at start-up.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from regexp.system.signals import ignore_interrupts
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the affinity mask, which SLURM and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _start(warm_up: Callable[[], Any] | None) -> None:
+    ignore_interrupts()  # the owner decides what an interrupt stops
+    if warm_up is not None:
+        warm_up()
+
+
+class ProcessPool:
+    """`processes` spawned processes, started now rather than at the first task; each runs
+    warm_up (a module-level function) first."""
+
+    def __init__(self, processes: int, warm_up: Callable[[], Any] | None = None):
+        # spawn, not fork: torch's thread pools do not survive a fork
+        context = multiprocessing.get_context("spawn")
+        self.executor = ProcessPoolExecutor(
+            processes, mp_context=context, initializer=_start, initargs=(warm_up,)
+        )
+        for _ in range(processes):  # the executor starts a process per task while none is idle
+            self.executor.submit(int)
+        self._futures: list[Future] = []
+        self._pending: list[threading.Event] = []
+
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, done: Callable[[BaseException | None], None]
+    ) -> None:
+        """Run fn(*args) in a process (fn and args picklable); then done(the error, or None;
+        CancelledError when cancel() came first), in a thread of this process. Raises
+        BrokenExecutor when the pool can take no task."""
+        future = self.executor.submit(fn, *args)
+        self._futures.append(future)
+        finished = threading.Event()
+        self._pending.append(finished)
+
+        def relay(future: Future) -> None:
+            try:
+                done(CancelledError() if future.cancelled() else future.exception())
+            finally:
+                finished.set()
+
+        future.add_done_callback(relay)
+
+    def wait(self) -> None:
+        """Return once every task so far is done and its `done` has run."""
+        for finished in list(self._pending):
+            finished.wait()
+
+    def cancel(self) -> None:
+        """Cancel the tasks not started yet (their `done` gets a CancelledError); the running
+        ones finish."""
+        for future in list(self._futures):
+            future.cancel()
+
+    def close(self) -> None:
+        self.wait()
+        self.executor.shutdown(wait=True)
+
+    def __enter__(self) -> ProcessPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def thread_map(fn: Callable[[T], R], items: Iterable[T], min_items: int = 8) -> list[R]:
+    """[fn(item) for item in items], in up to 4 threads from min_items items on: for tasks
+    that release the GIL (image codecs), a second core does part of them (docs/speed.md,
+    trick 8)."""
+    items = list(items)
+    if len(items) < min_items or cpu_count() < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(min(4, cpu_count())) as pool:
+        return list(pool.map(fn, items))

@@ -1,0 +1,101 @@
+"""regexp.system.pools: processes that run work beside the training (started at once, deaf to
+Ctrl-C); wait() returns once every task and its callback are done, an error reaches its
+callback, a broken pool says so; thread_map keeps order; the cores are the affinity mask."""
+
+import os
+import signal
+import time
+from concurrent.futures import BrokenExecutor
+
+import pytest
+
+from regexp.system import pools
+from regexp.system.pools import ProcessPool, thread_map
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ProcessPool(1) as pool:
+        yield pool
+
+
+def test_its_processes_start_at_once_and_ignore_interrupts(pool):
+    """Started with the pool, not at the first task; Ctrl-C is the owner's to handle."""
+    pids = {pool.executor.submit(os.getpid).result() for _ in range(4)}
+    assert len(pids) == 1 and os.getpid() not in pids
+    handlers = pool.executor.submit(signal.getsignal, signal.SIGINT).result()
+    assert handlers == signal.SIG_IGN
+
+
+def test_wait_returns_after_every_callback(pool):
+    """metrics.json is rewritten by the callback: the owner must not end the sweep before."""
+    done = []
+
+    def slow_callback(err, i):
+        time.sleep(0.1)
+        done.append((i, err))
+
+    for i in range(3):
+        pool.submit(abs, -i, done=lambda err, i=i: slow_callback(err, i))
+    pool.submit(int, "not a number", done=lambda err: done.append((-1, err)))
+    pool.wait()
+    assert sorted(i for i, _ in done) == [-1, 0, 1, 2]
+    assert [err for i, err in done if i >= 0] == [None] * 3
+    assert isinstance(dict(done)[-1], ValueError)  # a task's error reaches its callback
+
+
+def test_a_broken_pool_refuses_tasks():
+    with ProcessPool(1) as pool:
+        pool.executor.submit(os._exit, 1)
+        time.sleep(0.5)
+        with pytest.raises(BrokenExecutor):
+            for _ in range(20):
+                pool.submit(abs, 1, done=lambda err: None)
+                time.sleep(0.1)
+
+
+def test_thread_map_keeps_the_order_with_threads_or_without():
+    assert thread_map(lambda x: x * x, range(20)) == [x * x for x in range(20)]
+    assert thread_map(str, [3, 1, 2]) == ["3", "1", "2"]
+
+
+def test_cores_are_the_affinity_mask_or_the_cpu_count_without_one(monkeypatch):
+    assert pools.cpu_count() == len(os.sched_getaffinity(0))
+
+    def no_affinity(pid):
+        raise OSError("not supported here")
+
+    monkeypatch.setattr(os, "sched_getaffinity", no_affinity)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert pools.cpu_count() == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert pools.cpu_count() == 1
+
+
+def test_a_figure_process_never_imports_torch_and_the_pool_module_imports_nothing_heavy():
+    """A spawned process imports the module of each function it unpickles: the figures'
+    draw_plots and warm_up must not pull torch in (seconds a process, before the first
+    figure); the launcher loads this module at start-up."""
+    import pickle
+    import subprocess
+    import sys
+
+    from regexp.figures.draw import draw_plots
+    from regexp.figures.templates import warm_up
+
+    child = (
+        "import pickle, sys; fs = pickle.loads(sys.stdin.buffer.read()); "
+        "print(*[f.__module__ for f in fs], 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], input=pickle.dumps([draw_plots, warm_up]),
+        capture_output=True,
+    )  # fmt: skip
+    want = ["regexp.figures.draw", "regexp.figures.templates", "False"]
+    assert done.stdout.decode().split() == want, done.stderr.decode()
+    imports = (
+        "import regexp.system.pools, sys; "
+        "print(sorted({'matplotlib', 'pandas', 'torch'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
