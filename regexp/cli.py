@@ -7,7 +7,6 @@ gets one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -23,7 +22,13 @@ from regexp.read.report import print_run
 from regexp.runs.resume import relaunch_overrides
 from regexp.system.command import remember_command
 from regexp.system.exit import exit_now
-from regexp.system.signals import Terminated, exit_code, terminate_as_interrupt
+from regexp.system.signals import (
+    Terminated,
+    exit_code,
+    interrupts_deferred,
+    terminate_as_interrupt,
+)
+from regexp.system.streams import quiet_stdout
 
 USAGE = """\
 usage: regexp VERB [ARGS...]
@@ -196,14 +201,28 @@ def _sweep(ns: Any, source: Any) -> int:
     try:
         code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
     finally:
-        from regexp.read.summary import end_sweep  # pandas, matplotlib: only at the end
+        summary = _end_sweep(plan, tracked, code)
+    return max(summary, 1 if code else 0)
 
-        summary = end_sweep(plan.out, plan.expected, jobs=plan.jobs)
+
+def _end_sweep(plan: Any, tracked: bool, code: int) -> int:
+    """The sweep's summary, whatever stopped it; a signal meanwhile waits until it is written
+    (then the pictures are left out). 0 only when every expected job is ok."""
+    summary = 1
+    try:
+        with interrupts_deferred():
+            from regexp.read.summary import draw_ending, write_ending  # pandas: at the end
+
+            summary, table = write_ending(
+                plan.out, plan.expected, jobs=plan.jobs, searching=plan.optimizing
+            )
+        draw_ending(plan.out, table)
+    finally:
         if tracked:
             from regexp.runs.mlflow_log import end_sweep as end_parent_run
 
             end_parent_run(plan.out, ok=not (summary or code))
-    return max(summary, 1 if code else 0)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,11 +250,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The `regexp` command: main, then an exit without the interpreter's slow teardown."""
+    """The `regexp` command: main, then an exit without the interpreter's slow teardown. A
+    closed stdout (`regexp sweep ... | head`) silences the output, not the work."""
+    quiet_stdout()
     try:
         code = main()
-    except BrokenPipeError:  # the reader went away (`regexp sweep --help | head`): end quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # stderr's reader went away too: end quietly
         code = 141  # as a process killed by SIGPIPE
     exit_now(code)
 

@@ -86,29 +86,54 @@ def summarize(
     return table, df
 
 
-def end_sweep(
+def write_ending(
     sweep_dir: Path,
     expected: int,
     console: Console | None = None,
     jobs: list[list[str]] | None = None,
-) -> int:
-    """Read the sweep's folders, write and print its summary, draw its pictures; 0 only
-    when every expected job is ok."""
+    searching: bool = False,
+) -> tuple[int, pd.DataFrame]:
+    """The sweep's result: its folders read once, its summary written and printed, best.yaml
+    (and an Optuna search's figures). (0 only when every expected job is ok, the table read,
+    for draw_ending.) searching: an optimizing sweeper's search, whose trials not asked yet
+    have no row."""
     console = console or terminal()
     table, df = summarize(sweep_dir, jobs)
     print_summary(console, table, sweep_dir, expected)
-    write_outcome(sweep_dir, df, console)  # best.yaml, an Optuna study's figures
-    try:  # the table is the sweep's result; a figure is not worth a failure
+    write_outcome(sweep_dir, df, console)
+    never = table["status"] == "missing"
+    bad = int((~never & (table["status"] != "ok")).sum())
+    unasked = max(expected - len(table), 0)
+    missing = int(never.sum()) + (0 if searching else unasked)
+    if bad or missing:
+        console.print(f"[red]{bad} job(s) not ok, {missing} missing[/red]")
+    if searching and unasked:
+        console.print(f"[red]{unasked} of {expected} trials not run: the search stopped "
+                      f"(regexp sweep --resume {sweep_dir} runs them)[/red]")  # fmt: skip
+    return int(bool(bad or missing or (searching and unasked))), df
+
+
+def draw_ending(sweep_dir: Path, df: pd.DataFrame, console: Console | None = None) -> None:
+    """The sweep's pictures and report.html from write_ending's table; a failure is a line
+    (the table is the sweep's result, a figure is not worth a failure)."""
+    console = console or terminal()
+    try:
         written = write_pictures(sweep_dir, df)
     except Exception as err:
         console.print(f"[yellow]sweep figures not drawn: {type(err).__name__}: {err}[/yellow]")
     else:
         if written:
             console.print("figures: " + " and ".join(p.name for p in written) + f" in {sweep_dir}")
-    never = table["status"] == "missing"
-    bad = int((~never & (table["status"] != "ok")).sum())
-    missing = int(never.sum()) + max(expected - len(table), 0)
-    if bad or missing:
-        console.print(f"[red]{bad} job(s) not ok, {missing} missing[/red]")
-        return 1
-    return 0
+
+
+def end_sweep(
+    sweep_dir: Path,
+    expected: int,
+    console: Console | None = None,
+    jobs: list[list[str]] | None = None,
+) -> int:
+    """write_ending, then draw_ending: 0 only when every expected job is ok."""
+    console = console or terminal()
+    code, df = write_ending(sweep_dir, expected, console, jobs)
+    draw_ending(sweep_dir, df, console)
+    return code

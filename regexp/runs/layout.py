@@ -39,8 +39,9 @@ MLFLOW_RUN = "mlflow_run.json"  # logger=mlflow: the store and parent run of a s
 STUDY = "study.db"  # an Optuna sweep's study (SQLite), in its sweep folder
 BEST = "best.yaml"  # a sweep's best run by its objective, written at its ending
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
-# metrics.json's "figures" of a job whose figures an interrupted sweep did not draw
-NOT_DRAWN = "not drawn: the sweep was interrupted (regexp sweep --resume draws them)"
+# metrics.json's "figures" of a trained job until its figures are drawn: an interrupted sweep
+# leaves it, and its resume draws them
+NOT_DRAWN = "not drawn yet: if the sweep was stopped, regexp sweep --resume draws them"
 PLOTS = "plots"
 FIT = "fit.npz"  # in plots/ of a 1-D run: its fitted function and points, for summary.png
 # the figure that shows a run best, first found (a report's thumbnail)

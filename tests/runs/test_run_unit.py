@@ -145,6 +145,32 @@ def test_auto_picks_cuda_when_there_is_one(monkeypatch):
     assert pick_device("cpu") == torch.device("cpu")
 
 
+def test_a_signal_while_the_folders_are_written_waits_for_every_trained_job(jobs, tmp_path):
+    """SIGINT (or SIGTERM) as job 0's folder is made: all three trained jobs are written,
+    ok, then the interrupt reaches the caller."""
+    import os
+    import signal
+
+    from regexp.system.signals import Terminated, terminate_as_interrupt
+
+    for signum, stop in ((signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)):
+        root = tmp_path / signum.name
+
+        class Signalling(_Folders):
+            def open(self, i):
+                if i == 0:
+                    os.kill(os.getpid(), signum)
+                return super().open(i)
+
+        folders = Signalling(root)
+        with terminate_as_interrupt(), pytest.raises(stop):
+            run_unit(jobs, folders)
+        assert [i for i, _, written in folders.closed if written] == [0, 1, 2]
+        statuses = [json.loads((root / str(i) / "metrics.json").read_text())["status"]
+                    for i in range(3)]  # fmt: skip
+        assert statuses == ["ok"] * 3
+
+
 def test_figures_go_to_a_pool_of_the_launchs_own_only_for_many_plotted_jobs(monkeypatch):
     """Below POOL_MIN_JOBS plotted jobs, or with one core, a job's figures are drawn where it
     was trained; from POOL_MIN_JOBS on, in a pool of a process per core that the launch owns,

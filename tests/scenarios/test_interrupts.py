@@ -86,3 +86,36 @@ def test_ctrl_c_while_a_group_trains_lists_every_job_in_the_summary(tmp_path):
     assert table["hidden_units"].tolist() == ["[4]", "[8]"] * 3
     assert set(table["status"]) <= {"missing", "incomplete"}
     assert "6 missing" in out or "not ok" in out
+
+
+def test_sigterm_during_the_ending_still_writes_the_summary(tmp_path):
+    """Every job ok, then SIGTERM as the sweep's ending reads them: summary.csv lists every
+    job, and the exit code says the sweep was stopped."""
+    sweep = tmp_path / "s"
+    proc = _start(tmp_path, "seed=range(0,8)", "hidden_units=[4]", "train.epochs=5",
+                  "plots.enabled=false")  # fmt: skip
+    _wait_for(lambda: len(list(sweep.glob("*/metrics.json"))) == 8, seconds=180)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err
+    table = pd.read_csv(sweep / "summary.csv")
+    assert table["seed"].tolist() == list(range(8)) and set(table["status"]) == {"ok"}
+
+
+def test_a_closed_stdout_never_stops_a_sweep(tmp_path):
+    """`regexp sweep ... | head -2`: every job is trained and ok on disk, the summary
+    written, exit code 0, and no logging errors on stderr."""
+    shell = (
+        f"{sys.executable} -m regexp.cli sweep 'seed=1,2,3' 'hidden_units=[4]' "
+        "train.epochs=20 hydra.sweep.dir=s 2>err.txt | head -2; exit ${PIPESTATUS[0]}"
+    )
+    done = subprocess.run(["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    err = (tmp_path / "err.txt").read_text()
+    assert done.returncode == 0, err[-2000:]
+    assert len(done.stdout.splitlines()) == 2
+    assert "Error" not in err and "Traceback" not in err, err[-2000:]
+    assert {m["status"] for m in _metrics(tmp_path / "s").values()} == {"ok"}
+    assert len(_metrics(tmp_path / "s")) == 3
+    assert pd.read_csv(tmp_path / "s" / "summary.csv")["status"].tolist() == ["ok"] * 3
