@@ -475,9 +475,19 @@ def plot_decision_boundary(
         save_png(t, path, full_title)
 
 
+# The figures regexp.figures.specs names: a spec travels by name (to a pool's process, say),
+# since the training process does not import matplotlib
+FIGURES = {
+    "plot_history": plot_history,
+    "plot_layers": plot_layers,
+    "plot_activations": plot_activations,
+    "plot_decision_boundary": plot_decision_boundary,
+}
+
+
 def draw_plots(specs: list[tuple[str, tuple, dict]]) -> None:
-    """Draw regexp.figures.specs.plot_specs' figures: (a function of this module's name,
-    its arguments, path first; its keywords). Imports no torch, for a pool's processes."""
+    """Draw regexp.figures.specs.plot_specs' figures: (a FIGURES name, its arguments, path
+    first; its keywords). Imports no torch, for a pool's processes."""
     for name, args, kwargs in specs:
         Path(args[0]).parent.mkdir(parents=True, exist_ok=True)
-        globals()[name](*args, **kwargs)
+        FIGURES[name](*args, **kwargs)

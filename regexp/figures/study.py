@@ -1,14 +1,17 @@
 """An Optuna study's own figures, drawn by optuna.visualization.matplotlib at an Optuna
 sweep's ending into its folder: optuna_history.png (each trial's value, the best so far) and
 optuna_importance.png (how much of the value each searched key explains, by Optuna's
-default evaluator, PED-ANOVA: deterministic, and needs no scikit-learn). No torch,
-no optuna import at module level: the study comes from the caller (regexp.runs.study).
+default evaluator, PED-ANOVA: deterministic, and needs no scikit-learn). Imported only for
+an Optuna search (regexp.read.outcome); the study comes from the caller (regexp.runs.study).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import matplotlib
+from optuna.trial import TrialState
 
 from regexp.figures.templates import plain_log_axis, save_figure
 
@@ -21,8 +24,6 @@ LOG_SPAN = 10.0  # a history whose values span more than this factor gets a log 
 
 
 def _completed(study: Any) -> list[Any]:
-    from optuna.trial import TrialState
-
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
@@ -38,9 +39,8 @@ def importance_skipped(study: Any) -> str | None:
 
 
 def import_plots() -> Any:
-    """optuna.visualization.matplotlib, with pyplot (which it imports) on the Agg backend."""
-    import matplotlib
-
+    """optuna.visualization.matplotlib, with pyplot (which it imports) on the Agg backend: a
+    sweep writes files, it never opens a window."""
     matplotlib.use("Agg")
     from optuna.visualization import matplotlib as plots
 
@@ -51,11 +51,7 @@ def _draw(plot: Any, path: Path, title: str) -> None:
     """One optuna.visualization.matplotlib plot (a function of no arguments giving its Axes),
     titled and saved as regexp saves a figure. Optuna sets its own style sheet: kept within
     this figure."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
     import_plots()
-
     with matplotlib.rc_context():
         ax = plot()
         for loc in ("left", "right"):  # Optuna's own title, replaced by ours in the middle
@@ -67,7 +63,7 @@ def _draw(plot: Any, path: Path, title: str) -> None:
             fig.tight_layout()
             save_figure(fig, path, Title=title)
         finally:
-            plt.close(fig)
+            matplotlib.pyplot.close(fig)  # pyplot: imported by import_plots
 
 
 def _history(study: Any, metric: str) -> Any:
@@ -83,8 +79,6 @@ def _history(study: Any, metric: str) -> Any:
 def draw_study(study: Any, sweep_dir: Path, metric: str) -> tuple[list[Path], list[str]]:
     """(the figures written into sweep_dir, a note for each one not drawn). metric: the
     objective's name, the value axis's label."""
-    from optuna.trial import TrialState
-
     plots = import_plots()
     done = _completed(study)
     if not done:

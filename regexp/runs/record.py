@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import regexp
 from regexp.system.command import typed_command
 
@@ -69,8 +71,6 @@ def made_by(device: str) -> dict[str, Any]:
     The command line is the one the user typed (regexp.system.command), else this
     process's."""
     if device.startswith("cuda"):
-        import torch  # a CUDA run's process has imported it already
-
         name = torch.cuda.get_device_name(torch.device(device))
     else:
         name = _cpu_name()
