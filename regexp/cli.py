@@ -42,6 +42,8 @@ verbs:
   fix RUN_DIR [KEY=VALUE]   shrink first-layer units whose change point lies in an interval
   landscape [RUN_DIR]       loss surfaces (the blog's example, or a trained run's plane)
   ewma                      the EWMA article's curves (beta = 0.5, 0.9, 0.98, bias correction)
+  store [--clear]           the store of finished jobs (outputs/.store): how many, their size;
+                            a job trained before is filled from it (reuse=false: train anew)
   notebook [FOLDER]         the reproduced notebook beside its published figures, each
                             ordering on k of N data draws; writes notebook.json and .png
                             (make reproduce [DRAWS=N] runs the models into outputs/reproduce)
@@ -60,6 +62,7 @@ VERBS = {
     "landscape": "regexp.tools.landscape",
     "ewma": "regexp.tools.ewma",
     "notebook": "regexp.read.notebook",
+    "store": "regexp.runs.store",
 }
 
 

@@ -14,8 +14,11 @@ from regexp.config.settings import validate
 
 @pytest.fixture(autouse=True)
 def _outputs_where_the_test_says(monkeypatch):
-    """A user's REGEXP_OUTPUTS would send the tests' runs (and their subprocesses') elsewhere."""
+    """A user's REGEXP_OUTPUTS would send the tests' runs (and their subprocesses') elsewhere;
+    and every test trains what it runs (REGEXP_REUSE=0), unless it is about the store of
+    finished jobs and says otherwise: a job filled from another test's run proves nothing."""
     monkeypatch.delenv("REGEXP_OUTPUTS", raising=False)
+    monkeypatch.setenv("REGEXP_REUSE", "0")
 
 
 @pytest.fixture

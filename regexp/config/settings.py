@@ -104,6 +104,7 @@ class Settings:
     plots: PlotSettings
     logger: str
     objective: str = "val_mse"  # the metrics.json key a run reports to an optimizing sweeper
+    reuse: bool = True  # fill the job's folder from the store of finished jobs when it is there
 
 
 # The keys a composed config may hold, block by block (a group's block by its option): the
@@ -431,6 +432,8 @@ def validate(cfg: DictConfig | Mapping) -> Settings:
         plots=_plots(_block(node, "plots")),
         logger=_logger(node),
         objective=_objective(node, _block(node, "data").get("task")),
+        # folders written before the key existed have none
+        reuse=_bool(node, "reuse", "reuse") if "reuse" in node else True,
     )
 
 

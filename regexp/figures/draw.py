@@ -482,6 +482,7 @@ FIGURES = {
     "plot_layers": plot_layers,
     "plot_activations": plot_activations,
     "plot_decision_boundary": plot_decision_boundary,
+    "save_fit": save_fit,
 }
 
 

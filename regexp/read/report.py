@@ -13,7 +13,7 @@ from rich.text import Text
 
 from regexp.config.settings import Settings
 from regexp.config.values import isna
-from regexp.runs.layout import METRIC_COLUMNS, read_metrics
+from regexp.runs.layout import METRIC_COLUMNS, REUSED, read_metrics
 
 if TYPE_CHECKING:  # pandas is imported where a sweep is summarized, not at start-up
     import pandas as pd
@@ -64,8 +64,18 @@ def print_run(out: Path, settings: Settings) -> int:
     console.print(table)
     if "error" in metrics:
         console.print(f"[red]error:[/red] {metrics['error']}")
+    if REUSED in metrics:
+        console.print(f"reused: trained earlier in {metrics[REUSED]}", markup=False)
     console.print(f"run folder: {out}")
     return 0 if status == "ok" else 1
+
+
+def reused_line(origins: list[str], jobs: int) -> str:
+    """`reused 3 of 5 jobs (trained earlier in FOLDER)`: the jobs filled from the store of
+    finished jobs and the folders (sweeps, runs) they were first trained in."""
+    places = sorted({str(Path(p).parent) if Path(p).name.isdigit() else p for p in origins})
+    where = ", ".join(places[:2]) + (f" and {len(places) - 2} more" if len(places) > 2 else "")
+    return f"reused {len(origins)} of {jobs} jobs (trained earlier in {where})"
 
 
 def print_summary(console: Console, table: pd.DataFrame, sweep_dir: Path, expected: int) -> None:
@@ -77,10 +87,16 @@ def print_summary(console: Console, table: pd.DataFrame, sweep_dir: Path, expect
     ]
     if "penalty" in table and not table["penalty"].fillna(0).astype(float).any():
         keep = [c for c in keep if c not in ("train_loss", "val_loss", "penalty")]
+    origins = [p for p in table.get(REUSED, []) if not isna(p)]
     table = table[keep]
+    if REUSED in table:  # which jobs; where they were trained: the line below
+        table = table.assign(**{REUSED: table[REUSED].map(lambda p: "" if isna(p) else "yes")})
+        table = table.rename(columns={REUSED: "reused"})
     for col in table.columns:
         shown.add_column(str(col), justify="right" if table[col].dtype.kind in "if" else "left")
     for row in table.itertuples(index=False):  # Text: a cell is never read as markup
         shown.add_row(*(Text(_fmt(v)) for v in row))
     console.print(shown)
+    if origins:
+        console.print(reused_line(origins, len(table)), markup=False)
     console.print(f"summary: {sweep_dir / 'summary.csv'} and summary.md")

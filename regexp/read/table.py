@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from regexp.config.values import fmt, isna
-from regexp.runs.layout import METRIC_COLUMNS, write_atomic
+from regexp.runs.layout import METRIC_COLUMNS, REUSED, write_atomic
 
 SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 SUMMARY_METRICS += ("train_accuracy", "val_accuracy", "n_params", "seconds")
@@ -28,8 +28,8 @@ def plain_columns(df: pd.DataFrame, show_all: bool) -> list[str]:
     (metrics.json's contract keys unless show_all), error."""
     keys = df.attrs["config_keys"] if show_all else differing_keys(df)
     metrics = [m for m in df.attrs["metric_keys"] if df[m].notna().any()]
-    if not show_all:
-        metrics = [m for m in metrics if m in METRIC_COLUMNS]
+    if not show_all:  # the contract's numbers, and where a reused job was first trained
+        metrics = [m for m in metrics if m in (*METRIC_COLUMNS, REUSED)]
     cols = ["path"] + (["job"] if df["job"].notna().any() else []) + ["name"]
     cols += [k for k in keys if k != "name"] + ["status"] + metrics
     return cols + (["error"] if df["error"].notna().any() else [])
@@ -94,6 +94,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
             table[col] = df[col]
         elif not optional:
             table[col] = float("nan")  # every job failed: keep the columns anyway
+    if REUSED in df and df[REUSED].notna().any():
+        table[REUSED] = df[REUSED]
     if df["error"].notna().any():
         table["error"] = df["error"]
     return table

@@ -38,6 +38,7 @@ MULTIRUN = "multirun.yaml"  # Hydra writes it into a sweep folder before the fir
 MLFLOW_RUN = "mlflow_run.json"  # logger=mlflow: the store and parent run of a sweep's jobs
 STUDY = "study.db"  # an Optuna sweep's study (SQLite), in its sweep folder
 BEST = "best.yaml"  # a sweep's best run by its objective, written at its ending
+REUSED = "reused_from"  # metrics.json of a job filled from the store: where it was trained
 STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
 # metrics.json's "figures" of a trained job until its figures are drawn: an interrupted sweep
 # leaves it, and its resume draws them

@@ -10,7 +10,8 @@ trained job's numbers (an interrupt waits for them), then the figures.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +21,15 @@ import torch
 from regexp.config import objective
 from regexp.config.settings import DataSettings, Settings
 from regexp.figures.templates import warm_up
-from regexp.runs.write import Trained, Written, finish_figures, record_failure, write_numbers
+from regexp.runs.store import Store, reuse_on
+from regexp.runs.write import (
+    Trained,
+    Written,
+    finish_figures,
+    record_failure,
+    write_numbers,
+    write_reused,
+)
 from regexp.system.pools import ProcessPool, cpu_count
 from regexp.system.progress import SweepProgress
 from regexp.system.signals import interrupts_deferred
@@ -106,47 +115,69 @@ def run_unit(
     progress: SweepProgress | None = None,
     batched: bool = False,
 ) -> list[Outcome]:
-    """Train the jobs as one program (its epochs shown in the sweep's `progress` display),
-    then write each job's folder: first every job's numbers, weights and metrics.json (an
-    interrupt meanwhile waits until they are written), then the figures, in `pool` when one
-    is given. batched: a batched launcher's program (metrics.json's "batched" says its K).
-    Raises when the program could not be trained: nothing is written then."""
-    results = train(settings, progress.bar if progress is not None else None)
-    if progress is not None:
-        progress.program_trained()
-    extra = {"batched": len(settings)} if batched else None
-    outcomes: list[Outcome] = []
+    """Fill the folders of the jobs the store of finished jobs holds (regexp.runs.store),
+    train the others as one program (its epochs shown in the sweep's `progress` display),
+    then write each trained job's folder: first every job's numbers, weights and
+    metrics.json (an interrupt meanwhile waits until they are written), then the figures, in
+    `pool` when one is given. batched: a batched launcher's program (metrics.json's "batched"
+    says its K). Raises when the program could not be trained: then only the reused jobs'
+    folders are written."""
+    store = Store()
+    outcomes: dict[int, Outcome] = {}
     plotted: list[Written] = []
+    entries = {i: store.find(s) for i, s in enumerate(settings) if reuse_on(s)}
+    todo = [i for i in range(len(settings)) if entries.get(i) is None]
+    results = train([settings[i] for i in todo], progress.bar if progress else None) if todo else []
+    extra = {"batched": len(todo)} if batched else None
     # one intra-op thread while writing: idle OpenMP threads spin after each small op on the
     # cores the figure processes use (docs/speed.md, trick 4)
     with threads_for(0, threads=1):
         with interrupts_deferred():  # a trained job is never lost to Ctrl-C
-            for i, (s, trained) in enumerate(zip(settings, results)):
-                written = _numbers(folders, i, s, trained, extra)
-                outcomes.append(outcome(s, written.metrics if written else _unwritten()))
-                folders.close(i, outcomes[-1].value)
-                if written is not None and written.specs is not None:
-                    plotted.append(written)
-                if progress is not None:
-                    progress.job_done()
+            for i, s in enumerate(settings):
+                entry = entries.get(i)
+                if entry is not None:
+                    write = functools.partial(write_reused, settings=s, entry=entry)
+                else:
+                    trained = results[todo.index(i)]
+                    write = functools.partial(write_numbers, settings=s, trained=trained,
+                                              extra=extra)  # fmt: skip
+                _done(folders, i, s, _write(folders, i, write), outcomes, plotted, progress)
         if progress is not None:
+            progress.program_trained()
             progress.figures_queued(len(plotted))
-        done = progress.figure_done if progress is not None else None
-        for w in plotted:
-            finish_figures(w, pool, done)
-    return outcomes
+        for written in plotted:
+            finish_figures(written, pool, progress.figure_done if progress else None)
+    return [outcomes[i] for i in range(len(settings))]
 
 
-def _numbers(
-    folders: Folders, i: int, settings: Settings, trained: Trained, extra: dict | None
-) -> Written | None:
-    """Job i's folder made and its numbers written; None when its folder cannot be made."""
+def _write(folders: Folders, i: int, write: Callable[[Path], Written]) -> Written | None:
+    """Job i's folder made and written; None when its folder cannot be made."""
     try:
         out = folders.open(i)
     except Exception as err:
         record_failure({}, err)
         return None
-    return write_numbers(out, settings, trained, extra)
+    return write(out)
+
+
+def _done(
+    folders: Folders,
+    i: int,
+    settings: Settings,
+    written: Written | None,
+    outcomes: dict[int, Outcome],
+    plotted: list[Written],
+    progress: SweepProgress | None,
+) -> None:
+    """Job i's numbers are written: its outcome kept and told to its Folders, its figures
+    queued."""
+    metrics = written.metrics if written is not None else _unwritten()
+    outcomes[i] = outcome(settings, metrics)
+    folders.close(i, outcomes[i].value)
+    if written is not None and written.specs is not None:
+        plotted.append(written)
+    if progress is not None:
+        progress.job_done()
 
 
 def _unwritten() -> dict[str, Any]:

@@ -34,6 +34,14 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
+def rebuild(settings: Settings, weights: Path) -> tuple[MLP, Dataset]:
+    """The trained model (CPU, eval mode) from its weights file, and the job's data."""
+    data = make_data(settings.data)
+    model = build_model(settings, data.n_in)
+    model.load_state_dict(load_weights(weights))
+    return model.eval(), data
+
+
 def load_run(run_dir: Path | str) -> tuple[Settings, MLP, Dataset]:
     """Rebuild a finished run's settings, trained model (CPU) and data from its folder;
     UsageError (one line) when the folder's config or weights cannot be read back."""

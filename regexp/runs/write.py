@@ -24,9 +24,10 @@ from typing import Any
 from regexp.config.settings import Settings, n_params
 from regexp.figures.draw import draw_plots
 from regexp.figures.specs import PlotSpec, plot_specs
-from regexp.runs.layout import NOT_DRAWN, RunDir
+from regexp.runs.layout import NOT_DRAWN, REUSED, RunDir
 from regexp.runs.record import made_by
-from regexp.runs.weights import load_run, save_weights
+from regexp.runs.store import Entry, Store, fill, reuse_on
+from regexp.runs.weights import load_run, rebuild, save_weights
 from regexp.system.files import write_atomic
 from regexp.system.pools import ProcessPool
 from regexp.train.data import Dataset
@@ -132,7 +133,31 @@ def write_numbers(
     metrics["seconds"] = member.seconds + time.perf_counter() - t0
     folder.write_metrics(metrics)
     if specs is None:
-        _log(written)
+        _finished(written)
+    return written
+
+
+def write_reused(out: Path, settings: Settings, entry: Entry) -> Written:
+    """A job's folder filled from its store entry instead of training (regexp.runs.store.fill);
+    its figures are to draw from the stored weights when the stored ones cannot be linked."""
+    t0 = time.perf_counter()
+    metrics, to_draw = fill(entry, out, settings)
+    run = RunDir(out)
+    history = History.from_csv(run.history_file.read_text(encoding="utf-8"))
+    specs = None
+    try:
+        if settings.logger == "tensorboard":
+            write_tensorboard(out, history)
+        if to_draw:
+            model, data = rebuild(settings, run.weights_file)
+            specs = plot_specs(run.plots_dir, run.fit_file, model, data, settings, history)
+    except Exception as err:
+        record_failure(metrics, err)
+        metrics.pop("figures", None)
+        run.write_metrics(metrics)
+    written = Written(out, settings, metrics, history, specs, t0)
+    if specs is None:
+        _finished(written)
     return written
 
 
@@ -154,9 +179,10 @@ def finish_figures(
         metrics.pop("figures", None)
         if err is not None:
             record_failure(metrics, err)
-        metrics["seconds"] = written.metrics["train_seconds"] + time.perf_counter() - written.t0
+        if REUSED not in metrics:  # a reused job keeps its original's time
+            metrics["seconds"] = metrics["train_seconds"] + time.perf_counter() - written.t0
         RunDir(written.out).write_metrics(metrics)
-        _log(written)
+        _finished(written)
         if done is not None:
             done()
 
@@ -177,12 +203,15 @@ def _draw_here(specs: list[PlotSpec] | None) -> Exception | None:
     return None
 
 
-def _log(written: Written) -> None:
-    """Hand the finished folder to the logger that needs it (logger=mlflow: an MLflow run)."""
+def _finished(written: Written) -> None:
+    """A job with nothing left to write: handed to the logger that needs it (logger=mlflow:
+    an MLflow run), and kept in the store of finished jobs when it is ok."""
     if written.settings.logger == "mlflow":
         from regexp.runs.mlflow_log import log_job  # mlflow: only where a job logs to it
 
         log_job(written.out, written.settings, written.metrics, written.history)
+    if reuse_on(written.settings):
+        Store().put(written.out, written.settings)
 
 
 def draw_missing(run_dir: Path | str) -> None:

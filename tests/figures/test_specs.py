@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -21,3 +23,25 @@ def test_contributions_plus_bias_are_the_fitted_function(hidden, stddev):
     np.testing.assert_allclose(out, fitted, rtol=0, atol=1e-6)
     np.testing.assert_allclose(contrib.sum(axis=1) + bias, fitted, rtol=0, atol=1e-5)
     assert np.ptp(contrib, axis=0).max() > 0  # units that vary: the sum is not trivial
+
+
+def test_every_figure_a_spec_names_is_one_draw_plots_draws():
+    """Specs travel by name: each name of a regression and a classification run's specs is
+    in draw.FIGURES."""
+    import torch
+
+    from regexp.figures.draw import FIGURES
+    from regexp.figures.specs import plot_specs
+    from regexp.train.data import make_data
+    from regexp.train.history import History
+    from regexp.train.model import MLP
+    from tests.conftest import settings
+
+    for extra in ([], ["data=classification"]):
+        s = settings("hidden_units=[4,4]", *extra)
+        data = make_data(s.data)
+        model = MLP(data.n_in, s.hidden_units, 1, s.activation)
+        history = History({"epoch": np.array([1]), "train_loss": np.array([1.0])})
+        with torch.no_grad():
+            specs = plot_specs(Path("p"), Path("p/fit.npz"), model, data, s, history)
+        assert {name for name, _, _ in specs} <= set(FIGURES), extra

@@ -157,9 +157,11 @@ def test_a_signal_while_the_folders_are_written_waits_for_every_trained_job(jobs
         root = tmp_path / signum.name
 
         class Signalling(_Folders):
+            sent = signum
+
             def open(self, i):
                 if i == 0:
-                    os.kill(os.getpid(), signum)
+                    os.kill(os.getpid(), self.sent)
                 return super().open(i)
 
         folders = Signalling(root)

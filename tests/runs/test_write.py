@@ -80,7 +80,7 @@ def test_a_plot_failing_in_the_pool_fails_its_job_only(tmp_path, cfg_of, monkeyp
     def broken(*args, **kwargs):
         raise ValueError("injected plot fault")
 
-    monkeypatch.setattr(plots, "plot_history", broken)
+    monkeypatch.setitem(plots.FIGURES, "plot_history", broken)
     written = _written(tmp_path, cfg_of("hidden_units=[4]", "plots.enabled=true", epochs=5))
     pool = _Deferred()
     finish_figures(written, pool)
