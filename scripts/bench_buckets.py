@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -47,11 +48,11 @@ def seconds_per_epoch(base, hidden: tuple[int, ...], k: int, data, repeats: int)
     return min(times) / base.train.epochs
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--repeats", type=int, default=5)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     logging.disable(logging.INFO)
     base = validate(compose([f"train.epochs={args.epochs}", "plots.enabled=false"]))
     data = make_data(base.data)
