@@ -20,13 +20,14 @@ import argparse
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
 from regexp.config.compose import compose
 from regexp.config.settings import validate
 from regexp.runs import buckets
-from regexp.runs.grouping import _rows, plan_units
+from regexp.runs.units import plan_units, rows_per_epoch
 from regexp.train.data import make_data
 from regexp.train.engine import fit
 
@@ -47,15 +48,15 @@ def seconds_per_epoch(base, hidden: tuple[int, ...], k: int, data, repeats: int)
     return min(times) / base.train.epochs
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--repeats", type=int, default=5)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     logging.disable(logging.INFO)
     base = validate(compose([f"train.epochs={args.epochs}", "plots.enabled=false"]))
     data = make_data(base.data)
-    rows = _rows(base)
+    rows = rows_per_epoch(base)
     terms, times = [], []
     for width, k in ONE_LAYER:
         t = seconds_per_epoch(base, (width,), k, data, args.repeats)

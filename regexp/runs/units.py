@@ -113,11 +113,13 @@ def _programs(
     counts: dict[tuple[int, ...], list[int]] = {}
     for i, s in jobs:
         counts.setdefault(widths_of(s), []).append(i)
-    plan = buckets({w: len(c) for w, c in counts.items()}, _rows(jobs[0][1]), chunk, max_params)
+    plan = buckets(
+        {w: len(c) for w, c in counts.items()}, rows_per_epoch(jobs[0][1]), chunk, max_params
+    )
     return [(sorted(i for w in b.members for i in counts[w]), chunk(b.widths)) for b in plan]
 
 
-def _rows(s: Settings) -> float:
+def rows_per_epoch(s: Settings) -> float:
     """Rows a model's step works through, per epoch: its training rows forward and backward,
     and its validation rows forward every eval_every epochs (a forward costs about a third of
     a step)."""

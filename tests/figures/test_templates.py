@@ -15,9 +15,9 @@ from PIL import Image
 from regexp.figures import templates
 from regexp.figures.templates import (
     DPI,
-    GREY_LEVELS,
     Template,
     fit_limits,
+    octree,
     plain_log_axis,
     save_figure,
     save_png,
@@ -101,7 +101,10 @@ def test_the_oldest_template_goes_when_the_limit_is_reached(monkeypatch):
         with template(("lines", key), _build):
             pass
     assert BUILT == [(1,), (2,), (3,), (1,)]  # 1 was dropped for 3, then built again
-    assert list(templates._templates) == [("lines", 3), ("lines", 1)]
+    for key in (3, 1):  # the two most recent are kept
+        with template(("lines", key), _build):
+            pass
+    assert BUILT == [(1,), (2,), (3,), (1,)]
 
 
 def test_a_png_has_256_colours_its_title_and_white_kept_white(tmp_path, monkeypatch):
@@ -126,28 +129,33 @@ def test_a_png_has_256_colours_its_title_and_white_kept_white(tmp_path, monkeypa
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
-def test_the_palette_holds_the_greys_white_alone_near_white_and_256_entries():
-    colours = np.array([[31, 119, 180], [253, 252, 250], [250, 250, 251], [255, 127, 14]])
-    palette = templates._with_greys(colours.astype(float))
-    entries = np.array(palette.getpalette()).reshape(-1, 3)[: len(GREY_LEVELS) + 4]
-    greys = len(GREY_LEVELS)
-    assert (entries[:greys] == np.repeat(GREY_LEVELS, 3).reshape(-1, 3)).all()
-    assert entries[greys - 1].tolist() == [255, 255, 255]
-    # colours that a near-white pixel would map to instead of white are left out
-    assert entries[greys : greys + 2].tolist() == [[31, 119, 180], [255, 127, 14]]
+def test_white_stays_exact_beside_near_white_greys_within_3_levels_flat_colours_exact():
+    def row(colour, n=256):
+        return np.tile(np.array(colour, dtype=np.uint8), (1, n, 1))
+
+    every_grey = np.repeat(np.arange(256, dtype=np.uint8), 3).reshape(1, 256, 3)
+    near_white, colours = [[253, 252, 250], [250, 250, 251]], [[31, 119, 180], [255, 127, 14]]
+    rows = [every_grey, row([255, 255, 255]), *map(row, near_white), *map(row, colours)]
+    rgb = np.concatenate(rows)
+    got = np.asarray(octree(Image.fromarray(rgb)).convert("RGB")).astype(int)
+    assert (got[1] == 255).all()  # no near-white palette entry takes white's pixels
+    assert np.abs(got[0] - every_grey[0]).max() <= 3
+    assert (got[4:] == rgb[4:]).all()
+    assert len(np.unique(got.reshape(-1, 3), axis=0)) <= 256
 
 
-def test_a_picture_of_an_image_gets_an_octree_of_its_own(tmp_path, monkeypatch):
-    calls = []
-    octree = templates.octree
-    monkeypatch.setattr(templates, "octree", lambda rgb: calls.append(1) or octree(rgb))
+def test_a_picture_of_an_image_keeps_its_colormap(tmp_path):
+    """An image's many colours get a palette of their own: the PNG stays within a few levels
+    of what was rendered, where the artists' palette of a few flat colours is far off."""
     t = Template((2.0, 2.0))
     ax = t.fig.subplots()
     t.dynamic(ax.imshow(np.random.default_rng(0).random((20, 20)), cmap="viridis"))
+    rendered = np.asarray(t.render())[..., :3].astype(int)
     save_png(t, tmp_path / "i.png", "image")
-    assert calls == [1]
     with Image.open(tmp_path / "i.png") as img:
         assert img.mode == "P" and img.text["Title"] == "image"
+        png = np.asarray(img.convert("RGB")).astype(int)
+    assert np.abs(png - rendered).mean() < 3
 
 
 def test_a_one_off_figure_carries_its_text_chunks(tmp_path):

@@ -48,13 +48,22 @@ def test_a_program_of_few_epochs_logs_each_one(terminal, caplog):
     assert _logged(caplog, 3, "g", k=4) == want
 
 
-def test_the_shown_loss_is_the_mean_over_the_models_still_finite():
-    mean = torch.tensor([[1.0, float("nan"), 3.0, float("inf")], [0.0, 0.0, 0.0, 0.0]])
-    assert progress._shown(mean) == pytest.approx(2.0)
-
-
-def test_the_shown_loss_of_finite_models_is_their_mean():
-    assert progress._shown(torch.tensor([[1.0, 2.0, 6.0], [9.0, 9.0, 9.0]])) == pytest.approx(3.0)
+@pytest.mark.parametrize(
+    ("first_row", "shown"),
+    [
+        ([1.0, 2.0, 6.0], "3"),
+        ([1.0, float("nan"), 3.0, float("inf")], "2"),
+        ([float("nan")], "nan"),
+    ],
+)
+def test_the_shown_loss_is_the_mean_over_the_models_still_finite(
+    terminal, caplog, first_row, shown
+):
+    loss = torch.stack([torch.tensor(first_row), torch.full((len(first_row),), 9.0)])
+    with caplog.at_level(logging.INFO, logger="regexp"):
+        with progress.progress_reporter(1, "g") as report:
+            report(1, loss)
+    assert caplog.messages == [f"g: epoch 1/1, loss {shown}"]
 
 
 def test_off_a_terminal_a_sweep_prints_a_line_every_tenth_of_its_jobs(capsys):

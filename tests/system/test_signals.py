@@ -3,10 +3,12 @@ sweep runs, the shell's exit codes, helper processes leaving interrupts to their
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
-from regexp.system.signals import Terminated, exit_code, ignore_interrupts, terminate_as_interrupt
+from regexp.system.signals import Terminated, exit_code, terminate_as_interrupt
 
 
 def test_sigterm_raises_terminated_inside_the_block_only():
@@ -23,8 +25,12 @@ def test_exit_codes_are_128_plus_the_signal():
     assert isinstance(Terminated(), KeyboardInterrupt)
 
 
-def test_a_helper_process_ignores_both(monkeypatch):
-    set_to = {}
-    monkeypatch.setattr(signal, "signal", lambda sig, handler: set_to.update({sig: handler}))
-    ignore_interrupts()
-    assert set_to == {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN}
+def test_a_helper_process_ignores_both():
+    """In a process of its own: the signals it sends itself must not stop it."""
+    code = (
+        "import os, signal, time; from regexp.system.signals import ignore_interrupts;"
+        "ignore_interrupts(); os.kill(os.getpid(), signal.SIGINT);"
+        "os.kill(os.getpid(), signal.SIGTERM); time.sleep(0.1); print('still here')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "still here\n"), done.stderr

@@ -72,10 +72,6 @@ from regexp.system import threads
 )
 def test_threads_per_job_never_oversubscribe(launcher, cores, expected):
     assert threads.plan(launcher, cores) == expected
-    n, _ = expected
-    workers = threads._joblib_workers(launcher.get("n_jobs"), cores)
-    if "joblib" in launcher["_target_"]:
-        assert min(workers, cores) * n <= cores  # jobs x threads fits the cores
 
 
 def test_parallel_jobs_take_gpus_in_turn(monkeypatch):
@@ -93,10 +89,15 @@ def test_parallel_jobs_take_gpus_in_turn(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("n_jobs", "workers"), [(None, 1), (0, 1), ("x", 1), (3, 3), (-1, 8), (-2, 7), (-9, 1)]
+    ("n_jobs", "workers"), [(None, 1), (0, 1), ("x", 1), (3, 3), (-1, 8), (-5, 4), (-7, 2), (-9, 1)]
 )
 def test_joblib_workers_follow_joblibs_convention(n_jobs, workers):
-    assert threads._joblib_workers(n_jobs, 8) == workers
+    """-1 = every core, -2 = all but one, ...; None = 1: 8 cores shared by the workers."""
+    launcher = {
+        "_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher",
+        "n_jobs": n_jobs,
+    }
+    assert threads.plan(launcher, 8) == (8 // workers, workers > 1)
 
 
 @pytest.mark.parametrize(

@@ -177,32 +177,54 @@ def test_a_big_group_of_one_takes_autograds_gradients_with_the_same_result(monke
     assert_same(direct, flat, rtol=1e-6)
 
 
-def test_freed_memory_is_kept_for_the_next_step():
-    """After keep_freed_memory, a step's big temporaries come back from the heap instead of
-    being faulted in from the OS again: 20 steps that each make three 12 MB tensors fault
-    in under 10 % of their pages. In a fresh process glibc's own dynamic threshold does the
-    same here, so this pins the steady state only; what the setting buys in a fitted group's
-    heap is measured side by side in docs/speed.md (trick 3)."""
-    import resource
+def test_after_a_fit_freed_memory_is_kept_for_the_next_step():
+    """After fit() (which calls keep_freed_memory), blocks a step mallocs and frees come back
+    from glibc's heap; with glibc's defaults the same steps fault every page in from the OS
+    again (16 blocks of 1 MB held at once, as a step's activations are: freed together they
+    pass the default trim threshold). Each side runs in a fresh process, as a setting made
+    by an earlier test's fit stays in this one; the blocks come from libc's malloc itself,
+    so no other allocation lands between them (torch's small objects would)."""
+    import platform
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    from regexp.system.allocator import keep_freed_memory
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("keep_freed_memory tunes glibc's malloc")
+    code = """if True:
+        import ctypes, ctypes.util, resource, sys
+        if sys.argv[1] == "fit":
+            from tests.conftest import settings
+            from regexp.train.data import make_data
+            from regexp.train.engine import fit
+            s = settings("train.epochs=1")
+            fit([s], make_data(s.data))
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
 
-    assert keep_freed_memory()  # glibc, as on every Linux this runs on
+        def faults(steps):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            for _ in range(steps):
+                blocks = [libc.malloc(1 << 20) for _ in range(16)]
+                for b in blocks:
+                    ctypes.memset(b, 1, 1 << 20)
+                for b in blocks:
+                    libc.free(b)
+            return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
-    def faults(steps: int) -> int:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        for _ in range(steps):
-            a = torch.ones(3, 1 << 20)
-            b = a * 2
-            c = b + a
-            del a, b, c
-        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-
-    faults(2)
-    pages = 20 * 3 * (12 << 20) // resource.getpagesize()
-    # the process's faults: a thread an earlier test left running may fault in the same
-    # window, so the fewest of three tries counts (glibc's default faults most, every try)
-    assert min(faults(20) for _ in range(3)) < pages // 10
+        faults(1)
+        print(faults(10), 10 * 16 * (1 << 20) // resource.getpagesize())
+    """
+    root = Path(__file__).resolve().parents[2]
+    seen = {}
+    for side in ("fit", "defaults"):
+        out = subprocess.run([sys.executable, "-c", code, side], cwd=root, check=True,
+                             capture_output=True, text=True).stdout.split()  # fmt: skip
+        seen[side] = int(out[-2]), int(out[-1])  # (page faults, pages the blocks span)
+    faults, pages = seen["fit"]
+    assert faults < pages // 10, seen
+    faults, pages = seen["defaults"]
+    assert faults > pages * 9 // 10, seen
 
 
 def test_a_long_run_does_not_grow_the_heap():
