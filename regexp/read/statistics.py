@@ -98,10 +98,10 @@ def t_intervals(
     spread gives an interval of zero width."""
     values = np.asarray(values, dtype=float)
     n = values.shape[-1]
-    mean = values.mean(axis=-1)
     if n < 2:
-        nan = np.full_like(mean, np.nan)
-        return mean, nan, nan
+        nan = np.full(values.shape[:-1], np.nan)
+        return (values[..., 0] if n else nan), nan, nan
+    mean = values.mean(axis=-1)
     half = _t_quantile(0.5 + np.asarray(confidence) / 2, n - 1) * values.std(-1, ddof=1)
     half = half / math.sqrt(n)
     return mean, mean - half, mean + half
@@ -157,7 +157,7 @@ class Plan:
     first: int = 5
     batch: int = 5
     draws_max: int = 20
-    alpha: float = 1 - CONFIDENCE
+    alpha: float = 0.05  # 1 - CONFIDENCE, over all the looks together
 
     @classmethod
     def fixed(cls, n: int) -> Plan:
