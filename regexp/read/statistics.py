@@ -90,6 +90,19 @@ class Interval:
     n: int
 
 
+def t_bounds(
+    mean: np.ndarray, std: np.ndarray, n: np.ndarray, confidence: float | np.ndarray = CONFIDENCE
+) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) of Student's t-interval of a mean from its sample std (ddof 1) and count,
+    elementwise; NaN where n < 2."""
+    mean, std, n = (np.asarray(v, dtype=float) for v in (mean, std, n))
+    enough = n >= 2
+    df = np.where(enough, n - 1, 1.0)
+    half = _t_quantile(0.5 + np.asarray(confidence) / 2, df) * std / np.sqrt(np.where(enough, n, 1))
+    half = np.where(enough, half, np.nan)
+    return mean - half, mean + half
+
+
 def t_intervals(
     values: np.ndarray, confidence: float | np.ndarray = CONFIDENCE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,9 +115,8 @@ def t_intervals(
         nan = np.full(values.shape[:-1], np.nan)
         return (values[..., 0] if n else nan), nan, nan
     mean = values.mean(axis=-1)
-    half = _t_quantile(0.5 + np.asarray(confidence) / 2, n - 1) * values.std(-1, ddof=1)
-    half = half / math.sqrt(n)
-    return mean, mean - half, mean + half
+    low, high = t_bounds(mean, values.std(-1, ddof=1), np.full(mean.shape, n), confidence)
+    return mean, low, high
 
 
 def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
