@@ -61,15 +61,42 @@ nb_empty     :=
 nb_space     := $(nb_empty) $(nb_empty)
 nb_comma     := ,
 # Data draws: DRAWS=N trains every model on the shipped data seed (conf/data/*.yaml) and on
-# seeds 1 .. N-1, each draw a job (data.seed) of the model's sweep: the launcher trains a
-# model's draws as one program where that is cheaper (all but the 5 x 1024 nets).
+# N-1 more, data.seed SEEDS_FROM, SEEDS_FROM+1, ... (default 1: SEEDS_FROM=11 checks the
+# lessons on draws the configs were not chosen on), each draw a job (data.seed) of the model's
+# sweep: the launcher trains a model's draws as one program where that is cheaper (all but the
+# 5 x 1024 nets). DRAWS=auto starts at DRAWS_FIRST draws and adds DRAWS_BATCH at a time until
+# `regexp notebook --decide` says every lesson is decided, or DRAWS_MAX: the looks of its
+# sequential rule (regexp/read/statistics.py), so stopping early keeps its error.
 DRAWS       ?= 1
-ifneq ($(shell [ "$(DRAWS)" -ge 1 ] 2>/dev/null && echo ok),ok)
-$(error DRAWS: must be a whole number of at least 1, got '$(DRAWS)')
+DRAWS_FIRST ?= 5
+DRAWS_BATCH ?= 5
+DRAWS_MAX   ?= 20
+SEEDS_FROM  ?= 1
+nb_whole     = $(shell [ "$(1)" -ge $(2) ] 2>/dev/null && echo ok)
+ifneq ($(DRAWS),auto)
+ifneq ($(call nb_whole,$(DRAWS),1),ok)
+$(error DRAWS: must be a whole number of at least 1, or auto, got '$(DRAWS)')
+endif
+endif
+ifneq ($(call nb_whole,$(DRAWS_FIRST),2),ok)
+$(error DRAWS_FIRST: must be a whole number of at least 2, got '$(DRAWS_FIRST)')
+endif
+ifneq ($(call nb_whole,$(DRAWS_BATCH),1),ok)
+$(error DRAWS_BATCH: must be a whole number of at least 1, got '$(DRAWS_BATCH)')
+endif
+ifneq ($(call nb_whole,$(DRAWS_MAX),$(DRAWS_FIRST)),ok)
+$(error DRAWS_MAX: must be a whole number of at least DRAWS_FIRST ($(DRAWS_FIRST)), got '$(DRAWS_MAX)')
+endif
+ifneq ($(call nb_whole,$(SEEDS_FROM),0),ok)
+$(error SEEDS_FROM: must be a whole number, got '$(SEEDS_FROM)')
 endif
 NB_SHIPPED  := 20200217
-nb_seeds     = $(subst $(nb_space),$(nb_comma),$(strip $(NB_SHIPPED) $(shell seq 1 $$(($(DRAWS) - 1)))))
+nb_extra     = $(shell seq $(SEEDS_FROM) $$(($(SEEDS_FROM) + $(DRAWS) - 2)))
+nb_seeds     = $(subst $(nb_space),$(nb_comma),$(strip $(NB_SHIPPED) $(nb_extra)))
 nb_draws     = $(if $(filter-out 1,$(DRAWS)),data.seed=$(nb_seeds))
+nb_plan      = --first $(DRAWS_FIRST) --batch $(DRAWS_BATCH) --draws-max $(DRAWS_MAX)
+# the report (a test puts a stand-in here to walk DRAWS=auto's loop under make -n)
+NB_NOTEBOOK ?= $(BIN)/regexp notebook
 # $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over experiment configs (and draws), with
 # NB_ARGS on top (make reproduce NB_ARGS=data.seed=1 REPRO=outputs/reproduce-seed1: one other draw)
 NB_ARGS ?=
@@ -89,7 +116,7 @@ NB_THREADS ?= 1
 # after another.
 NB_JOBS ?= 2
 
-.PHONY: units layers penalties penalties-a penalties-b classification reproduce
+.PHONY: units layers penalties penalties-a penalties-b classification reproduce reproduce-sections
 
 units: $(STAMP)  ## notebook: one hidden layer of 2 (three seeds), 8, 128, 1024, 8192 units
 	$(call nb_sweep,units,$(NB_UNITS))
@@ -108,8 +135,22 @@ penalties-b: $(STAMP)
 classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
 	$(call nb_sweep,classification,$(NB_CLASSIF))
 
-reproduce: $(STAMP)  ## the whole notebook, its table at the end (DRAWS=5: on 5 data draws)
+reproduce-sections: $(STAMP)
 	rm -rf $(REPRO)/penalties
 	$(MAKE) --no-print-directory -j$(NB_JOBS) --output-sync=target \
 		penalties-a penalties-b classification units layers
-	$(PY) -m regexp.read.notebook $(REPRO)
+
+reproduce: $(STAMP)  ## the whole notebook, its lessons at the end (DRAWS=5: on 5 data draws; DRAWS=auto)
+ifeq ($(DRAWS),auto)
+	n=$(DRAWS_FIRST); while :; do \
+		echo "make reproduce DRAWS=auto: $$n data draws"; \
+		$(MAKE) --no-print-directory reproduce-sections DRAWS=$$n || exit $$?; \
+		next=$$($(NB_NOTEBOOK) $(REPRO) $(nb_plan) --decide) || exit $$?; \
+		[ "$$next" -gt "$$n" ] 2>/dev/null || break; \
+		n=$$next; \
+	done
+	$(NB_NOTEBOOK) $(REPRO) $(nb_plan)
+else
+	$(MAKE) --no-print-directory reproduce-sections
+	$(NB_NOTEBOOK) $(REPRO)
+endif

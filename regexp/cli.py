@@ -45,8 +45,9 @@ verbs:
   store [--clear]           the store of finished jobs (outputs/.store): how many, their size;
                             a job trained before is filled from it (reuse=false: train anew)
   notebook [FOLDER]         the reproduced notebook beside its published figures, each
-                            ordering on k of N data draws; writes notebook.json and .png
-                            (make reproduce [DRAWS=N] runs the models into outputs/reproduce)
+                            lesson a verdict with its interval over the data draws; writes
+                            notebook.json and .png (make reproduce [DRAWS=N|auto] runs the
+                            models into outputs/reproduce)
 
 overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimizer=sgd
   optimizer.lr=0.05 seed=3 data=classification device=cpu +experiment=model_somany

@@ -3,8 +3,8 @@
 Runs are coloured by the sweep's first study variable (a colour per value, or a colour map
 with its bar for a key of many numeric values) and, when a second one has at most four
 values, dashed by it; runs of one setting that differ only in seed are one mean line in a
-min–max band. Curves are given as arrays (regexp.read.histories reads them): no run folder
-is read here.
+min–max band, and the title says so. Curves are given as arrays (regexp.read.sweep_figures
+reads them): no run folder is read here.
 """
 
 from __future__ import annotations
@@ -123,9 +123,9 @@ def plot_curves(
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     seeds = max((s.runs for s in drawn), default=1)
-    note = f"; runs that differ only in seed: {'geometric ' if log else ''}mean, min–max band"
+    note = band_note(log) if seeds > 1 else ""
     ax.set_title(f"{metric} of every run ({len(curves)}) against the epoch"
-                 f"{note if seeds > 1 else ''}", fontsize=10)  # fmt: skip
+                 f"{chr(10) + note if note else ''}", fontsize=10 if not note else 9)  # fmt: skip
     if norm is not None:
         bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm, "viridis"), ax=ax, pad=0.02)
         bar.set_label(key)
@@ -138,5 +138,13 @@ def plot_curves(
         fig.legend(handles=handles, title=second, loc="lower left", fontsize=8,
                    bbox_to_anchor=(0.75 if norm is None else 0.08, 0.11), title_fontsize=8,
                    frameon=False)  # fmt: skip
-    save_figure(fig, path, Title=f"curves: {metric} by {key or 'run'}")
+    bands = {"Comment": note} if note else {}
+    save_figure(fig, path, Title=f"curves: {metric} by {key or 'run'}", **bands)
     return drawn
+
+
+def band_note(log: bool) -> str:
+    """What a band of curves.png is."""
+    mean = "geometric mean" if log else "mean"
+    return (f"line: the {mean} of a setting's seeds; band: their min–max (a spread of runs, "
+            "not an interval of the mean)")  # fmt: skip

@@ -5,7 +5,8 @@ check them: for each study variable (the keys a user swept, seeds collapsed) and
 (train and val MSE; accuracy for classification), one line per value of a second swept key.
 A key of a few values gets a line through its values, with the spread over the ok runs at
 each: mean ± sample std on a linear axis; on a log axis (MSE) geometric mean ×/÷ geometric
-std, kept within the runs' min–max, so the band never reaches values no run had. A key of
+std, kept within the runs' min–max, so the band never reaches values no run had (a caption
+under the panels says so: a spread of runs, not an interval of their mean). A key of
 many numeric values (a search's λ or learning rate) gets a point per run instead: a line
 through them would join runs that differ in other keys. Keys named lam or lr get a log axis.
 For 1-D regression, each run's fitted function (plots/fit.npz, written by the run) is drawn
@@ -182,12 +183,27 @@ def _grid(
                 bottom=bottom / height, hspace=hgap / axes_h, wspace=wgap / axes_w)  # fmt: skip
 
 
+def _banded(panel: Panel) -> bool:
+    """Whether the panel draws a band: a line with two runs or more at a point."""
+    return not panel.scatter and int(max(line.n.max(initial=0) for line in panel.lines)) >= 2
+
+
 def _spread_words(panel: Panel) -> str:
     if panel.scatter:
         return " (each run)"
-    if int(max(line.n.max(initial=0) for line in panel.lines)) < 2:
+    if not _banded(panel):
         return ""
-    return " (geometric mean ×/÷ geom. std, in min–max)" if panel.log_y else " (mean ± std)"
+    return (" (band: geometric mean ×/÷ geom. std, in min–max)" if panel.log_y
+            else " (band: mean ± 1 std)")  # fmt: skip
+
+
+def band_note(panels: list[Panel]) -> str:
+    """What the bands and bars of summary.png are, under its panels ("" without a band)."""
+    if not any(_banded(p) for p in panels):
+        return ""
+    return ("bands and bars: the spread of the ok runs at each point (± 1 std; ×/÷ geometric "
+            "std within min–max on a log axis), not an interval of their mean (regexp compare "
+            "--over seed gives that)")  # fmt: skip
 
 
 def _draw_panel(ax: Any, panel: Panel) -> None:
@@ -317,13 +333,18 @@ def plot_sweep(
             min(len(fits), MAX_FIT_PANELS) / 6
         )  # fmt: skip
     ticks = min(2.0, TICK_PER_CHAR * max(map(_rotated, panels), default=0))
-    top_h = PANEL_H * n_rows + ticks
+    note = band_note(panels)
+    caption_h = 0.25 if note else 0.0  # inches under the panels for the bands' caption
+    top_h = PANEL_H * n_rows + ticks + caption_h
     fit_h = FIT_H * fit_rows + 0.8 if fits else 0.0
     fig = Figure(figsize=(WIDTH, top_h + fit_h), dpi=100)
     ratios = [top_h, fit_h] if fits else None
     parts = fig.subfigures(2 if fits else 1, 1, squeeze=False, height_ratios=ratios)
-    room = _grid(top_h, n_rows, 2, 0.85, 0.3, 0.35, 0.55 + ticks, 0.85 + ticks, 0.95)
+    room = _grid(top_h, n_rows, 2, 0.85, 0.3, 0.35, 0.55 + ticks + caption_h, 0.85 + ticks, 0.95)
     axes = parts[0, 0].subplots(n_rows, 2, squeeze=False, gridspec_kw=room)
+    if note:
+        parts[0, 0].text(0.5, 0.08 / top_h, note, ha="center", va="bottom", fontsize=7,
+                         color="0.3")  # fmt: skip
     # panels come metric by metric: the train metric's panels, then the val metric's
     for i, panel in enumerate(panels):
         _draw_panel(axes[i % n_rows, i // n_rows], panel)
@@ -332,7 +353,8 @@ def plot_sweep(
     title = "sweep summary: " + ", ".join(
         dict.fromkeys(p.key or "all runs" for p in panels)
     )  # fmt: skip
-    save_figure(fig, path, Title=title, Description=_describe(panels))
+    bands = {"Comment": note} if note else {}
+    save_figure(fig, path, Title=title, Description=_describe(panels), **bands)
     return panels
 
 

@@ -1,4 +1,5 @@
-"""`regexp compare`: one table of run, sweep or parent folders, or mean ± std per group.
+"""`regexp compare`: one table of run, sweep or parent folders, mean ± std per group with the
+mean's 95 % t-interval, or a paired comparison of two groups (regexp.read.paired).
 
 The folders are read by regexp.read.collect (one row per run, broken folders as rows with a
 status); this module picks the columns that tell runs apart, aggregates, sorts, prints,
@@ -21,8 +22,11 @@ from regexp.config.errors import UsageError
 from regexp.config.flags import ArgumentParser
 from regexp.config.values import fmt, isna
 from regexp.figures.sweep import plot_sweep
+from regexp.read.best import objective_of
 from regexp.read.collect import collect
 from regexp.read.html_report import write_report
+from regexp.read.paired import paired_table, parse_paired, shown_paired
+from regexp.read.statistics import t_bounds
 from regexp.read.table import differing_keys, plain_columns, study_frame
 from regexp.runs.layout import RunDir, write_atomic
 
@@ -39,10 +43,12 @@ def _split_keys(text: str | None) -> list[str]:
 
 
 def aggregate(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean and sample std (ddof=1) of each metric over the `ok` runs sharing `by`.
+    """Mean and sample std (ddof=1) of each metric over the `ok` runs sharing `by`, and the
+    mean's 95 % t-interval.
 
     Columns: the keys, n (ok runs), excluded (runs not ok: failed, diverged, incomplete,
-    corrupt), then <metric>_mean and <metric>_std. Rows of foreign folders are dropped.
+    corrupt), then <metric>_mean, <metric>_std, <metric>_ci95_low and <metric>_ci95_high.
+    Rows of foreign folders are dropped.
     """
     df = df[df["status"] != "unknown"].copy()
     metrics = [m for m in AGGREGATED if m in df and df[m].notna().any()]
@@ -62,17 +68,36 @@ def aggregate(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         excluded=("_excluded", "sum"),
         **{f"{m}_mean": (m, "mean") for m in metrics},
         **{f"{m}_std": (m, "std") for m in metrics},
+        **{f"{m}_count": (m, "count") for m in metrics},
     ).reset_index()
     if not by:
         out = out.drop(columns="_all")
-    order = [*by, "n", "excluded"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
+    out = with_intervals(out, metrics)
+    stats = ("mean", "std", "ci95_low", "ci95_high")
+    order = [*by, "n", "excluded"] + [f"{m}_{s}" for m in metrics for s in stats]
     return out[order]
 
 
-def _pm(mean: Any, std: Any) -> str:
+# ------------------------------------------------------------ intervals (issue 34)
+
+
+def with_intervals(agg: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """<metric>_ci95_low and _high: the 95 % t-interval of each group's mean, from its mean,
+    std and count of values (<metric>_count, dropped here); NaN under two values."""
+    agg = agg.copy()
+    for m in metrics:
+        count = agg.pop(f"{m}_count")
+        agg[f"{m}_ci95_low"], agg[f"{m}_ci95_high"] = t_bounds(agg[f"{m}_mean"], agg[f"{m}_std"],
+                                                               count)  # fmt: skip
+    return agg
+
+
+def _pm(mean: Any, std: Any, low: Any = None, high: Any = None) -> str:
+    """mean ± std [low, high]: what a grouped cell shows."""
     if isna(mean):
         return ""
-    return fmt(mean) if isna(std) else f"{fmt(mean)} ± {fmt(std)}"
+    text = fmt(mean) if isna(std) else f"{fmt(mean)} ± {fmt(std)}"
+    return text if isna(low) or isna(high) else f"{text} [{fmt(low)}, {fmt(high)}]"
 
 
 def _display_grouped(agg: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -80,8 +105,21 @@ def _display_grouped(agg: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     for col in agg.columns:
         if col.endswith("_mean"):
             m = col[: -len("_mean")]
-            shown[m] = [_pm(a, b) for a, b in zip(agg[col], agg[f"{m}_std"], strict=True)]
+            columns = [agg[f"{m}_{s}"] for s in ("mean", "std", "ci95_low", "ci95_high")]
+            shown[m] = [_pm(*cells) for cells in zip(*columns, strict=True)]
     return shown
+
+
+def _paired_view(df: pd.DataFrame, args: argparse.Namespace) -> tuple:
+    """(numeric table, shown table, caption) of --paired KEY=A,B --over PAIR."""
+    spec = parse_paired(args.paired, args.over, list(df.attrs["config_keys"]))
+    objective = objective_of(df)
+    metric = args.metric or objective.metric
+    lower = (objective.direction == "minimize") if metric == objective.metric else (
+        not metric.endswith("accuracy"))  # fmt: skip
+    table = paired_table(df, spec, metric, lower)
+    shown, caption = shown_paired(table, spec)
+    return table, shown, caption
 
 
 def _short_paths(paths: pd.Series) -> tuple[pd.Series, str]:
@@ -119,7 +157,9 @@ def _print(shown: pd.DataFrame, caption: str) -> None:
 
     console = Console()
     if not console.is_terminal:
-        console = Console(width=max(120, 12 * len(shown.columns) + 40))  # don't squash pipes
+        # don't squash pipes: as wide as the longest cell of each column needs
+        widest = [max([len(str(c)), *shown[c].astype(str).str.len()]) for c in shown.columns]
+        console = Console(width=max(120, sum(widest) + 3 * len(widest) + 4))
     table = Table(title=caption, title_justify="left", header_style="bold")
     for col in shown.columns:
         numeric = pd.to_numeric(shown[col].replace("", None), errors="coerce").notna()
@@ -149,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sort", metavar="COL", help="sort by COL ascending; -COL descending")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write .csv, .md or .html")
     p.add_argument("--plot", type=Path, metavar="FILE", help="also draw the sweep figure (.png)")
+    p.add_argument("--paired", metavar="KEY=A,B", help="B against A where runs pair on --over's "
+                   "key (e.g. --paired penalty.lam=0.01,0.001 --over data.seed)")  # fmt: skip
+    p.add_argument("--metric", metavar="M", help="--paired's metric (default: the objective)")
     return p
 
 
@@ -181,8 +224,9 @@ def _grouped_view(df: pd.DataFrame, args: argparse.Namespace) -> tuple:
     aliases = {c[: -len("_mean")]: c for c in agg.columns if c.endswith("_mean")}
     agg = _sort(agg, args.sort, aliases)
     caption = (
-        f"{_plural(len(df), 'run')} in {_plural(len(agg), 'group')}: mean ± std over ok runs "
-        "(std: sample, ddof=1); n = ok runs, excluded = runs not ok"
+        f"{_plural(len(df), 'run')} in {_plural(len(agg), 'group')}: mean ± std [95 % "
+        "t-interval of the mean] over ok runs (std: sample, ddof=1); n = ok runs, excluded = "
+        "runs not ok"
     )
     return agg, _display_grouped(agg, by), caption
 
@@ -226,7 +270,7 @@ def _write(args: argparse.Namespace, df: pd.DataFrame, numeric: pd.DataFrame,
     elif suffix == ".md":
         write_atomic(args.out, f"{caption}\n\n{shown.to_markdown(index=False)}\n")
     else:
-        grouped = bool(args.group_by or args.over)
+        grouped = bool(args.group_by or args.over or args.paired)
         run_dirs = None if grouped else list(df.loc[numeric.index, "path"])
         size = write_report(args.out, shown, caption, run_dirs, figures, "regexp compare")
         print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
@@ -236,7 +280,7 @@ def _write(args: argparse.Namespace, df: pd.DataFrame, numeric: pd.DataFrame,
 
 def cli(argv: list[str]) -> int:
     """`regexp compare PATH… [--all] [--group-by K] [--over K] [--sort COL] [--out FILE]
-    [--plot FILE.png]`."""
+    [--plot FILE.png] [--paired KEY=A,B --over PAIR [--metric M]]`."""
     try:
         args = _parser().parse_args(_fix_sort_arg(argv))
     except SystemExit as exit_:  # --help
@@ -247,6 +291,8 @@ def cli(argv: list[str]) -> int:
         raise UsageError(f"--plot: unsupported extension {args.plot.suffix!r} (use .png)")
     if args.group_by and args.over:
         raise UsageError("use either --group-by or --over, not both")
+    if args.metric and not args.paired:
+        raise UsageError("--metric: goes with --paired")
     for flag, path in (("--out", args.out), ("--plot", args.plot)):
         if path is not None:
             _check_writable(flag, path)
@@ -255,6 +301,7 @@ def cli(argv: list[str]) -> int:
         raise UsageError("no run found in: " + ", ".join(str(p) for p in args.paths))
 
     view = _grouped_view if (args.group_by or args.over) else _plain_view
+    view = _paired_view if args.paired else view
     numeric, shown, caption = view(df, args)
     _print(shown, caption)
     try:

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from regexp.config.values import fmt
 from regexp.figures.sweep import plot_sweep
-from regexp.read.best import Objective, named_best, objective_of
+from regexp.read.best import Objective, RepeatedBest, named_best, objective_of, repeated_best
 from regexp.read.collect import read_sweep
 from regexp.read.html_report import Highlight, write_report
 from regexp.read.outcome import write_outcome
@@ -51,7 +51,9 @@ def write_pictures(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
     shown["path"] = [os.path.relpath(p, sweep_dir) for p in numeric["path"]]
     runs = "1 run" if len(df) == 1 else f"{len(df)} runs"
     caption = f"{runs} of sweep {sweep_dir}; config keys that differ"
-    best = highlight(frame, keys, objective, named_best(sweep_dir, frame))
+    repeated = repeated_best(frame, objective)
+    best = (highlight(frame, keys, objective, named_best(sweep_dir, frame)) if repeated is None
+            else configuration_highlight(repeated, keys))  # fmt: skip
     write_report(page, shown, caption, list(numeric["path"]), figures + theirs,
                  f"sweep {sweep_dir.name}", best)  # fmt: skip
     return [*figures, page]
@@ -70,6 +72,37 @@ def highlight(
     facts = [(k, fmt(row.get(k))) for k in keys]
     if "seed" in row and not pd.isna(row["seed"]):
         facts.append(("seed", fmt(row["seed"])))
+    facts += [(m, fmt(row[m])) for m in SUMMARY_METRICS if m in row and not pd.isna(row[m])]
+    folder = RunDir(row["path"])
+    return Highlight(title, folder.path, facts, folder.main_figure())
+
+
+def configuration_highlight(found: RepeatedBest, keys: list[str]) -> Highlight:
+    """The report's best section for a sweep with repeats: the configuration with the best
+    mean, its interval, its runner-up and whether they are told apart; its run nearest the
+    mean as the folder and figure shown."""
+    metric, row, best = found.objective.metric, found.run, found.best
+    params = ", ".join(f"{k}={fmt(v)}" for k, v in best.params.items()) or "the one setting"
+    low, high = best.mean.low, best.mean.high
+    interval = "" if pd.isna(low) else f" [{fmt(low)}, {fmt(high)}]"
+    title = (f"best configuration: {params}, {metric} mean {fmt(best.mean.estimate)}{interval} "
+             f"over {best.mean.n} runs ({found.objective.direction}d)")  # fmt: skip
+    facts = [(k, fmt(row.get(k))) for k in keys if k not in found.over]
+    facts.append(("repeats", f"{best.mean.n} ({', '.join(found.over)})"))
+    std = best.runs[metric].std(ddof=1)
+    facts.append((f"{metric} mean ± std", f"{fmt(best.mean.estimate)} ± {fmt(std)}"))
+    facts.append(("95 % t-interval of the mean", interval.strip() or "n/a"))
+    if found.runner_up is not None and found.difference is not None:
+        others = ", ".join(f"{k}={fmt(v)}" for k, v in found.runner_up.params.items())
+        words = {True: "distinguishable", False: "not distinguishable", None: "too few runs"}
+        method = f"paired over {', '.join(found.over)}" if found.paired else "Welch"
+        d = found.difference
+        facts.append(("runner-up", f"{others}: {fmt(found.runner_up.mean.estimate)}"))
+        facts.append(("runner-up minus best", f"{fmt(d.estimate)} [{fmt(d.low)}, {fmt(d.high)}] "
+                      f"({method}): {words[found.distinguishable]}"))  # fmt: skip
+    job = row.get("job")
+    name = f"job {int(job)}" if job is not None and not pd.isna(job) else Path(row["path"]).name
+    facts.append(("run shown", f"{name}, the one nearest the mean"))
     facts += [(m, fmt(row[m])) for m in SUMMARY_METRICS if m in row and not pd.isna(row[m])]
     folder = RunDir(row["path"])
     return Highlight(title, folder.path, facts, folder.main_figure())

@@ -48,3 +48,16 @@ def test_curves_png_of_a_grid_and_of_a_search(tmp_path):
         with Image.open(tmp_path / name) as img:
             assert img.mode == "P" and img.size == (1000, 520)
             assert img.text["Title"] == "curves: val_mse by penalty.lam"
+
+
+def test_the_band_says_what_it_is(tmp_path):
+    seeds = [_curve("0.01", s) for s in (1, 2)]
+    plot_curves(tmp_path / "seeds.png", seeds, "val_mse", "penalty.lam")
+    plot_curves(tmp_path / "alone.png", seeds[:1], "val_accuracy", "penalty.lam")
+    with Image.open(tmp_path / "seeds.png") as img:
+        assert img.text["Comment"] == (
+            "line: the geometric mean of a setting's seeds; band: their min–max (a spread of "
+            "runs, not an interval of the mean)"
+        )
+    with Image.open(tmp_path / "alone.png") as img:
+        assert "Comment" not in img.text  # one run a setting: no band to explain

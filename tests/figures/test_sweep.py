@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from regexp.figures import draw as plots
-from regexp.figures.sweep import plot_sweep, spread, sweep_panels
+from regexp.figures.sweep import band_note, plot_sweep, spread, sweep_panels
 from regexp.read.collect import collect, read_sweep
 from regexp.read.summary import write_pictures
 from regexp.read.table import differing_keys
@@ -128,6 +128,7 @@ def test_summary_png_and_report_of_a_sweep(sweep):
     with Image.open(sweep / "summary.png") as img:
         panels = json.loads(img.text["Description"])
         assert img.size[0] >= 1000 and img.size[1] >= 600  # metric rows and the fits
+        assert img.text["Comment"].startswith("bands and bars: the spread of the ok runs")
     assert {p["key"] for p in panels} == {"hidden_units", "penalty.lam"}
     page = (sweep / "report.html").read_text()
     body = page.split("<tbody>")[1]
@@ -187,3 +188,16 @@ def test_a_narrow_log_range_still_gets_several_labelled_ticks():
     lo, hi = ax.get_ylim()
     shown = [t for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
     assert ax.get_yscale() == "log" and len([t for t in shown if t.get_text()]) >= 3
+
+
+def test_the_bands_say_what_they_are(sweep, tmp_path):
+    """A band of seeds is a spread of runs: the panels' titles and a caption say so; runs
+    without repeats have no band and no caption."""
+    df = collect([sweep])
+    panels = sweep_panels(df, ["penalty.lam", "hidden_units"])
+    assert "not an interval of their mean" in band_note(panels)
+    lone = collect([sweep / "0", sweep / "3"])  # one run a point
+    assert band_note(sweep_panels(lone, differing_keys(lone))) == ""
+    plot_sweep(tmp_path / "lone.png", lone, differing_keys(lone))
+    with Image.open(tmp_path / "lone.png") as img:
+        assert "Comment" not in img.text

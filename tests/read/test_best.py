@@ -4,6 +4,7 @@ accuracy, or the key `objective` names), best.yaml, and the run best.yaml names.
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import yaml
 
 from regexp.read.best import (
@@ -21,9 +22,9 @@ from tests.fixtures_runs import make_sweep, metrics
 FAILED = metrics(None, status="failed", error="RuntimeError: boom")
 
 
-def _sweep(tmp_path, results, **config):
+def _sweep(tmp_path, results, key="seed", **config):
     jobs = [
-        dict(config={"seed": i, **config}, overrides=[f"seed={i}"], result=r)
+        dict(config={key: i, **config}, overrides=[f"{key}={i}"], result=r)
         for i, r in enumerate(results)
     ]
     return make_sweep(tmp_path / "s", jobs)
@@ -31,7 +32,8 @@ def _sweep(tmp_path, results, **config):
 
 def test_the_lowest_val_mse_of_the_ok_runs_is_the_best(tmp_path):
     diverged = metrics(0.001, status="diverged")  # a lower number, but not an ok run
-    sweep = _sweep(tmp_path, [metrics(0.05), diverged, metrics(0.02), FAILED, metrics(0.02)])
+    results = [metrics(0.05), diverged, metrics(0.02), FAILED, metrics(0.02)]
+    sweep = _sweep(tmp_path, results, key="train.batch_size")  # no repeats: the best run
     df = read_sweep(sweep)
     assert objective_of(df) == Objective("val_mse", "minimize")
     assert best_row(df)["job"] == 2  # a tie goes to the first in job order
@@ -41,7 +43,7 @@ def test_the_lowest_val_mse_of_the_ok_runs_is_the_best(tmp_path):
         2,
         0.02,
         "2",
-        ["seed=2"],
+        ["train.batch_size=2"],
     )
 
 
@@ -126,3 +128,69 @@ def test_a_diverged_value_never_wins_and_no_ok_job_means_no_best_yaml(tmp_path):
     assert write_best(none, read_sweep(none)) is None
     assert not (none / "best.yaml").exists()
     assert best_line(None).startswith("best: none")
+
+
+# ------------------------------------------------------------------- repeats (issue 34)
+
+GRID = {0.01: [0.020, 0.024, 0.022], 0.001: [0.025, 0.027, 0.028], 0.1: [0.019, 0.040, 0.035]}
+
+
+def _repeats(tmp_path, grid=GRID, key="seed"):
+    jobs = [
+        dict(config={"penalty.lam": lam, key: s}, overrides=[f"penalty.lam={lam}", f"{key}={s}"],
+             result=metrics(v))
+        for lam, values in grid.items() for s, v in enumerate(values, start=1)
+    ]  # fmt: skip
+    return make_sweep(tmp_path / "r", jobs)
+
+
+def test_with_repeats_the_best_configuration_is_the_best_mean_not_the_luckiest_seed(tmp_path):
+    """λ 0.1 has the single best run (0.019) but the worst mean; λ 0.01 the best mean. Its
+    runner-up, λ 0.001, is told apart by the paired differences over the three seeds."""
+    sweep = _repeats(tmp_path)
+    df = read_sweep(sweep)
+    assert best_row(df)["penalty.lam"] == 0.1  # the luckiest seed
+    best = write_best(sweep, df)
+    assert yaml.safe_load((sweep / "best.yaml").read_text()) == best
+    assert best["params"] == {"penalty.lam": 0.01} and best["value"] == pytest.approx(0.022)
+    repeats = best["repeats"]
+    assert (repeats["over"], repeats["n"], repeats["jobs"]) == (["seed"], 3, [0, 1, 2])
+    half = 4.302653 * 0.002 / 3**0.5  # t(0.975, 2), s = 0.002
+    assert repeats["ci95"] == [pytest.approx(0.022 - half), pytest.approx(0.022 + half)]
+    assert (best["job"], best["folder"]) == (2, "2")  # 0.022: the run nearest the mean
+    runner = best["runner_up"]
+    assert runner["params"] == {"penalty.lam": 0.001}
+    assert runner["value"] == pytest.approx(0.02667, abs=1e-5)
+    # paired over seeds: 0.005, 0.003, 0.006; mean 0.004667, s = 0.001528
+    diff = runner["difference"]
+    assert diff["method"] == "paired over seed"
+    assert diff["estimate"] == pytest.approx(0.0046667, abs=1e-6)
+    assert diff["ci95"][0] == pytest.approx(0.0046667 - 4.302653 * 0.0015275 / 3**0.5, abs=1e-6)
+    assert runner["distinguishable"] is True
+    assert best_line(best) == (
+        "best: penalty.lam=0.01, val_mse mean 0.022 [0.01703, 0.02697] over 3 runs (seed; "
+        "minimize); runner-up penalty.lam=0.001 0.02667: distinguishable -> best.yaml"
+    )
+
+
+def test_a_runner_up_within_the_noise_is_not_distinguishable_and_unpaired_is_welch(tmp_path):
+    grid = {0.01: [0.020, 0.030, 0.025], 0.001: [0.026, 0.024, 0.027]}
+    best = best_run(_repeats(tmp_path, grid), read_sweep(_repeats(tmp_path / "b", grid)))
+    assert best["params"] == {"penalty.lam": 0.01} and best["runner_up"]["distinguishable"] is False
+    uneven = {0.01: [0.020, 0.022, 0.021], 0.001: [0.030, 0.031]}  # two seeds against three
+    sweep = _repeats(tmp_path / "u", uneven, key="data.seed")
+    best = best_run(sweep, read_sweep(sweep))
+    assert best["repeats"]["over"] == ["data.seed"]
+    assert best["runner_up"]["difference"]["method"] == "Welch"
+    assert best["runner_up"]["distinguishable"] is True
+
+
+def test_an_accuracy_with_repeats_is_maximised_and_one_setting_has_no_runner_up(tmp_path):
+    jobs = [dict(config={"seed": s, "data.task": "classification"},
+                 result=metrics(0.1, val_accuracy=a)) for s, a in ((1, 0.8), (2, 0.9))]  # fmt: skip
+    sweep = make_sweep(tmp_path / "a", jobs)
+    best = best_run(sweep, read_sweep(sweep))
+    assert (best["objective"], best["params"]) == ("val_accuracy", {})
+    assert best["value"] == pytest.approx(0.85)
+    assert "runner_up" not in best
+    assert best_line(best).startswith("best: the one setting, val_accuracy mean 0.85 [")

@@ -14,7 +14,7 @@ from PIL import Image
 from regexp.config.errors import UsageError
 from regexp.read.collect import collect
 from regexp.read.compare import cli, differing_keys
-from tests.fixtures_runs import make_run
+from tests.fixtures_runs import make_run, make_sweep, metrics
 
 
 def _csv(tmp_path: Path, *args: str) -> pd.DataFrame:
@@ -137,3 +137,47 @@ def test_usage_errors(tree, tmp_path):
         cli([str(tree["seeds"]), "--group-by", "nope"])
     with pytest.raises(UsageError, match="compare: "):
         cli(["--bogus-flag", str(tree["seeds"])])
+
+
+# ------------------------------------------------------------- intervals and pairs (issue 34)
+
+DRAW_VALUES = {
+    0.01: [0.020, 0.024, 0.022, 0.026, 0.023],
+    0.001: [0.025, 0.027, 0.028, 0.031, 0.026],
+}
+
+
+@pytest.fixture
+def draws(tmp_path: Path) -> Path:
+    """Two penalties over five data draws (val_mse DRAW_VALUES), one run of λ 0.001 failed."""
+    jobs = []
+    for lam, values in DRAW_VALUES.items():
+        for seed, value in enumerate(values, start=1):
+            failed = (lam, seed) == (0.001, 5)
+            result = metrics(None, status="failed") if failed else metrics(value)
+            overrides = [f"penalty.lam={lam}", f"data.seed={seed}"]
+            jobs.append(dict(config={"penalty.lam": lam, "data.seed": seed}, overrides=overrides,
+                             result=result))  # fmt: skip
+    return make_sweep(tmp_path / "draws", jobs)
+
+
+def test_over_gives_each_mean_its_95_percent_t_interval(draws, tmp_path, capsys):
+    table = _csv(tmp_path, str(draws), "--over", "data.seed").set_index("penalty.lam")
+    assert list(table.columns[2:6]) == ["train_mse_mean", "train_mse_std", "train_mse_ci95_low",
+                                        "train_mse_ci95_high"]  # fmt: skip
+    row = table.loc[0.01]
+    values = DRAW_VALUES[0.01]  # mean 0.023, s = 0.0022361, t(0.975, 4) = 2.7764
+    assert row["val_mse_mean"] == pytest.approx(0.023)
+    assert row["val_mse_ci95_high"] - row["val_mse_mean"] == pytest.approx(
+        2.776445 * pd.Series(values).std() / 5**0.5, rel=1e-5
+    )
+    assert (table["val_mse_ci95_low"] <= table["val_mse_mean"]).all()
+    assert (table["val_mse_mean"] <= table["val_mse_ci95_high"]).all()
+    assert table.loc[0.001, "n"] == 4  # the failed run is not one of the values
+    out = capsys.readouterr().out
+    assert "0.023 ± 0.002236 [0.02022, 0.02578]" in out and "95 % t-interval of the mean" in out
+
+
+def test_a_group_of_one_run_has_no_interval(tree, tmp_path):
+    table = _csv(tmp_path, str(tree["hidden"]), "--group-by", "hidden_units")
+    assert table["val_mse_ci95_low"].isna().all()  # one ok run a group

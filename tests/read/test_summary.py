@@ -153,3 +153,23 @@ def test_an_experiment_sweeps_best_run_is_named_by_its_experiment(tmp_path):
     assert "<tr><th>experiment</th><td>model_8units</td></tr>" in page
     with Image.open(sweep / "summary.png") as img:
         assert img.text["Title"] == "sweep summary: experiment"  # not train.epochs
+
+
+def test_with_repeats_the_report_opens_with_the_best_configuration(tmp_path):
+    """Two penalties over three seeds: the report names λ 0.01 by its mean and interval, says
+    its runner-up is told apart, and shows the run nearest the mean, not the luckiest seed."""
+    values = {0.01: (0.020, 0.024, 0.022), 0.001: (0.025, 0.027, 0.028)}
+    jobs = [
+        dict(config={"penalty.lam": lam, "seed": s}, overrides=[f"penalty.lam={lam}", f"seed={s}"],
+             result=metrics(v, seed=s))
+        for lam, vs in values.items() for s, v in enumerate(vs, start=1)
+    ]  # fmt: skip
+    sweep = make_sweep(tmp_path / "s", jobs)
+    code, out = _ending(sweep, len(jobs))
+    assert code == 0
+    assert "best: penalty.lam=0.01, val_mse mean 0.022 [0.01703, 0.02697] over 3 runs" in out
+    page = (sweep / "report.html").read_text()
+    assert ("<h2>best configuration: penalty.lam=0.01, val_mse mean 0.022 [0.01703, 0.02697] "
+            "over 3 runs (minimized)</h2>") in page  # fmt: skip
+    assert "<tr><th>run shown</th><td>job 2, the one nearest the mean</td></tr>" in page
+    assert "(paired over seed): distinguishable</td>" in page

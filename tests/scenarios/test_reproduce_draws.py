@@ -1,6 +1,7 @@
 """`make reproduce DRAWS=N`: every section's sweep over the shipped data seed and seeds
-1 .. N-1; DRAWS left out adds no data.seed; a bad DRAWS is one line and exit 2 (make -n:
-the commands, none run)."""
+1 .. N-1 (SEEDS_FROM .. otherwise); DRAWS left out adds no data.seed; DRAWS=auto re-runs the
+sections with more draws while `regexp notebook --decide` asks for them; a bad DRAWS is one
+line and exit 2 (make -n: the commands, none run; DRAWS=auto's loop with a stand-in report)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from regexp.read.notebook_checks import SHIPPED_SEED
+from regexp.read.notebook_lessons import SHIPPED_SEED
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make here")
@@ -64,5 +65,72 @@ def test_one_draw_is_the_default_and_adds_no_data_seed():
 def test_a_bad_draws_is_one_line_and_exit_2(draws):
     done = _make("reproduce", f"DRAWS={draws}")
     assert done.returncode == 2
-    assert f"DRAWS: must be a whole number of at least 1, got '{draws}'" in done.stderr
+    assert f"DRAWS: must be a whole number of at least 1, or auto, got '{draws}'" in done.stderr
     assert "regexp sweep" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    "setting,message",
+    [
+        ("DRAWS_MAX=4", "DRAWS_MAX: must be a whole number of at least DRAWS_FIRST (5), got '4'"),
+        ("SEEDS_FROM=x", "SEEDS_FROM: must be a whole number, got 'x'"),
+        ("DRAWS_BATCH=0", "DRAWS_BATCH: must be a whole number of at least 1, got '0'"),
+    ],
+)
+def test_a_bad_draws_plan_is_one_line_and_exit_2(setting, message):
+    done = _make("reproduce", "DRAWS=auto", setting)
+    assert done.returncode == 2 and message in done.stderr
+    assert "regexp sweep" not in done.stdout
+
+
+def test_seeds_from_starts_the_extra_draws_elsewhere_after_the_shipped_one():
+    done = _make("units", "DRAWS=4", "SEEDS_FROM=11", "REPRO=out/r")
+    assert done.returncode == 0, done.stderr
+    (line,) = _sweeps(done.stdout).values()
+    assert re.findall(r"data\.seed=(\S+)", line) == [f"{SHIPPED_SEED},11,12,13"]
+
+
+def _stand_in(tmp_path: Path, answers: list[str], code: int = 0) -> tuple[Path, Path]:
+    """A stand-in for `regexp notebook`: it records its arguments and prints the next of
+    answers (the draws the folder should hold next), as --decide does."""
+    queue, calls = tmp_path / "answers", tmp_path / "calls"
+    queue.write_text("".join(f"{a}\n" for a in answers))
+    script = tmp_path / "notebook"
+    script.write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\nhead -n 1 {queue}\nsed -i 1d {queue}\nexit {code}\n'
+    )
+    script.chmod(0o755)
+    return script, calls
+
+
+def _rounds(out: str) -> list[list[str]]:
+    """The data.seed list of the units sweep, in the order make would run them."""
+    lines = out.replace("\\\n", " ").splitlines()
+    return [re.findall(r"data\.seed=(\S+)", line)[0].split(",")
+            for line in lines if "hydra.sweep.dir=out/r/units" in line]  # fmt: skip
+
+
+def test_auto_adds_a_batch_of_draws_while_the_report_asks_for_more(tmp_path):
+    """The report asks for 10, then 15 draws, then says every lesson is decided: three rounds
+    of every section, 5, 10 and 15 draws from SEEDS_FROM, then the report over the plan."""
+    script, calls = _stand_in(tmp_path, ["10", "15", "0"])
+    done = _make("reproduce", "DRAWS=auto", "SEEDS_FROM=11", "REPRO=out/r", f"NB_NOTEBOOK={script}")
+    assert done.returncode == 0, done.stderr
+    rounds = _rounds(done.stdout)
+    assert [len(r) for r in rounds] == [5, 10, 15]
+    assert rounds[2] == [str(SHIPPED_SEED), *map(str, range(11, 25))]
+    assert len(_sweeps(done.stdout)) == 5  # every section each round
+    plan = "--first 5 --batch 5 --draws-max 20"
+    assert calls.read_text().splitlines() == [f"out/r {plan} --decide"] * 3
+    assert done.stdout.rstrip().splitlines()[-1] == f"{script} out/r {plan}"
+
+
+def test_auto_stops_at_the_first_round_when_all_is_decided_and_on_a_failed_report(tmp_path):
+    script, calls = _stand_in(tmp_path, ["0"])
+    done = _make("reproduce", "DRAWS=auto", "DRAWS_MAX=10", "REPRO=out/r", f"NB_NOTEBOOK={script}")
+    assert done.returncode == 0 and [len(r) for r in _rounds(done.stdout)] == [5]
+    assert calls.read_text() == "out/r --first 5 --batch 5 --draws-max 10 --decide\n"
+    (tmp_path / "broken").mkdir()
+    broken, _ = _stand_in(tmp_path / "broken", [], code=2)  # runs missing: exit 2
+    done = _make("reproduce", "DRAWS=auto", "REPRO=out/r", f"NB_NOTEBOOK={broken}")
+    assert done.returncode != 0 and [len(r) for r in _rounds(done.stdout)] == [5]
