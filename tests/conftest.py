@@ -12,13 +12,20 @@ from regexp.config.compose import compose
 from regexp.config.settings import validate
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _every_test_trains_what_it_runs():
+    """REGEXP_REUSE=0 for the whole session (module fixtures and subprocesses included),
+    unless a test about the store of finished jobs says otherwise: a job filled from another
+    test's run proves nothing."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REGEXP_REUSE", "0")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _outputs_where_the_test_says(monkeypatch):
-    """A user's REGEXP_OUTPUTS would send the tests' runs (and their subprocesses') elsewhere;
-    and every test trains what it runs (REGEXP_REUSE=0), unless it is about the store of
-    finished jobs and says otherwise: a job filled from another test's run proves nothing."""
+    """A user's REGEXP_OUTPUTS would send the tests' runs (and their subprocesses') elsewhere."""
     monkeypatch.delenv("REGEXP_OUTPUTS", raising=False)
-    monkeypatch.setenv("REGEXP_REUSE", "0")
 
 
 @pytest.fixture

@@ -129,6 +129,8 @@ def run_unit(
     todo = [i for i in range(len(settings)) if entries.get(i) is None]
     results = train([settings[i] for i in todo], progress.bar if progress else None) if todo else []
     extra = {"batched": len(todo)} if batched else None
+    if progress is not None:
+        progress.program_trained()
     # one intra-op thread while writing: idle OpenMP threads spin after each small op on the
     # cores the figure processes use (docs/speed.md, trick 4)
     with threads_for(0, threads=1):
@@ -143,7 +145,6 @@ def run_unit(
                                               extra=extra)  # fmt: skip
                 _done(folders, i, s, _write(folders, i, write), outcomes, plotted, progress)
         if progress is not None:
-            progress.program_trained()
             progress.figures_queued(len(plotted))
         for written in plotted:
             finish_figures(written, pool, progress.figure_done if progress else None)
