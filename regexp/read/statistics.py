@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -57,14 +58,12 @@ def _t_quantile(p: float | np.ndarray, df: float | np.ndarray) -> np.ndarray:
 
 
 def _t_cdf(x: float | np.ndarray, df: float | np.ndarray) -> np.ndarray:
-    from scipy.special import stdtr
+    from scipy.special import stdtr  # as _t_quantile
 
     return stdtr(df, x)
 
 
 def _z(confidence: float) -> float:
-    from statistics import NormalDist
-
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
