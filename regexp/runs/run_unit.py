@@ -115,22 +115,43 @@ def run_unit(
     progress: SweepProgress | None = None,
     batched: bool = False,
 ) -> list[Outcome]:
-    """Fill the folders of the jobs the store of finished jobs holds (regexp.runs.store),
-    train the others as one program (its epochs shown in the sweep's `progress` display),
-    then write each trained job's folder: first every job's numbers, weights and
-    metrics.json (an interrupt meanwhile waits until they are written), then the figures, in
-    `pool` when one is given. batched: a batched launcher's program (metrics.json's "batched"
-    says its K). Raises when the program could not be trained: then only the reused jobs'
-    folders are written."""
+    """Train the jobs as one program (its epochs shown in the sweep's `progress` display),
+    but those the store of finished jobs holds (regexp.runs.store), and write every job's
+    folder: its numbers, weights and metrics.json (an interrupt meanwhile waits until every
+    job's are written), then its figures: in `pool`, when one is given, as soon as the job's
+    numbers are, else here once every job's numbers are. batched: a batched launcher's
+    program (metrics.json's "batched" says its K). Raises when the program could not be
+    trained: nothing is written then."""
     store = Store()
     outcomes: dict[int, Outcome] = {}
     plotted: list[Written] = []
     entries = {i: store.find(s) for i, s in enumerate(settings) if reuse_on(s)}
     todo = [i for i in range(len(settings)) if entries.get(i) is None]
-    results = train([settings[i] for i in todo], progress.bar if progress else None) if todo else []
+    display = progress.bar if progress is not None else None
+    results = dict(zip(todo, train([settings[i] for i in todo], display))) if todo else {}
     extra = {"batched": len(todo)} if batched else None
     if progress is not None:
         progress.program_trained()
+    done = progress.figure_done if progress is not None else None
+
+    def finished(i: int, s: Settings, written: Written | None) -> None:
+        """Job i's numbers are written: its outcome kept and told to its Folders; its
+        figures queued in the pool at once (drawn meanwhile on the other cores), or kept to
+        draw here once every job's numbers are written."""
+        metrics = written.metrics if written is not None else _unwritten()
+        outcomes[i] = outcome(s, metrics)
+        folders.close(i, outcomes[i].value)
+        if progress is not None:
+            progress.job_done()
+        if written is None or written.specs is None:
+            return
+        if progress is not None:
+            progress.figures_queued(1)
+        if pool is not None:
+            finish_figures(written, pool, done)
+        else:
+            plotted.append(written)
+
     # one intra-op thread while writing: idle OpenMP threads spin after each small op on the
     # cores the figure processes use (docs/speed.md, trick 4)
     with threads_for(0, threads=1):
@@ -140,14 +161,11 @@ def run_unit(
                 if entry is not None:
                     write = functools.partial(write_reused, settings=s, entry=entry)
                 else:
-                    trained = results[todo.index(i)]
-                    write = functools.partial(write_numbers, settings=s, trained=trained,
+                    write = functools.partial(write_numbers, settings=s, trained=results[i],
                                               extra=extra)  # fmt: skip
-                _done(folders, i, s, _write(folders, i, write), outcomes, plotted, progress)
-        if progress is not None:
-            progress.figures_queued(len(plotted))
+                finished(i, s, _write(folders, i, write))
         for written in plotted:
-            finish_figures(written, pool, progress.figure_done if progress else None)
+            finish_figures(written, None, done)
     return [outcomes[i] for i in range(len(settings))]
 
 
@@ -159,26 +177,6 @@ def _write(folders: Folders, i: int, write: Callable[[Path], Written]) -> Writte
         record_failure({}, err)
         return None
     return write(out)
-
-
-def _done(
-    folders: Folders,
-    i: int,
-    settings: Settings,
-    written: Written | None,
-    outcomes: dict[int, Outcome],
-    plotted: list[Written],
-    progress: SweepProgress | None,
-) -> None:
-    """Job i's numbers are written: its outcome kept and told to its Folders, its figures
-    queued."""
-    metrics = written.metrics if written is not None else _unwritten()
-    outcomes[i] = outcome(settings, metrics)
-    folders.close(i, outcomes[i].value)
-    if written is not None and written.specs is not None:
-        plotted.append(written)
-    if progress is not None:
-        progress.job_done()
 
 
 def _unwritten() -> dict[str, Any]:

@@ -129,8 +129,10 @@ def reuse_on(settings: Settings) -> bool:
 
 
 def _link(src: Path, dst: Path) -> None:
-    """dst as a hard link to src, a copy where the filesystem cannot link."""
+    """dst as a hard link to src (replacing what dst held), a copy where the filesystem
+    cannot link."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.unlink(missing_ok=True)
     try:
         os.link(src, dst)
     except OSError:
