@@ -7,6 +7,7 @@ gets one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from importlib import import_module
@@ -17,6 +18,7 @@ from regexp.config.compose import shadowed, source_of
 from regexp.config.errors import UsageError
 from regexp.config.flags import ArgumentParser
 from regexp.config.objective import register_resolvers
+from regexp.config.output import drop_empty_root
 from regexp.config.overrides import parse_override
 from regexp.config.plan import plan_run, plan_sweep
 from regexp.read.report import print_run
@@ -105,6 +107,10 @@ def _parse(verb: str, args: list[str]) -> Any:
         raise
     if ns.resolve and ns.cfg is None and not ns.help:
         raise UsageError("--resolve goes with --cfg (or --help)")
+    shown = [f for f, on in (("--cfg", ns.cfg), ("--info", ns.info),
+                             ("--shell-completion", ns.shell_completion)) if on]  # fmt: skip
+    if len(shown) > 1:  # Hydra shows one thing at a time
+        raise UsageError(f"{', '.join(shown)}: give one of them")
     for o in ns.overrides:  # one parser for overrides: Hydra's
         parse_override(o)
     source = source_of(ns.config_path, ns.config_name, ns.config_dir)
@@ -156,7 +162,12 @@ def _show(ns: Any, source: Any, overrides: list[str], multirun: bool) -> int:
     """--cfg, --info, --help, ...: Hydra answers (after the same checks) and nothing runs."""
     flags = _shown_flags(ns)
     if not (ns.help or ns.hydra_help or ns.version or ns.shell_completion):
-        (plan_sweep if multirun else plan_run)(overrides, source, claim=False)
+        plan = (plan_sweep if multirun else plan_run)(overrides, source, claim=False)
+        if multirun and (ns.cfg or ns.info):  # Hydra shows one job's: the sweep's first
+            overrides = plan.jobs[0] if plan.jobs else [
+                o for o in overrides if not parse_override(o).is_sweep_override()
+            ]  # fmt: skip
+            multirun = False
     mode = ["--multirun"] if multirun else []
     return _call_hydra([*mode, *source.hydra_flags(), *flags, *overrides])
 
@@ -168,8 +179,9 @@ def cmd_run(args: list[str]) -> int:
     if _shown_flags(ns):
         return _show(ns, source, ns.overrides, multirun=False)
     plan = plan_run(ns.overrides, source)
-    code = _call_hydra([*source.hydra_flags(), *plan.overrides])
-    return max(print_run(plan.out, plan.settings[0]), 1 if code else 0)
+    with plan.held():
+        code = _call_hydra([*source.hydra_flags(), *plan.overrides])
+        return max(print_run(plan.out, plan.settings[0]), 1 if code else 0)
 
 
 def cmd_sweep(args: list[str]) -> int:
@@ -186,6 +198,11 @@ def _sweep(ns: Any, source: Any) -> int:
         return _show(ns, source, overrides, multirun=True)
 
     plan = plan_sweep(overrides, source, resume=resume)
+    with plan.held():  # the folder is this process's until the summary is written
+        return _run_sweep(plan, source)
+
+
+def _run_sweep(plan: Any, source: Any) -> int:
     tracked = any(s.logger == "mlflow" for s in plan.settings)
     if tracked:  # the parent run of the jobs' MLflow runs, before the first job
         from regexp.runs.mlflow_log import start_sweep
@@ -212,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     verb, rest = args[0], args[1:]
     remember_command(args)
+    drop_empty_root()
+    # a log line that cannot be written (a full disk, a closed pipe) is dropped, not printed
+    # with a traceback of its own, once per line
+    logging.raiseExceptions = False
     try:
         with terminate_as_interrupt():
             if verb == "run":

@@ -109,11 +109,35 @@ def test_outputs_from_a_config_file_the_environment_and_the_same_second(user_con
         (["sweep", "--cfg", "job", "seed=1,x"], "seed: must be an integer"),
         # the preset's search space needs penalty=l1/l2 ...
         (["sweep", "hydra/sweeper=optuna_lam_lr"], "penalty.lam: unknown key"),
+        # Hydra shows one thing at a time
+        (["run", "--cfg", "job", "--info"], "--cfg, --info: give one of them"),
+        (["sweep", "-c", "hydra", "-i", "defaults", "seed=1,2"], "--cfg, --info: give one"),
+        (["run", "--info", "--shell-completion"], "--info, --shell-completion: give one"),
     ],
 )
 def test_hydra_flags_go_through_the_same_checks(user_conf, capsys, argv, text):
     assert main(argv) == 2
     _one_line_error(capsys, text)
+    assert not (user_conf / "outputs").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        (["sweep", "--cfg", "job", "seed=5,6", "hidden_units=[3],[4]"], "- 3\n"),
+        (["run", "-m", "--cfg", "job", "seed=5,6"], "seed: 5\n"),
+        (
+            ["sweep", "hydra/sweeper=optuna_lam_lr", "penalty=l2", "seed=5", "--cfg", "job"],
+            "seed: 5\n",
+        ),
+    ],
+)
+def test_cfg_of_a_sweep_shows_its_first_job(user_conf, capsys, argv, shown):
+    """Hydra shows no multirun's config: regexp shows the sweep's first job's (an optimizing
+    sweep's: its fixed overrides), and makes no folder."""
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert shown in captured.out and "Traceback" not in captured.err
     assert not (user_conf / "outputs").exists()
 
 

@@ -10,6 +10,7 @@ so the folder it prints is the folder Hydra wrote.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 from regexp.config import output
 from regexp.config.compose import DEFAULT_SOURCE, Source, check_config, compose
 from regexp.config.errors import ConfigError, UsageError
+from regexp.config.job_dirs import check_subdirs
 from regexp.config.jobs import JobConfigs, check_jobs, expand_sweep
 from regexp.config.overrides import parse_override, split_values, with_values
 from regexp.config.settings import Settings
@@ -33,6 +35,11 @@ class Plan:
     expected: int  # jobs the sweep launches (1 for a run)
     optimizing: bool = False  # an optimizing sweeper (Optuna, Nevergrad, ...) picks the jobs
     jobs: list[list[str]] | None = None  # a basic sweep's jobs' overrides, in job order
+    claim: output.Claim | None = None  # the folder's lock, held until the command ends
+
+    def held(self) -> AbstractContextManager[Any]:
+        """The claim as a `with` block: released at its end (nothing, when not claimed)."""
+        return self.claim if self.claim is not None else nullcontext()
 
 
 def _quoted(path: Path) -> str:
@@ -59,47 +66,39 @@ def _resolved(cfg: DictConfig, key: str) -> str:
 
 def _output_dir(
     cfg: DictConfig, overrides: Sequence[str], kind: str, claim: bool, resume: bool = False
-) -> tuple[Path, list[str]]:
-    """(the folder, the overrides with `hydra.<kind>.dir=<it>` in place of any given).
+) -> tuple[Path, list[str], output.Claim | None]:
+    """(the folder, the overrides with `hydra.<kind>.dir=<it>` in place of any given, its
+    claim: None when not claimed).
 
     A folder named by the time (${now:...}, as the default is) is claimed: created here, with
-    -1, -2, ... appended when it exists. A fixed folder is created here too, and must not
-    hold anything yet (a resumed sweep's own folder aside): a run or sweep never writes into
-    a folder that holds results. UsageError when the folder cannot be made."""
+    -1, -2, ... appended when it exists. A fixed folder is claimed too, and must not hold
+    anything yet (a resumed sweep's own folder aside): a run or sweep never writes into a
+    folder that holds results, nor into one another process is writing (regexp.config.output).
+    ConfigError when the folder cannot be made or claimed."""
     key = f"hydra.{kind}.dir"
     raw = str(OmegaConf.to_container(cfg.hydra[kind], resolve=False).get("dir"))
     path = Path(_resolved(cfg, key))
-    if claim:
+    held = None
+    if claim and "${now:" in raw and not resume:
         try:
-            if "${now:" in raw:
-                path = output.claim(path)
-            else:
-                _fresh(path, key, kind, resume)
+            held = output.claim_new(path)
         except OSError as err:
             raise ConfigError(key, f"cannot create {path}: {err.strerror or err}") from None
+        path = held.path
+    elif claim:
+        hint = f"continue that sweep with `regexp sweep --resume {path}`, or give"
+        hint = hint if kind == "sweep" else ""
+        held = output.claim_named(path, "--resume" if resume else key, hint, resume)
     kept = [o for o in overrides if parse_override(o).key_or_group != key]
-    return path, [*kept, f"{key}={_quoted(path)}"]
-
-
-def _fresh(path: Path, key: str, kind: str, resume: bool) -> None:
-    """Create a fixed output folder; ConfigError when it already holds anything."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError(key, f"{path} is a file, not a folder")
-    if path.is_dir() and any(path.iterdir()) and not resume:
-        if kind == "sweep":
-            hint = f"continue that sweep with `regexp sweep --resume {path}`, or give"
-        else:
-            hint = "give"
-        raise ConfigError(key, f"{path} already holds results; {hint} a fresh folder")
-    path.mkdir(parents=True, exist_ok=True)
+    return path, [*kept, f"{key}={_quoted(path)}"], held
 
 
 def plan_run(overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True) -> Plan:
     """Check one run's config and claim its folder (claim=False: only check)."""
     cfg = compose(overrides, source, with_hydra=True)
     settings = check_config(cfg, overrides, source)
-    out, given = _output_dir(cfg, overrides, "run", claim)
-    return Plan(given, out, [settings], 1)
+    out, given, held = _output_dir(cfg, overrides, "run", claim)
+    return Plan(given, out, [settings], 1, claim=held)
 
 
 def plugin_class(target: str, group: str, choice: str | None = None) -> type:
@@ -186,7 +185,9 @@ def plan_sweep(
         empty = [o for o in lines if parse_override(o).is_sweep_override()]
         raise UsageError(f"the sweep has no jobs: {' '.join(empty) or 'nothing to sweep'}")
     settings = check_jobs(jobs, source, configs)
-    out, given = _output_dir(cfg, overrides, "sweep", claim, resume)
     searching = optimizing(sweeper)
+    # an optimizing sweeper's trials: numbered from 0, their overrides told as they come
+    check_subdirs(cfg, (jobs * 2)[:2] if searching else jobs)
+    out, given, held = _output_dir(cfg, overrides, "sweep", claim, resume)
     expected = (_trials(cfg.hydra.sweeper) if searching else None) or len(jobs)
-    return Plan(given, out, settings, expected, searching, None if searching else jobs)
+    return Plan(given, out, settings, expected, searching, None if searching else jobs, held)

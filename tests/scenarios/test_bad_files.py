@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,34 @@ def test_bad_file_or_place_gets_one_line_and_changes_nothing(kind, argv, message
 def test_every_kind_has_variants():
     """The count the issue's note reports: kinds tried, each with several variants."""
     assert len(CASES) >= 13 and all(len(cases) >= 2 for cases in CASES.values())
+
+
+@pytest.mark.parametrize(
+    ("folder", "argv", "key"),
+    [
+        ("sweep", ["sweep", "--resume", "sweep"], "--resume"),
+        ("busy_run", ["run", "hydra.run.dir=busy_run"], "hydra.run.dir"),
+        ("busy_sweep", ["sweep", "seed=1,2", "hydra.sweep.dir=busy_sweep"], "hydra.sweep.dir"),
+    ],
+)
+def test_a_folder_another_regexp_is_writing_is_refused(folder, argv, key, work):
+    """While another process holds a folder's claim (here: this test), a run, a sweep or a
+    `--resume` into it gets one line naming the holder, and nothing there changes."""
+    from regexp.config.output import claim_named
+
+    with claim_named(work / folder, "k", resume=True):
+        before = _snapshot(work)
+        err = io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(work)
+        try:
+            with contextlib.redirect_stderr(err):
+                code = main(argv)
+        finally:
+            os.chdir(cwd)
+        assert code == 2, err.getvalue()
+        assert err.getvalue() == (
+            f"regexp: error: {key}: {folder} is being written by pid {os.getpid()} on "
+            f"{socket.gethostname()}; wait for it to end, or give another folder\n"
+        )
+        assert _snapshot(work) == before
