@@ -49,6 +49,7 @@ overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimize
   sweeps: hidden_units=[2],[8],[1024] seed=1,2,3
   launchers: hydra/launcher=joblib (local processes), submitit_local, submitit_slurm, ray
   `regexp run --cfg job` prints the composed config; `regexp run --info` shows Hydra's view.
+  --yes runs what is refused as very long (more than 10 000 jobs, 1 000 000 rows or epochs).
 """
 
 # verb -> module whose `cli(argv) -> int` handles it
@@ -90,6 +91,7 @@ def _hydra_parser(prog: str) -> Any:
         const="all",
         choices=["all", "config", "defaults", "defaults-tree", "plugins", "searchpath"],
     )
+    parser.add_argument("--yes", action="store_true")  # run what is big or long all the same
     if prog.endswith("sweep"):
         parser.add_argument("--resume", metavar="SWEEP_DIR")
     return parser
@@ -178,7 +180,7 @@ def cmd_run(args: list[str]) -> int:
         return _sweep(ns, source)
     if _shown_flags(ns):
         return _show(ns, source, ns.overrides, multirun=False)
-    plan = plan_run(ns.overrides, source)
+    plan = plan_run(ns.overrides, source, confirmed=ns.yes)
     with plan.held():
         code = _call_hydra([*source.hydra_flags(), *plan.overrides])
         return max(print_run(plan.out, plan.settings[0]), 1 if code else 0)
@@ -197,7 +199,7 @@ def _sweep(ns: Any, source: Any) -> int:
     if _shown_flags(ns):
         return _show(ns, source, overrides, multirun=True)
 
-    plan = plan_sweep(overrides, source, resume=resume)
+    plan = plan_sweep(overrides, source, resume=resume, confirmed=ns.yes)
     with plan.held():  # the folder is this process's until the summary is written
         return _run_sweep(plan, source)
 

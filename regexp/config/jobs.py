@@ -8,6 +8,7 @@ base) and sets each job's values on a copy of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +142,25 @@ def _discrete(line: str) -> str:
         ends = (sweep.start, sweep.end)
         values = [str(int(v)) if "int" in sweep.tags else repr(float(v)) for v in ends]
     return f"{o.get_key_element()}={','.join(values)}"
+
+
+def count_jobs(overrides: Sequence[str]) -> int:
+    """How many jobs a basic sweep of the overrides launches, without listing them: the
+    product of each swept key's number of values (a range's by arithmetic; a later line of
+    a key replaces an earlier one, as the command line replaces hydra.sweeper.params)."""
+    from hydra.core.override_parser.types import RangeSweep
+
+    counts: dict[str, int] = {}
+    for line in overrides:
+        o = parse_override(line)
+        if not o.is_sweep_override():
+            continue
+        sweep = o.value()
+        if isinstance(sweep, RangeSweep) and sweep.step:
+            counts[o.get_key_element()] = max(0, math.ceil((sweep.stop - sweep.start) / sweep.step))
+        elif o.is_discrete_sweep():
+            counts[o.get_key_element()] = sum(1 for _ in o.sweep_string_iterator())
+    return math.prod(counts.values())
 
 
 def expand_sweep(overrides: Sequence[str], discrete: bool = False) -> list[list[str]]:

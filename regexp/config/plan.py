@@ -18,11 +18,11 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from regexp.config import output
+from regexp.config import output, size
 from regexp.config.compose import DEFAULT_SOURCE, Source, check_config, compose
 from regexp.config.errors import ConfigError, UsageError
 from regexp.config.job_dirs import check_subdirs
-from regexp.config.jobs import JobConfigs, check_jobs, expand_sweep
+from regexp.config.jobs import JobConfigs, check_jobs, count_jobs, expand_sweep
 from regexp.config.overrides import parse_override, split_values, with_values
 from regexp.config.settings import Settings
 
@@ -93,10 +93,19 @@ def _output_dir(
     return path, [*kept, f"{key}={_quoted(path)}"], held
 
 
-def plan_run(overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True) -> Plan:
-    """Check one run's config and claim its folder (claim=False: only check)."""
+def plan_run(
+    overrides: Sequence[str],
+    source: Source = DEFAULT_SOURCE,
+    claim: bool = True,
+    confirmed: bool = False,
+) -> Plan:
+    """Check one run's config and its size (confirmed: --yes for long ones), and claim its
+    folder (claim=False: only check the config)."""
     cfg = compose(overrides, source, with_hydra=True)
     settings = check_config(cfg, overrides, source)
+    if claim:  # it will run (not only --cfg): its size
+        size.check_lengths([settings], confirmed)
+        size.check_memory([settings])
     out, given, held = _output_dir(cfg, overrides, "run", claim)
     return Plan(given, out, [settings], 1, claim=held)
 
@@ -164,9 +173,11 @@ def plan_sweep(
     source: Source = DEFAULT_SOURCE,
     claim: bool = True,
     resume: bool = False,
+    confirmed: bool = False,
 ) -> Plan:
-    """Check every job of a sweep before the first starts, and claim the sweep's folder
-    (resume: the folder of the sweep being resumed, holding its results).
+    """Check every job of a sweep before the first starts, their number and size (confirmed:
+    --yes for many or long ones), and claim the sweep's folder (resume: the folder of the sweep
+    being resumed, holding its results; claim=False: only check the jobs' configs).
 
     The sweeper's own params (hydra.sweeper.params) count as overrides, as Hydra's sweepers
     read them. An optimizing sweeper's search space is checked at its corners (each end of
@@ -180,14 +191,20 @@ def plan_sweep(
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
     if hasattr(sweeper, "check_plan"):  # a sweeper's own settings (regexp's Optuna sweeper)
         sweeper.check_plan(cfg.hydra.sweeper, lines)
-    jobs = expand_sweep(lines, discrete=optimizing(sweeper))
+    searching = optimizing(sweeper)
+    trials = _trials(cfg.hydra.sweeper) if searching else None
+    if claim:  # it will run (not only --cfg): its number of jobs, before listing them
+        size.check_count(trials or count_jobs(lines), confirmed)
+    jobs = expand_sweep(lines, discrete=searching)
     if not jobs:
         empty = [o for o in lines if parse_override(o).is_sweep_override()]
         raise UsageError(f"the sweep has no jobs: {' '.join(empty) or 'nothing to sweep'}")
     settings = check_jobs(jobs, source, configs)
-    searching = optimizing(sweeper)
+    if claim:
+        size.check_lengths(settings, confirmed)
+        size.check_memory(settings)
     # an optimizing sweeper's trials: numbered from 0, their overrides told as they come
     check_subdirs(cfg, (jobs * 2)[:2] if searching else jobs)
     out, given, held = _output_dir(cfg, overrides, "sweep", claim, resume)
-    expected = (_trials(cfg.hydra.sweeper) if searching else None) or len(jobs)
+    expected = trials or len(jobs)
     return Plan(given, out, settings, expected, searching, None if searching else jobs, held)

@@ -26,6 +26,7 @@ PENALTIES = ("none", "l1", "l2", "l1_l2")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")  # each a row of regexp.train.update.FAMILY
 INIT_STRATEGIES = ("default", "search", "grid")
 LOGGERS = ("none", "tensorboard", "mlflow")
+LIMIT = 10**18  # integers beyond this do not fit torch's and numpy's 64-bit ones
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,8 @@ def _int(node: Mapping, key: str, path: str, minimum: int | None = None) -> int:
     value = _get(node, key, path)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(path, f"must be an integer, got {value!r}")
+    if not -LIMIT < value < LIMIT:
+        raise ConfigError(path, f"must be an integer of at most 18 digits, got {value}")
     if minimum is not None and value < minimum:
         raise ConfigError(path, f"must be an integer >= {minimum}, got {value}")
     return value
@@ -238,6 +241,8 @@ def _hidden_units(value: Any) -> tuple[int, ...]:
     units = list(value)
     if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
         raise ConfigError("hidden_units", f"must be {allowed}, got {units}")
+    if max(units, default=0) >= LIMIT:
+        raise ConfigError("hidden_units", f"each entry must have at most 18 digits, got {units}")
     return tuple(units)
 
 

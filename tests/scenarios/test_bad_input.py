@@ -39,6 +39,14 @@ CASES = [
     (["train.batch_size=0"], "train.batch_size: must be an integer >= 1"),
     (["init.strategy=grid"], "init.strategy: grid needs a model of at most 2 parameters"),
     (["init.strategy=best"], "init.strategy: must be one of default, search, grid"),
+    # too big for an integer, for the machine, or long without --yes
+    (["train.epochs=100000000000000000000"], "train.epochs: must be an integer of at most 18"),
+    (["hidden_units=[1000000000]"], "hidden_units: a run needs about 8.07 TB of memory"),
+    (["hidden_units=[4,10000000000000000000]"], "hidden_units: each entry must have at most"),
+    (["train.epochs=2000000000"], "train.epochs: 2,000,000,000 is more than 1,000,000: a run"),
+    (["train.epochs=2000000000", "--yes"], "train.epochs: a run needs about 966 GB of memory"),
+    (["data.n_train=100000000"], "data.n_train: 100,000,000 is more than 1,000,000"),
+    (["data.n_val=10000000000", "--yes"], "data.n_val: a run needs about"),
 ]
 
 
@@ -79,6 +87,14 @@ def test_unknown_verb(capsys):
         (["compare", "/nope"], "no such file or folder: /nope"),
         (["fix"], "fix needs a run folder first"),
         (["sweep", "--resume", "/nope"], "--resume: no sweep in /nope (no multirun.yaml)"),
+        (["ewma", "--days", "100000000"], "--days: 100,000,000 is more than 1,000,000"),
+        (["sweep", "seed=range(0,1000000)"], "the sweep has 1,000,000 jobs, more than 10,000"),
+        (["sweep", "seed=range(0,10**12)"], "malformed override"),
+        (["sweep", "seed=range(0,1000000000000)", "--yes"], "jobs: their list alone needs"),
+        (
+            ["sweep", "hydra/sweeper=optuna_lam_lr", "penalty=l2", "hydra.sweeper.n_trials=20000"],
+            "the sweep has 20,000 jobs",
+        ),
     ],
 )
 def test_bad_verb_arguments_get_one_line(argv, message, capsys):
