@@ -20,7 +20,14 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from regexp.config.errors import ConfigError, UsageError
-from regexp.config.files import added_keys, from_a_file, not_utf8, yaml_error
+from regexp.config.files import (
+    added_keys,
+    from_a_file,
+    not_utf8,
+    shown_path,
+    whole_file,
+    yaml_error,
+)
 from regexp.config.overrides import GROUPS, parse_override
 from regexp.config.settings import Settings, input_dim, unknown_keys, validate
 
@@ -40,6 +47,15 @@ class Source:
     def user_folders(self) -> list[str | None]:
         """The folders of the user's own config files."""
         return [self.config_dir, self.config_path]
+
+    def primary_file(self) -> Path | None:
+        """The user's own primary config file (-cn NAME from -cp or -cd), None for regexp's."""
+        folders = [self.config_path] if self.config_name == "config" else self.user_folders()
+        for folder in filter(None, folders):
+            path = Path(folder) / f"{self.config_name}.yaml"
+            if path.is_file():
+                return path
+        return None
 
     def hydra_flags(self) -> list[str]:
         """The same choice as flags for hydra.main."""
@@ -197,6 +213,10 @@ def compose(
     except UnicodeDecodeError as err:  # a user's file of binary garbage
         raise not_utf8(source.user_folders()) or UsageError(str(err)) from None
     except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
+        primary = source.primary_file()
+        problem = primary and whole_file(primary)  # empty, a list: not a config at all
+        if problem:
+            raise UsageError(f"{shown_path(primary)}: {problem}") from None
         raise yaml_error(err) or explain(err, overrides, source) from None
     except yaml.YAMLError as err:  # a user's file that is not YAML
         raise yaml_error(err) from None
@@ -230,7 +250,7 @@ def check_config(
 
             read_table(settings.data)
     except ConfigError as err:
-        raise from_a_file(err, overrides, source.user_folders()) from None
+        raise from_a_file(err, overrides, source.user_folders(), source.primary_file()) from None
     return settings
 
 

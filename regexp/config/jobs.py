@@ -115,7 +115,8 @@ def check_jobs(
                 try:
                     check_keys(job.task, overrides)
                 except ConfigError as err:
-                    raise from_a_file(err, overrides, source.user_folders()) from None
+                    folders, primary = source.user_folders(), source.primary_file()
+                    raise from_a_file(err, overrides, folders, primary) from None
         except UsageError as err:
             where = f"job {i} ({' '.join(overrides)}): " if len(jobs) > 1 else ""
             raise UsageError(f"{where}{err}") from None

@@ -406,9 +406,23 @@ def to_container(cfg: DictConfig | Mapping) -> dict:
     return cfg
 
 
+def _unset(node: Mapping, prefix: str = "") -> str | None:
+    """The first key a config leaves for the user to set (OmegaConf's ??? value)."""
+    for key, value in node.items():
+        dotted = f"{prefix}{key}"
+        if value == "???":
+            return dotted
+        if isinstance(value, Mapping) and (found := _unset(value, f"{dotted}.")):
+            return found
+    return None
+
+
 def validate(cfg: DictConfig | Mapping) -> Settings:
     """Check every key of a composed config; return frozen settings or raise ConfigError."""
     node = to_container(cfg)
+    unset = _unset(node)
+    if unset is not None:
+        raise ConfigError(unset, f"must be set: the config leaves it ???; add {unset}=VALUE")
     hidden = _hidden_units(_get(node, "hidden_units", "hidden_units"))
     n_layers = len(hidden) + 1
     seed = _int(node, "seed", "seed", minimum=0)
