@@ -95,10 +95,18 @@ class OptunaSweeper(Sweeper):
         self.launcher: Any = None
 
     @staticmethod
-    def check_plan(conf: DictConfig, lines: Sequence[str]) -> None:
+    def check_plan(conf: DictConfig, lines: Sequence[str], resume_dir: Path | None = None) -> None:
         """The CLI's check before any folder (regexp.config.plan): ConfigError naming the key
-        of a count out of range, a direction, sampler or search space Optuna would refuse."""
-        from regexp.runs.study import DIRECTIONS, distributions, make_sampler
+        of a count out of range, a direction, sampler, storage or search space Optuna would
+        refuse; resume_dir: the sweep being resumed, whose study must not hold more trials
+        than n_trials asks for in all."""
+        from regexp.runs.study import (
+            DIRECTIONS,
+            check_storage,
+            distributions,
+            make_sampler,
+            trials_held,
+        )
 
         register_resolvers()
         for key, low in (("n_trials", 1), ("n_jobs", 1)):
@@ -112,6 +120,14 @@ class OptunaSweeper(Sweeper):
             raise ConfigError("hydra.sweeper.direction", f"must be one of {', '.join(DIRECTIONS)}")
         make_sampler(OmegaConf.to_container(conf.sampler, resolve=True))
         distributions(_search_space(None, lines))
+        check_storage(conf.storage)
+        held = trials_held(conf.storage, resume_dir, conf.study_name) if resume_dir else 0
+        if conf.n_trials < held:
+            raise ConfigError(
+                "hydra.sweeper.n_trials", f"{conf.n_trials} is fewer than the {held} trials the "
+                f"study in {resume_dir} holds: it counts the study's trials in all; give "
+                f"{held} or more"
+            )  # fmt: skip
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig

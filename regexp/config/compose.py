@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -133,6 +134,45 @@ def _unparsable(overrides: Sequence[str]) -> str | None:
     return None
 
 
+def _unknown_hydra_key(key: str, overrides: Sequence[str], source: Source) -> ConfigError:
+    """A key of Hydra's that its node does not have: the node's settings, and for a sweeper's
+    or launcher's key, the options of that group that have it (n_trials: an Optuna one)."""
+    parent, _, name = key.rpartition(".")
+    group = parent.replace(".", "/")  # hydra.sweeper -> hydra/sweeper
+    rest = [o for o in overrides if parse_override(o).key_or_group != key]
+    try:
+        cfg = compose(rest, source, with_hydra=True)
+    except UsageError:
+        return ConfigError(key, "not one of Hydra's settings (regexp run --cfg hydra lists them)")
+    node = OmegaConf.select(cfg, parent)
+    choice = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}")
+    where = f"{group}={choice}" if choice else parent
+    keys = [k for k in node if k != "_target_"] if isinstance(node, DictConfig) else []
+    message = f"not a setting of {where} (its settings: {', '.join(keys) or 'none'})"
+    if group in ("hydra/sweeper", "hydra/launcher"):
+        having = [
+            o for o in _group_options(group, source) if o != choice and _has(o, key, rest, source)
+        ]
+        if having:
+            message += f"; {group}={having[0]} has it"
+    return ConfigError(key, message)
+
+
+def _has(option: str, key: str, overrides: Sequence[str], source: Source) -> bool:
+    """Whether the config with hydra/<group>=option has key."""
+    group = key.rpartition(".")[0].replace(".", "/")
+    try:
+        with warnings.catch_warnings():  # Hydra's notes on a plugin's schema: not for this
+            warnings.simplefilter("ignore")
+            cfg = compose([*overrides, f"{group}={option}"], source, with_hydra=True)
+    except UsageError:
+        return False
+    return OmegaConf.select(cfg, key, default=_ABSENT) is not _ABSENT
+
+
+_ABSENT = object()
+
+
 def explain(
     err: Exception, overrides: Sequence[str], source: Source = DEFAULT_SOURCE
 ) -> UsageError:
@@ -146,6 +186,8 @@ def explain(
         key = m.group(1)
         if "." not in key and key in GROUPS:
             return UsageError(f"{key}: use {key}=OPTION to pick an option")
+        if key.startswith("hydra."):  # Hydra's own: a + would only hide the typo
+            return _unknown_hydra_key(key, overrides, source)
         return ConfigError(key, "unknown key (add it with +KEY=VALUE only if you mean a new key)")
     m = re.search(r"Could not append to config. An item is already at '([^']+)'", text)
     if m:

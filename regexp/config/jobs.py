@@ -33,6 +33,7 @@ from regexp.config.overrides import (
     with_values,
     with_values_plain,
 )
+from regexp.config.search_space import whole_interval
 from regexp.config.settings import Settings
 
 
@@ -139,9 +140,8 @@ def _discrete(line: str) -> str:
     if o.is_discrete_sweep():
         values = list(o.sweep_string_iterator())
     else:  # interval: its two ends
-        sweep = o.value()
-        ends = (sweep.start, sweep.end)
-        values = [str(int(v)) if "int" in sweep.tags else repr(float(v)) for v in ends]
+        sweep, whole = o.value(), whole_interval(line)
+        values = [str(int(v)) if whole else repr(float(v)) for v in (sweep.start, sweep.end)]
     return f"{o.get_key_element()}={','.join(values)}"
 
 

@@ -182,7 +182,8 @@ def plan_sweep(
     The sweeper's own params (hydra.sweeper.params) count as overrides, as Hydra's sweepers
     read them. An optimizing sweeper's search space is checked at its corners (each end of
     every interval, every choice), the jobs it may launch; a sweeper class with a
-    `check_plan(sweeper_config, lines)` checks its own settings first (ConfigError)."""
+    `check_plan(sweeper_config, lines[, resume_dir])` checks its own settings first
+    (ConfigError; resume_dir: the folder of the sweep resumed)."""
     fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
     cfg, configs = _composed(fixed, source)
     _plugin_class(cfg, "hydra/launcher")
@@ -190,7 +191,8 @@ def plan_sweep(
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
     if hasattr(sweeper, "check_plan"):  # a sweeper's own settings (regexp's Optuna sweeper)
-        sweeper.check_plan(cfg.hydra.sweeper, lines)
+        resumed = {"resume_dir": Path(_resolved(cfg, "hydra.sweep.dir"))} if resume else {}
+        sweeper.check_plan(cfg.hydra.sweeper, lines, **resumed)
     searching = optimizing(sweeper)
     trials = _trials(cfg.hydra.sweeper) if searching else None
     if claim:  # it will run (not only --cfg): its number of jobs, before listing them

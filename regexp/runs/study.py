@@ -9,6 +9,7 @@ where a sweep searches with it (the sweeper's process, and its ending's).
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import warnings
 from collections.abc import Mapping
@@ -66,6 +67,60 @@ def _storage(storage: str | None, sweep_dir: Path | str) -> Any:
         return connection
 
     return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": connect})
+
+
+def check_storage(storage: str | None) -> None:
+    """ConfigError naming hydra.sweeper.storage unless it is empty (study.db in the sweep
+    folder) or a database URL Optuna can open: one SQLAlchemy parses, whose driver is
+    installed, a SQLite file in a folder that exists. A server's database is not asked."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    key = "hydra.sweeper.storage"
+    if storage is None:
+        return
+    example = "sqlite:///PATH/study.db, postgresql://HOST/DB, or null for study.db in the sweep"
+    try:
+        url = make_url(str(storage))
+        dialect = url.get_dialect()
+    except ArgumentError:
+        raise ConfigError(key, f"{storage!r} is not a database URL; give {example}") from None
+    except NoSuchModuleError:
+        raise ConfigError(key, f"{storage!r}: unknown database; give {example}") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as err:
+        raise ConfigError(
+            key, f"{storage!r} needs the {err.name} package: pip install it"
+        ) from None
+    if url.get_backend_name() != "sqlite":
+        return
+    if url.database in (None, "", ":memory:"):
+        raise ConfigError(
+            key, f"{storage!r} keeps the study in memory, lost at the end; give a file"
+        )
+    folder = Path(url.database).absolute().parent
+    if not folder.is_dir():
+        raise ConfigError(key, f"{storage!r}: no such folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(key, f"{storage!r}: cannot write into {folder}")
+
+
+def trials_held(storage: str | None, sweep_dir: Path | str, name: str) -> int:
+    """How many trials the study `name` holds, in the storage given or the sweep folder's
+    study.db (0 where there is none yet); ConfigError naming hydra.sweeper.storage when the
+    storage cannot be read."""
+    if storage is None and not SweepDir(sweep_dir).study_file.is_file():
+        return 0
+    url = storage_url(storage, sweep_dir)
+    quiet_optuna()
+    try:
+        return asked(optuna.load_study(study_name=name, storage=url))
+    except KeyError:  # no study of that name yet
+        return 0
+    except Exception as err:  # SQLAlchemy's and Optuna's errors for a storage they cannot read
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ConfigError("hydra.sweeper.storage", f"cannot read {url}: {first}") from None
 
 
 def make_sampler(conf: Mapping[str, Any], offset: int = 0) -> optuna.samplers.BaseSampler:
