@@ -13,20 +13,20 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from regexp.config.errors import ConfigError
-from regexp.config.overrides import parse_override, split_values
+from regexp.config.overrides import parse_override
 
 KEY = "hydra.sweep.subdir"
 DEFAULT = "${hydra.job.num}"  # conf/config.yaml's: each job's number
 
 
 def _job_subdir(cfg: DictConfig, num: int, job: Sequence[str]) -> str:
-    """subdir as Hydra's load_sweep_config gives it to job number num (its overrides set on
-    cfg, a copy this function may change)."""
+    """subdir as the batched launcher's job writer resolves it for job number num: with the
+    fields Hydra sets per job (number, id, override_dirname, task overrides) on the sweep's
+    config, not the job's own values (cfg: a copy this function may change). A subdir named
+    after a config key (${seed}) is then one folder for all: name jobs by
+    ${hydra.job.override_dirname} instead."""
     from regexp.config.hydra_shim import hydra_config, overrides_dirname
 
-    _, values = split_values(job)
-    for o in values:
-        OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
     task = [o for o in map(parse_override, job) if not o.is_hydra_override()]
     with open_dict(cfg.hydra):
         cfg.hydra.job.num, cfg.hydra.job.id = num, str(num)
@@ -62,6 +62,6 @@ def check_subdirs(cfg: DictConfig, jobs: Sequence[Sequence[str]]) -> None:
         if name in seen:
             raise ConfigError(
                 KEY, f"jobs {seen[name]} and {num} would write into one folder {subdir!r}; "
-                f"give each job its own, such as {DEFAULT}"
+                f"name each job's, by {DEFAULT} or ${{hydra.job.override_dirname}}"
             )  # fmt: skip
         seen[name] = num

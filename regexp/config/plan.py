@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from regexp.config.compose import DEFAULT_SOURCE, Source, check_config, compose
 from regexp.config.errors import ConfigError, UsageError
 from regexp.config.job_dirs import check_subdirs
 from regexp.config.jobs import JobConfigs, check_jobs, count_jobs, expand_sweep
+from regexp.config.launchers import check_launcher
 from regexp.config.overrides import parse_override, split_values, with_values
 from regexp.config.settings import Settings
 
@@ -110,13 +112,18 @@ def plan_run(
     return Plan(given, out, [settings], 1, claim=held)
 
 
+LAUNCHER = "hydra/launcher"
+
+
 def plugin_class(target: str, group: str, choice: str | None = None) -> type:
     """The class a hydra/launcher or hydra/sweeper config instantiates (its _target_);
     UsageError naming the pip package when its plugin is not installed."""
-    from hydra.utils import get_class
-
-    try:
-        return get_class(target)
+    module, _, name = target.rpartition(".")
+    try:  # not hydra.utils.get_class, which logs an error of its own first
+        found = getattr(import_module(module), name)
+        if not isinstance(found, type):
+            raise TypeError(target)
+        return found
     except Exception:
         parts = target.split(".")
         package = parts[1].replace("_", "-") if parts[0] == "hydra_plugins" else parts[0]
@@ -187,6 +194,9 @@ def plan_sweep(
     fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
     cfg, configs = _composed(fixed, source)
     _plugin_class(cfg, "hydra/launcher")
+    check_launcher(
+        cfg.hydra.launcher, OmegaConf.select(cfg, "hydra.runtime.choices.hydra/launcher")
+    )
     sweeper = _plugin_class(cfg, "hydra/sweeper")
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)

@@ -26,7 +26,7 @@ def _cfg(subdir: str):
         "${seed}_${hydra.job.num}",
         "a/../${hydra.job.num}",
         "${hydra:job.num}",
-        "${hidden_units}/${seed}",
+        "${hydra.job.override_dirname}/${seed}",
     ],  # fmt: skip
 )
 def test_a_subdir_naming_each_job_passes(subdir):
@@ -36,9 +36,10 @@ def test_a_subdir_naming_each_job_passes(subdir):
 @pytest.mark.parametrize(
     ("subdir", "message"),
     [
-        ("x", "jobs 0 and 1 would write into one folder 'x'; give each job its own"),
-        ("${seed}", "jobs 0 and 2 would write into one folder '1'"),
-        ("a/${hidden_units}", "jobs 0 and 1 would write into one folder 'a/[2]'"),
+        ("x", "jobs 0 and 1 would write into one folder 'x'; name each job's, by"),
+        # the batched launcher resolves a config key with the sweep's value, not the job's
+        ("${seed}", "jobs 0 and 1 would write into one folder '8746'"),
+        ("a/${hidden_units}", "jobs 0 and 1 would write into one folder 'a/[16]'"),
         ("../escape", "'../escape' (job 0) is not a folder inside the sweep folder"),
         ("../${hydra.job.num}", "'../0' (job 0) is not a folder inside the sweep folder"),
         ("a/../../b${hydra.job.num}", "'a/../../b0' (job 0) is not a folder inside"),
