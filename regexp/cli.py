@@ -52,6 +52,9 @@ overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimize
   --yes runs what is refused as very long (more than 10 000 jobs, 1 000 000 rows or epochs).
 """
 
+FULL_ERROR = "HYDRA_FULL_ERROR"  # set: Hydra raises an error rather than printing it
+TRACEBACK = "REGEXP_TRACEBACK"  # set to 1: an unexpected error shows its traceback
+
 # verb -> module whose `cli(argv) -> int` handles it
 VERBS = {
     "compare": "regexp.read.compare",
@@ -142,21 +145,42 @@ def _shown_flags(ns: Any) -> list[str]:
     return flags
 
 
+def _one_line(err: BaseException, doing: str = "the command") -> str:
+    """An error as one line: an OSError's file (else what was being done) and its reason,
+    else its type and first line."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.filename or doing}: {err.strerror}"
+    first = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
 def _call_hydra(argv: list[str]) -> int:
     """hydra.main over argv with regexp's task function; Hydra's own exit code (it exits 1 on
-    its errors)."""
+    its errors). An error that stops Hydra (a full disk while a job's folder is written) is
+    one line and exit code 1, not Hydra's stack trace (unless HYDRA_FULL_ERROR=1 is set)."""
     import hydra
 
     register_resolvers()
     main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")
-    saved = sys.argv
+    saved, theirs = sys.argv, os.environ.get(FULL_ERROR)
     sys.argv = ["regexp", *argv]
+    os.environ[FULL_ERROR] = "1"  # Hydra raises, rather than printing the stack itself
     try:
         main(task)()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except Exception as err:
+        if theirs == "1":
+            raise
+        doing = "the sweep" if "--multirun" in argv else "the run"
+        print(f"regexp: error: {_one_line(err, doing)}", file=sys.stderr)
+        return 1
     finally:
         sys.argv = saved
+        if theirs is None:
+            os.environ.pop(FULL_ERROR, None)
+        else:
+            os.environ[FULL_ERROR] = theirs
     return 0
 
 
@@ -249,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         return exit_code(stop)
     except UsageError as err:
         return _fail(str(err))
+    except BrokenPipeError:
+        raise
+    except Exception as err:  # a full disk, a folder that cannot be written, ...: one line
+        if "1" in (os.environ.get(TRACEBACK), os.environ.get(FULL_ERROR)):  # asked for
+            raise
+        print(f"regexp: error: {_one_line(err)} ({TRACEBACK}=1 shows where)", file=sys.stderr)
+        return 1
     return _fail(f"unknown verb {verb!r}; allowed: run, sweep, {', '.join(VERBS)}")
 
 

@@ -210,3 +210,50 @@ def test_cli_run_into_a_given_folder_reports_divergence(tmp_path, monkeypatch):
     args = ["run", "optimizer=sgd", "optimizer.lr=1e30", "train.epochs=20", "plots.enabled=false"]
     assert main([*args, "hydra.run.dir=mine"]) == 1
     assert json.loads((tmp_path / "mine" / "metrics.json").read_text())["status"] == "diverged"
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (OSError(28, "No space left on device", "/x/e.csv"), "/x/e.csv: No space left on device"),
+        (OSError(13, "Permission denied"), "the command: Permission denied"),
+        (ValueError("boom\nmore"), "ValueError: boom"),
+    ],
+)
+def test_an_unexpected_error_is_one_line_naming_what(monkeypatch, capsys, error, line):
+    """No traceback from any verb: an error nothing expected (a full disk, a bug) is one
+    line, exit code 1; REGEXP_TRACEBACK=1 shows where it came from."""
+    import regexp.tools.ewma as ewma
+
+    def failing(argv):
+        raise error
+
+    monkeypatch.setattr(ewma, "cli", failing)
+    assert main(["ewma"]) == 1
+    assert capsys.readouterr().err == f"regexp: error: {line} (REGEXP_TRACEBACK=1 shows where)\n"
+    monkeypatch.setenv("REGEXP_TRACEBACK", "1")
+    with pytest.raises(type(error)):
+        main(["ewma"])
+
+
+def test_an_error_that_stops_hydra_is_one_line(user_conf, monkeypatch, capsys):
+    """A launcher that fails (a full disk while a job's folder is written): one line, not
+    Hydra's stack trace, and the sweep's summary all the same; HYDRA_FULL_ERROR=1 raises."""
+    import errno
+    import os
+
+    from regexp.runs import grouping
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    # (Hydra's plugin scan executes the launcher's module anew: patch what it imports)
+    monkeypatch.setattr(grouping, "plan_units", full)
+    assert main(["sweep", *FAST, "seed=1,2", "hydra.sweep.dir=s"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "regexp: error: the sweep: No space left on device\n"
+    assert "2 missing" in captured.out and "HYDRA_FULL_ERROR" not in os.environ
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    with pytest.raises(OSError):
+        main(["sweep", *FAST, "seed=1,2", "hydra.sweep.dir=s2"])
+    assert os.environ["HYDRA_FULL_ERROR"] == "1"

@@ -67,7 +67,13 @@ def _resolved(cfg: DictConfig, key: str) -> str:
 
 
 def _output_dir(
-    cfg: DictConfig, overrides: Sequence[str], kind: str, claim: bool, resume: bool = False
+    cfg: DictConfig,
+    overrides: Sequence[str],
+    kind: str,
+    claim: bool,
+    resume: bool = False,
+    settings: Sequence[Settings] = (),
+    jobs: int = 1,
 ) -> tuple[Path, list[str], output.Claim | None]:
     """(the folder, the overrides with `hydra.<kind>.dir=<it>` in place of any given, its
     claim: None when not claimed).
@@ -80,6 +86,8 @@ def _output_dir(
     key = f"hydra.{kind}.dir"
     raw = str(OmegaConf.to_container(cfg.hydra[kind], resolve=False).get("dir"))
     path = Path(_resolved(cfg, key))
+    if claim and settings and not resume:  # a resume writes only what is left: not known here
+        size.check_disk(settings, jobs, path, key)
     held = None
     if claim and "${now:" in raw and not resume:
         try:
@@ -108,7 +116,7 @@ def plan_run(
     if claim:  # it will run (not only --cfg): its size
         size.check_lengths([settings], confirmed)
         size.check_memory([settings])
-    out, given, held = _output_dir(cfg, overrides, "run", claim)
+    out, given, held = _output_dir(cfg, overrides, "run", claim, settings=[settings])
     return Plan(given, out, [settings], 1, claim=held)
 
 
@@ -217,6 +225,6 @@ def plan_sweep(
         size.check_memory(settings)
     # an optimizing sweeper's trials: numbered from 0, their overrides told as they come
     check_subdirs(cfg, (jobs * 2)[:2] if searching else jobs)
-    out, given, held = _output_dir(cfg, overrides, "sweep", claim, resume)
     expected = trials or len(jobs)
+    out, given, held = _output_dir(cfg, overrides, "sweep", claim, resume, settings, expected)
     return Plan(given, out, settings, expected, searching, None if searching else jobs, held)

@@ -1,5 +1,6 @@
 """How big a run is, known from its settings before anything starts (no torch): the memory
-it needs, the memory this machine has, and the lengths a user confirms with --yes.
+it needs, the memory this machine has, the disk it writes, and the lengths a user confirms
+with --yes.
 
 The memory of K models of one job's shape trained as one program (a run is K = 1), in 4-byte
 floats (history.csv's text in bytes):
@@ -29,6 +30,7 @@ chunk_size can take the number of models that fit a budget from the same formula
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -45,6 +47,12 @@ OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "rmsprop": 2, "adam": 2}
 DENSE_CELL, SPARSE_CELL = 128, 16
 MEMINFO = Path("/proc/meminfo")
 JOB_BYTES = 2048  # a sweep's job as its plan holds it: overrides, config tree and settings
+
+# Bytes a job writes to disk besides its weights (disk_bytes)
+HISTORY_ROW_BYTES = 64  # one epoch's row of history.csv
+FIGURE_BYTES = 64 * 1024  # one of its figures
+JOB_FILE_BYTES = 16 * 1024  # .hydra/, metrics.json, its log
+SWEEP_FILE_BYTES = 512 * 1024  # a sweep's summary tables, figures and report.html
 
 # Beyond these, a run or sweep asks for --yes (what it will cost is in the refusal).
 MAX_JOBS = 10_000
@@ -180,6 +188,39 @@ def check_memory(settings: Sequence[Settings], limit: int | None = None) -> None
                     culprit(s), f"a run needs about {size(need.total())} of memory (most for "
                     f"{need.largest()}), more than the {size(free)} free{where}; make it smaller"
                 )  # fmt: skip
+
+
+def disk_bytes(s: Settings) -> int:
+    """Bytes a job of s writes into its folder: weights, history.csv, its figures (one per
+    hidden layer's activations and two more), Hydra's .hydra/, metrics.json and its log."""
+    widths = (input_dim(s.data), *s.hidden_units, 1)
+    p = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    plots = FIGURE_BYTES * (2 + len(s.hidden_units)) if s.plots.enabled else 0
+    return FLOAT * p + HISTORY_ROW_BYTES * s.train.epochs + plots + JOB_FILE_BYTES
+
+
+def _free(folder: Path) -> int | None:
+    """Free bytes on the disk that holds folder (or would: its first existing parent)."""
+    folder = folder.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def check_disk(settings: Sequence[Settings], jobs: int, folder: Path, key: str) -> None:
+    """ConfigError naming key (the folder's) when jobs jobs like the largest of settings, and
+    a sweep's own files when jobs > 1, would write more than the disk of folder has free."""
+    need = jobs * max(disk_bytes(s) for s in settings) + (SWEEP_FILE_BYTES if jobs > 1 else 0)
+    free = _free(folder)
+    if free is not None and need > free:
+        what = "run" if jobs == 1 else f"sweep of {jobs:,} jobs"
+        raise ConfigError(
+            key, f"the {what} writes about {size(need)}, more than the {size(free)} free on "
+            f"the disk of {folder}; free some, or give a folder on another disk"
+        )  # fmt: skip
 
 
 def check_count(jobs: int, confirmed: bool, limit: int | None = None) -> None:

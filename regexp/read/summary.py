@@ -5,6 +5,7 @@ report.html, at the end of the sweep's own process (regexp/cli.py)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -79,11 +80,19 @@ def summarize(
     sweep_dir: Path, jobs: list[list[str]] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the sweep's summary table, read_sweep's table it comes from); writes summary.csv and
-    summary.md. jobs: every job's overrides, when known, so jobs never started are listed."""
-    df = read_sweep(sweep_dir)
-    table = summary_table(with_missing_jobs(df, jobs) if jobs else df)
+    summary.md."""
+    table, df = tables(sweep_dir, jobs)
     write_summary(sweep_dir, table)
     return table, df
+
+
+def tables(
+    sweep_dir: Path, jobs: list[list[str]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the sweep's summary table, read_sweep's table it comes from). jobs: every job's
+    overrides, when known, so jobs never started are listed."""
+    df = read_sweep(sweep_dir)
+    return summary_table(with_missing_jobs(df, jobs) if jobs else df), df
 
 
 def end_sweep(
@@ -95,9 +104,22 @@ def end_sweep(
     """Read the sweep's folders, write and print its summary, draw its pictures; 0 only
     when every expected job is ok."""
     console = console or terminal()
-    table, df = summarize(sweep_dir, jobs)
+    table, df = tables(sweep_dir, jobs)
+    try:
+        write_summary(sweep_dir, table)
+    except OSError as err:  # a full disk: the table printed is all there is
+        print_summary(console, table, sweep_dir, expected)
+        print(f"regexp: error: {sweep_dir}: summary.csv and summary.md cannot be written "
+              f"({err.strerror or err}); the table above is the sweep's summary",
+              file=sys.stderr)  # fmt: skip
+        return 1
     print_summary(console, table, sweep_dir, expected)
-    write_outcome(sweep_dir, df, console)  # best.yaml, an Optuna study's figures
+    try:
+        write_outcome(sweep_dir, df, console)  # best.yaml, an Optuna study's figures
+    except OSError as err:
+        print(f"regexp: error: {sweep_dir}: best.yaml cannot be written ({err.strerror or err})",
+              file=sys.stderr)  # fmt: skip
+        return 1
     try:  # the table is the sweep's result; a figure is not worth a failure
         written = write_pictures(sweep_dir, df)
     except Exception as err:
