@@ -96,6 +96,9 @@ def test_outputs_from_a_config_file_the_environment_and_the_same_second(user_con
     monkeypatch.setenv("REGEXP_OUTPUTS", str(user_conf / "root"))
     assert main(["run", *FAST]) == 0
     assert len(list((user_conf / "root").glob("*/*/metrics.json"))) == 1
+    monkeypatch.setenv("REGEXP_OUTPUTS", "")  # set but empty: as unset, never under /
+    assert main(["sweep", "seed=1,2", *FAST]) == 0
+    assert len(list((user_conf / "outputs" / "multirun").glob("*/*/summary.csv"))) == 1
 
 
 @pytest.mark.parametrize(

@@ -157,3 +157,30 @@ def test_a_long_series_asks_for_yes():
 )
 def test_sizes_read_as_a_person_writes_them(n, text):
     assert size.size(n) == text
+
+
+def test_a_jobs_disk_is_its_weights_history_figures_and_files():
+    s = check(["train.epochs=1000"])  # [16]: 49 parameters, 3 figures (one hidden layer)
+    assert size.disk_bytes(s) == 4 * 49 + 64 * 1000 + 3 * size.FIGURE_BYTES + 16 * 1024
+    quiet = check(["train.epochs=1000", "plots.enabled=false"])
+    assert size.disk_bytes(quiet) == 4 * 49 + 64 * 1000 + 16 * 1024
+
+
+def test_a_run_or_sweep_that_does_not_fit_its_disk_is_refused(tmp_path, monkeypatch):
+    seen = []
+
+    def usage(path):
+        seen.append(path)
+        return types.SimpleNamespace(free=100_000)
+
+    monkeypatch.setattr(size.shutil, "disk_usage", usage)
+    s = check(["train.epochs=10", "plots.enabled=false"])
+    size.check_disk([s], 1, tmp_path / "new" / "run", "hydra.run.dir")
+    assert seen == [tmp_path]  # the disk of the first folder that exists
+    with pytest.raises(ConfigError) as err:
+        size.check_disk([s], 2, tmp_path / "sweep", "hydra.sweep.dir")
+    need = size.size(2 * size.disk_bytes(s) + size.SWEEP_FILE_BYTES)
+    assert str(err.value) == (
+        f"hydra.sweep.dir: the sweep of 2 jobs writes about {need}, more than the 100 kB free "
+        f"on the disk of {tmp_path / 'sweep'}; free some, or give a folder on another disk"
+    )

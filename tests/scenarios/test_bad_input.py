@@ -187,3 +187,20 @@ def test_a_slurm_launcher_where_there_is_no_slurm(tmp_path, monkeypatch, capsys)
             "as submitit_local\n"
         )
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_sweep_that_does_not_fit_its_disk_is_refused_before_any_folder(
+    tmp_path, monkeypatch, capsys
+):
+    import types
+
+    from regexp.config import size
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(size.shutil, "disk_usage", lambda path: types.SimpleNamespace(free=10**5))
+    assert main(["sweep", "seed=1,2,3", "hydra.sweep.dir=s"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("regexp: error: hydra.sweep.dir: the sweep of 3 jobs writes about ")
+    assert err.endswith("more than the 100 kB free on the disk of s; free some, or give a folder "
+                        "on another disk\n")  # fmt: skip
+    assert not (tmp_path / "s").exists()
