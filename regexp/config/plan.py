@@ -120,9 +120,6 @@ def plan_run(
     return Plan(given, out, [settings], 1, claim=held)
 
 
-LAUNCHER = "hydra/launcher"
-
-
 def plugin_class(target: str, group: str, choice: str | None = None) -> type:
     """The class a hydra/launcher or hydra/sweeper config instantiates (its _target_);
     UsageError naming the pip package when its plugin is not installed."""

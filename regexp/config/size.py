@@ -200,14 +200,17 @@ def disk_bytes(s: Settings) -> int:
 
 
 def _free(folder: Path) -> int | None:
-    """Free bytes on the disk that holds folder (or would: its first existing parent)."""
-    folder = folder.absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
+    """Free bytes on the disk that holds folder (or would: its first existing parent); None
+    where that is not known."""
+    for parent in (folder.absolute(), *folder.absolute().parents):
+        try:
+            if not parent.exists():
+                continue
+            usage = shutil.disk_usage(parent)
+        except OSError:  # a name too long, a folder not readable: the claim says what
+            return None
+        return usage.free if usage.total else None  # /proc and the like tell no size
+    return None
 
 
 def check_disk(settings: Sequence[Settings], jobs: int, folder: Path, key: str) -> None:

@@ -171,7 +171,7 @@ def test_a_run_or_sweep_that_does_not_fit_its_disk_is_refused(tmp_path, monkeypa
 
     def usage(path):
         seen.append(path)
-        return types.SimpleNamespace(free=100_000)
+        return types.SimpleNamespace(free=100_000, total=10**9)
 
     monkeypatch.setattr(size.shutil, "disk_usage", usage)
     s = check(["train.epochs=10", "plots.enabled=false"])

@@ -197,7 +197,9 @@ def test_a_sweep_that_does_not_fit_its_disk_is_refused_before_any_folder(
     from regexp.config import size
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(size.shutil, "disk_usage", lambda path: types.SimpleNamespace(free=10**5))
+    monkeypatch.setattr(
+        size.shutil, "disk_usage", lambda path: types.SimpleNamespace(free=10**5, total=10**9)
+    )
     assert main(["sweep", "seed=1,2,3", "hydra.sweep.dir=s"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("regexp: error: hydra.sweep.dir: the sweep of 3 jobs writes about ")
