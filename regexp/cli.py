@@ -169,6 +169,8 @@ def _call_hydra(argv: list[str]) -> int:
         main(task)()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BrokenPipeError:  # the reader went away: entry() ends quietly
+        raise
     except Exception as err:
         if theirs == "1":
             raise

@@ -245,12 +245,15 @@ def test_an_error_that_stops_hydra_is_one_line(user_conf, monkeypatch, capsys):
     import errno
     import os
 
+    import hydra_plugins.regexp_launcher.batched_launcher as batched
     from regexp.runs import grouping
 
     def full(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    # (Hydra's plugin scan executes the launcher's module anew: patch what it imports)
+    # the launcher's module as loaded, and what Hydra's plugin scan (which may execute it
+    # anew) imports into it
+    monkeypatch.setattr(batched, "plan_units", full)
     monkeypatch.setattr(grouping, "plan_units", full)
     assert main(["sweep", *FAST, "seed=1,2", "hydra.sweep.dir=s"]) == 1
     captured = capsys.readouterr()
