@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from regexp.config.errors import ConfigError, UsageError
 from regexp.config.files import (
     added_keys,
+    builds_on_ours,
     from_a_file,
     not_utf8,
     shown_path,
@@ -259,7 +260,10 @@ def compose(
         problem = primary and whole_file(primary)  # empty, a list: not a config at all
         if problem:
             raise UsageError(f"{shown_path(primary)}: {problem}") from None
-        raise yaml_error(err) or explain(err, overrides, source) from None
+        found = yaml_error(err) or explain(err, overrides, source)
+        if primary and isinstance(found, ConfigError) and not builds_on_ours(primary):
+            raise from_a_file(found, overrides, source.user_folders(), primary) from None
+        raise found from None
     except yaml.YAMLError as err:  # a user's file that is not YAML
         raise yaml_error(err) from None
 

@@ -94,6 +94,16 @@ def whole_file(path: Path, group: str = "") -> str | None:
     return None
 
 
+def builds_on_ours(primary: Path) -> bool:
+    """Whether a user's primary config lists regexp's own (`config`) in its defaults."""
+    try:
+        tree = yaml.safe_load(primary.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True  # told elsewhere
+    defaults = tree.get("defaults") if isinstance(tree, dict) else None
+    return isinstance(defaults, list) and "config" in defaults
+
+
 def from_a_file(
     err: ConfigError,
     overrides: Sequence[str],
@@ -109,15 +119,15 @@ def from_a_file(
     problem = path and whole_file(path, err.key)
     if problem:
         return UsageError(f"{shown_path(path)}: {problem}")
+    if primary is not None and not builds_on_ours(primary):  # every key regexp's
+        return UsageError(
+            f"{shown_path(primary)}: {err.key} is not in it: a primary config of yours builds "
+            "on regexp's; start it with `defaults: [config, _self_]`"
+        )
     if str(err) == f"{err.key}: is missing":
         path = chosen_file(err.key.split(".")[0], overrides, folders)
         if path is not None:
             return UsageError(f"{shown_path(path)}: {err}")
-        if primary is not None:
-            return UsageError(
-                f"{shown_path(primary)}: {err}; a primary config of yours builds on regexp's: "
-                "start it with `defaults: [config, _self_]`"
-            )
         return err
     chosen = []
     for line in overrides:

@@ -199,8 +199,14 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
     ],
     "a key a user's file (or regexp's) leaves unset": [
         (["run", "-cd", "conf", "data=short"], "conf/data/short.yaml: data.n_val: is missing"),
-        (["run", "-cp", "primary", "-cn", "bare"], "bare.yaml: seed: is missing; a primary config"),
-        (["run", "-cd", "primary", "-cn", "empty"], "empty.yaml: hidden_units: is missing; a pr"),
+        (["run", "-cp", "primary", "-cn", "bare"], "primary/bare.yaml: seed is not in it: a prim"),
+        (["run", "-cd", "primary", "-cn", "empty"], "empty.yaml: hidden_units is not in it: a pri"),
+        (
+            ["run", "-cd", "primary", "-cn", "bare", "train.epochs=5"],
+            "bare.yaml: train.epochs is"
+            " not in it: a primary config of yours builds on regexp's; start it with `defaults: "
+            "[config, _self_]`",
+        ),
         (["run", "data=csv"], "data.path: must be set: the config leaves it ???; add data.path"),
         (["run", "data=csv", "data.path=ok.csv"], "data.features: must be set: the config leaves"),
     ],
