@@ -7,6 +7,8 @@ gets one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -16,6 +18,7 @@ from regexp.config.compose import shadowed, source_of
 from regexp.config.errors import UsageError
 from regexp.config.flags import ArgumentParser
 from regexp.config.objective import register_resolvers
+from regexp.config.output import drop_empty_root
 from regexp.config.overrides import parse_override
 from regexp.config.plan import plan_run, plan_sweep
 from regexp.read.report import print_run
@@ -54,7 +57,11 @@ overrides are Hydra's: hidden_units=[16,16] penalty=l2 penalty.lam=0.01 optimize
   sweeps: hidden_units=[2],[8],[1024] seed=1,2,3
   launchers: hydra/launcher=joblib (local processes), submitit_local, submitit_slurm, ray
   `regexp run --cfg job` prints the composed config; `regexp run --info` shows Hydra's view.
+  --yes runs what is refused as very long (more than 10 000 jobs, 1 000 000 rows or epochs).
 """
+
+FULL_ERROR = "HYDRA_FULL_ERROR"  # set: Hydra raises an error rather than printing it
+TRACEBACK = "REGEXP_TRACEBACK"  # set to 1: an unexpected error shows its traceback
 
 # verb -> module whose `cli(argv) -> int` handles it
 VERBS = {
@@ -96,6 +103,7 @@ def _hydra_parser(prog: str) -> Any:
         const="all",
         choices=["all", "config", "defaults", "defaults-tree", "plugins", "searchpath"],
     )
+    parser.add_argument("--yes", action="store_true")  # run what is big or long all the same
     if prog.endswith("sweep"):
         parser.add_argument("--resume", metavar="SWEEP_DIR")
     return parser
@@ -113,6 +121,10 @@ def _parse(verb: str, args: list[str]) -> Any:
         raise
     if ns.resolve and ns.cfg is None and not ns.help:
         raise UsageError("--resolve goes with --cfg (or --help)")
+    shown = [f for f, on in (("--cfg", ns.cfg), ("--info", ns.info),
+                             ("--shell-completion", ns.shell_completion)) if on]  # fmt: skip
+    if len(shown) > 1:  # Hydra shows one thing at a time
+        raise UsageError(f"{', '.join(shown)}: give one of them")
     for o in ns.overrides:  # one parser for overrides: Hydra's
         parse_override(o)
     source = source_of(ns.config_path, ns.config_name, ns.config_dir)
@@ -142,23 +154,46 @@ def _shown_flags(ns: Any) -> list[str]:
     return flags
 
 
+def _one_line(err: BaseException, doing: str = "the command") -> str:
+    """An error as one line: an OSError's file (else what was being done) and its reason,
+    else its type and first line."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.filename or doing}: {err.strerror}"
+    first = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
 def _call_hydra(argv: list[str]) -> int:
     """hydra.main over argv with regexp's task function; Hydra's own exit code (it exits 1 on
-    its errors)."""
+    its errors). An error that stops Hydra (a full disk while a job's folder is written) is
+    one line and exit code 1, not Hydra's stack trace (unless HYDRA_FULL_ERROR=1 is set)."""
     import hydra
 
     from regexp.runs.job import task  # Hydra's: imported with it
 
     register_resolvers()
     main = hydra.main(config_path="pkg://regexp.conf", config_name="config", version_base="1.3")
-    saved = sys.argv
+    saved, theirs = sys.argv, os.environ.get(FULL_ERROR)
     sys.argv = ["regexp", *argv]
+    os.environ[FULL_ERROR] = "1"  # Hydra raises, rather than printing the stack itself
     try:
         main(task)()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BrokenPipeError:  # the reader went away: entry() ends quietly
+        raise
+    except Exception as err:
+        if theirs == "1":
+            raise
+        doing = "the sweep" if "--multirun" in argv else "the run"
+        print(f"regexp: error: {_one_line(err, doing)}", file=sys.stderr)
+        return 1
     finally:
         sys.argv = saved
+        if theirs is None:
+            os.environ.pop(FULL_ERROR, None)
+        else:
+            os.environ[FULL_ERROR] = theirs
     return 0
 
 
@@ -166,7 +201,12 @@ def _show(ns: Any, source: Any, overrides: list[str], multirun: bool) -> int:
     """--cfg, --info, --help, ...: Hydra answers (after the same checks) and nothing runs."""
     flags = _shown_flags(ns)
     if not (ns.help or ns.hydra_help or ns.version or ns.shell_completion):
-        (plan_sweep if multirun else plan_run)(overrides, source, claim=False)
+        plan = (plan_sweep if multirun else plan_run)(overrides, source, claim=False)
+        if multirun and (ns.cfg or ns.info):  # Hydra shows one job's: the sweep's first
+            overrides = plan.jobs[0] if plan.jobs else [
+                o for o in overrides if not parse_override(o).is_sweep_override()
+            ]  # fmt: skip
+            multirun = False
     mode = ["--multirun"] if multirun else []
     return _call_hydra([*mode, *source.hydra_flags(), *flags, *overrides])
 
@@ -177,9 +217,10 @@ def cmd_run(args: list[str]) -> int:
         return _sweep(ns, source)
     if _shown_flags(ns):
         return _show(ns, source, ns.overrides, multirun=False)
-    plan = plan_run(ns.overrides, source)
-    code = _call_hydra([*source.hydra_flags(), *plan.overrides])
-    return max(print_run(plan.out, plan.settings[0]), 1 if code else 0)
+    plan = plan_run(ns.overrides, source, confirmed=ns.yes)
+    with plan.held():
+        code = _call_hydra([*source.hydra_flags(), *plan.overrides])
+        return max(print_run(plan.out, plan.settings[0]), 1 if code else 0)
 
 
 def cmd_sweep(args: list[str]) -> int:
@@ -195,7 +236,12 @@ def _sweep(ns: Any, source: Any) -> int:
     if _shown_flags(ns):
         return _show(ns, source, overrides, multirun=True)
 
-    plan = plan_sweep(overrides, source, resume=resume)
+    plan = plan_sweep(overrides, source, resume=resume, confirmed=ns.yes)
+    with plan.held():  # the folder is this process's until the summary is written
+        return _run_sweep(plan, source)
+
+
+def _run_sweep(plan: Any, source: Any) -> int:
     tracked = any(s.logger == "mlflow" for s in plan.settings)
     if tracked:  # the parent run of the jobs' MLflow runs, before the first job
         from regexp.runs.mlflow_log import start_sweep
@@ -236,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     verb, rest = args[0], args[1:]
     remember_command(args)
+    drop_empty_root()
+    # a log line that cannot be written (a full disk, a closed pipe) is dropped, not printed
+    # with a traceback of its own, once per line
+    logging.raiseExceptions = False
     try:
         with terminate_as_interrupt():
             if verb == "run":
@@ -250,6 +300,13 @@ def main(argv: list[str] | None = None) -> int:
         return exit_code(stop)
     except UsageError as err:
         return _fail(str(err))
+    except BrokenPipeError:
+        raise
+    except Exception as err:  # a full disk, a folder that cannot be written, ...: one line
+        if "1" in (os.environ.get(TRACEBACK), os.environ.get(FULL_ERROR)):  # asked for
+            raise
+        print(f"regexp: error: {_one_line(err)} ({TRACEBACK}=1 shows where)", file=sys.stderr)
+        return 1
     return _fail(f"unknown verb {verb!r}; allowed: run, sweep, {', '.join(VERBS)}")
 
 

@@ -96,6 +96,9 @@ def test_outputs_from_a_config_file_the_environment_and_the_same_second(user_con
     monkeypatch.setenv("REGEXP_OUTPUTS", str(user_conf / "root"))
     assert main(["run", *FAST]) == 0
     assert len(list((user_conf / "root").glob("*/*/metrics.json"))) == 1
+    monkeypatch.setenv("REGEXP_OUTPUTS", "")  # set but empty: as unset, never under /
+    assert main(["sweep", "seed=1,2", *FAST]) == 0
+    assert len(list((user_conf / "outputs" / "multirun").glob("*/*/summary.csv"))) == 1
 
 
 @pytest.mark.parametrize(
@@ -109,11 +112,35 @@ def test_outputs_from_a_config_file_the_environment_and_the_same_second(user_con
         (["sweep", "--cfg", "job", "seed=1,x"], "seed: must be an integer"),
         # the preset's search space needs penalty=l1/l2 ...
         (["sweep", "hydra/sweeper=optuna_lam_lr"], "penalty.lam: unknown key"),
+        # Hydra shows one thing at a time
+        (["run", "--cfg", "job", "--info"], "--cfg, --info: give one of them"),
+        (["sweep", "-c", "hydra", "-i", "defaults", "seed=1,2"], "--cfg, --info: give one"),
+        (["run", "--info", "--shell-completion"], "--info, --shell-completion: give one"),
     ],
 )
 def test_hydra_flags_go_through_the_same_checks(user_conf, capsys, argv, text):
     assert main(argv) == 2
     _one_line_error(capsys, text)
+    assert not (user_conf / "outputs").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        (["sweep", "--cfg", "job", "seed=5,6", "hidden_units=[3],[4]"], "- 3\n"),
+        (["run", "-m", "--cfg", "job", "seed=5,6"], "seed: 5\n"),
+        (
+            ["sweep", "hydra/sweeper=optuna_lam_lr", "penalty=l2", "seed=5", "--cfg", "job"],
+            "seed: 5\n",
+        ),
+    ],
+)
+def test_cfg_of_a_sweep_shows_its_first_job(user_conf, capsys, argv, shown):
+    """Hydra shows no multirun's config: regexp shows the sweep's first job's (an optimizing
+    sweep's: its fixed overrides), and makes no folder."""
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert shown in captured.out and "Traceback" not in captured.err
     assert not (user_conf / "outputs").exists()
 
 
@@ -186,3 +213,53 @@ def test_cli_run_into_a_given_folder_reports_divergence(tmp_path, monkeypatch):
     args = ["run", "optimizer=sgd", "optimizer.lr=1e30", "train.epochs=20", "plots.enabled=false"]
     assert main([*args, "hydra.run.dir=mine"]) == 1
     assert json.loads((tmp_path / "mine" / "metrics.json").read_text())["status"] == "diverged"
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (OSError(28, "No space left on device", "/x/e.csv"), "/x/e.csv: No space left on device"),
+        (OSError(13, "Permission denied"), "the command: Permission denied"),
+        (ValueError("boom\nmore"), "ValueError: boom"),
+    ],
+)
+def test_an_unexpected_error_is_one_line_naming_what(monkeypatch, capsys, error, line):
+    """No traceback from any verb: an error nothing expected (a full disk, a bug) is one
+    line, exit code 1; REGEXP_TRACEBACK=1 shows where it came from."""
+    import regexp.tools.ewma as ewma
+
+    def failing(argv):
+        raise error
+
+    monkeypatch.setattr(ewma, "cli", failing)
+    assert main(["ewma"]) == 1
+    assert capsys.readouterr().err == f"regexp: error: {line} (REGEXP_TRACEBACK=1 shows where)\n"
+    monkeypatch.setenv("REGEXP_TRACEBACK", "1")
+    with pytest.raises(type(error)):
+        main(["ewma"])
+
+
+def test_an_error_that_stops_hydra_is_one_line(user_conf, monkeypatch, capsys):
+    """A launcher that fails (a full disk while a job's folder is written): one line, not
+    Hydra's stack trace, and the sweep's summary all the same; HYDRA_FULL_ERROR=1 raises."""
+    import errno
+    import os
+
+    import hydra_plugins.regexp_launcher.batched_launcher as batched
+    from regexp.runs import grouping
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    # the launcher's module as loaded, and what Hydra's plugin scan (which may execute it
+    # anew) imports into it
+    monkeypatch.setattr(batched, "plan_units", full)
+    monkeypatch.setattr(grouping, "plan_units", full)
+    assert main(["sweep", *FAST, "seed=1,2", "hydra.sweep.dir=s"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "regexp: error: the sweep: No space left on device\n"
+    assert "2 missing" in captured.out and "HYDRA_FULL_ERROR" not in os.environ
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    with pytest.raises(OSError):
+        main(["sweep", *FAST, "seed=1,2", "hydra.sweep.dir=s2"])
+    assert os.environ["HYDRA_FULL_ERROR"] == "1"

@@ -84,12 +84,14 @@ class OptunaSweeper(Sweeper):
         self.launcher: Any = None
 
     @staticmethod
-    def check_plan(conf: DictConfig, lines: Sequence[str]) -> None:
+    def check_plan(conf: DictConfig, lines: Sequence[str], resume_dir: Path | None = None) -> None:
         """The CLI's check before any folder (regexp.config.plan): ConfigError naming the key
-        of a count out of range, a direction, sampler or search space Optuna would refuse."""
+        of a count out of range, a direction, sampler, storage or search space Optuna would
+        refuse; resume_dir: the sweep being resumed, whose study must not hold more trials
+        than n_trials asks for in all."""
         from regexp.runs.study import check_plan  # optuna: only where a search is planned
 
-        check_plan(conf, lines)
+        check_plan(conf, lines, resume_dir)
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,7 +21,15 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from regexp.config.errors import ConfigError, UsageError
-from regexp.config.files import added_keys, from_a_file, not_utf8, yaml_error
+from regexp.config.files import (
+    added_keys,
+    builds_on_ours,
+    from_a_file,
+    not_utf8,
+    shown_path,
+    whole_file,
+    yaml_error,
+)
 from regexp.config.overrides import GROUPS, parse_override
 from regexp.config.settings import Settings, input_dim, unknown_keys, validate
 
@@ -40,6 +49,15 @@ class Source:
     def user_folders(self) -> list[str | None]:
         """The folders of the user's own config files."""
         return [self.config_dir, self.config_path]
+
+    def primary_file(self) -> Path | None:
+        """The user's own primary config file (-cn NAME from -cp or -cd), None for regexp's."""
+        folders = [self.config_path] if self.config_name == "config" else self.user_folders()
+        for folder in filter(None, folders):
+            path = Path(folder) / f"{self.config_name}.yaml"
+            if path.is_file():
+                return path
+        return None
 
     def hydra_flags(self) -> list[str]:
         """The same choice as flags for hydra.main."""
@@ -117,6 +135,45 @@ def _unparsable(overrides: Sequence[str]) -> str | None:
     return None
 
 
+def _unknown_hydra_key(key: str, overrides: Sequence[str], source: Source) -> ConfigError:
+    """A key of Hydra's that its node does not have: the node's settings, and for a sweeper's
+    or launcher's key, the options of that group that have it (n_trials: an Optuna one)."""
+    parent, _, name = key.rpartition(".")
+    group = parent.replace(".", "/")  # hydra.sweeper -> hydra/sweeper
+    rest = [o for o in overrides if parse_override(o).key_or_group != key]
+    try:
+        cfg = compose(rest, source, with_hydra=True)
+    except UsageError:
+        return ConfigError(key, "not one of Hydra's settings (regexp run --cfg hydra lists them)")
+    node = OmegaConf.select(cfg, parent)
+    choice = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}")
+    where = f"{group}={choice}" if choice else parent
+    keys = [k for k in node if k != "_target_"] if isinstance(node, DictConfig) else []
+    message = f"not a setting of {where} (its settings: {', '.join(keys) or 'none'})"
+    if group in ("hydra/sweeper", "hydra/launcher"):
+        having = [
+            o for o in _group_options(group, source) if o != choice and _has(o, key, rest, source)
+        ]
+        if having:
+            message += f"; {group}={having[0]} has it"
+    return ConfigError(key, message)
+
+
+def _has(option: str, key: str, overrides: Sequence[str], source: Source) -> bool:
+    """Whether the config with hydra/<group>=option has key."""
+    group = key.rpartition(".")[0].replace(".", "/")
+    try:
+        with warnings.catch_warnings():  # Hydra's notes on a plugin's schema: not for this
+            warnings.simplefilter("ignore")
+            cfg = compose([*overrides, f"{group}={option}"], source, with_hydra=True)
+    except UsageError:
+        return False
+    return OmegaConf.select(cfg, key, default=_ABSENT) is not _ABSENT
+
+
+_ABSENT = object()
+
+
 def explain(
     err: Exception, overrides: Sequence[str], source: Source = DEFAULT_SOURCE
 ) -> UsageError:
@@ -130,6 +187,8 @@ def explain(
         key = m.group(1)
         if "." not in key and key in GROUPS:
             return UsageError(f"{key}: use {key}=OPTION to pick an option")
+        if key.startswith("hydra."):  # Hydra's own: a + would only hide the typo
+            return _unknown_hydra_key(key, overrides, source)
         return ConfigError(key, "unknown key (add it with +KEY=VALUE only if you mean a new key)")
     m = re.search(r"Could not append to config. An item is already at '([^']+)'", text)
     if m:
@@ -197,7 +256,14 @@ def compose(
     except UnicodeDecodeError as err:  # a user's file of binary garbage
         raise not_utf8(source.user_folders()) or UsageError(str(err)) from None
     except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
-        raise yaml_error(err) or explain(err, overrides, source) from None
+        primary = source.primary_file()
+        problem = primary and whole_file(primary)  # empty, a list: not a config at all
+        if problem:
+            raise UsageError(f"{shown_path(primary)}: {problem}") from None
+        found = yaml_error(err) or explain(err, overrides, source)
+        if primary and isinstance(found, ConfigError) and not builds_on_ours(primary):
+            raise from_a_file(found, overrides, source.user_folders(), primary) from None
+        raise found from None
     except yaml.YAMLError as err:  # a user's file that is not YAML
         raise yaml_error(err) from None
 
@@ -230,7 +296,7 @@ def check_config(
 
             read_table(settings.data)
     except ConfigError as err:
-        raise from_a_file(err, overrides, source.user_folders()) from None
+        raise from_a_file(err, overrides, source.user_folders(), source.primary_file()) from None
     return settings
 
 

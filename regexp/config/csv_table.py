@@ -4,6 +4,7 @@ run starts; regexp.train.data turns the same arrays into tensors."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -12,18 +13,47 @@ from regexp.config.errors import ConfigError
 from regexp.config.settings import DataSettings
 
 
+def _repeated(names: list[str]) -> str | None:
+    """The first name that appears twice."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+def _header(path: Path) -> list[str]:
+    """The file's first row as written (pandas renames a repeated name x1 to x1.1)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        return next(csv.reader(f), [])
+
+
 def read_table(s: DataSettings) -> tuple[np.ndarray, np.ndarray]:
     """(features [n, len(s.features)], target [n, 1]) as float64, rows in the file's order;
     ConfigError naming the key when the file or a column does not fit."""
     import pandas as pd  # deferred: only a CSV data set needs it
 
     path = Path(s.path or "")
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError("data.path", f"no such file: {path}")
+    if path.is_dir():
+        raise ConfigError("data.path", f"{path} is a folder; give a CSV file")
+    if not path.is_file():
+        raise ConfigError(
+            "data.path", f"{path} is not a regular file (a device, a pipe); give a CSV file"
+        )
     try:
         frame = pd.read_csv(path)
     except Exception as err:  # pandas raises several types for unreadable files
-        raise ConfigError("data.path", f"could not read {path} as CSV ({err})") from err
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ConfigError("data.path", f"could not read {path} as CSV ({first})") from None
+    twice = _repeated(_header(path))
+    if twice:
+        raise ConfigError("data.path", f"{path}'s header names column {twice!r} twice")
+    twice = _repeated(list(s.features))
+    if twice:
+        raise ConfigError("data.features", f"lists {twice!r} twice; name each column once")
     columns = [*s.features, s.target]
     missing = [c for c in columns if c not in frame.columns]
     if missing:

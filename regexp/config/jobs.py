@@ -8,6 +8,7 @@ base) and sets each job's values on a copy of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from regexp.config.overrides import (
     with_values,
     with_values_plain,
 )
+from regexp.config.search_space import whole_interval
 from regexp.config.settings import Settings
 
 
@@ -123,7 +125,8 @@ def check_jobs(
                 try:
                     check_keys(job.task, overrides)
                 except ConfigError as err:
-                    raise from_a_file(err, overrides, source.user_folders()) from None
+                    folders, primary = source.user_folders(), source.primary_file()
+                    raise from_a_file(err, overrides, folders, primary) from None
         except UsageError as err:
             where = f"job {i} ({' '.join(overrides)}): " if len(jobs) > 1 else ""
             raise UsageError(f"{where}{err}") from None
@@ -146,10 +149,28 @@ def _discrete(line: str) -> str:
     if o.is_discrete_sweep():
         values = list(o.sweep_string_iterator())
     else:  # interval: its two ends
-        sweep = o.value()
-        ends = (sweep.start, sweep.end)
-        values = [str(int(v)) if "int" in sweep.tags else repr(float(v)) for v in ends]
+        sweep, whole = o.value(), whole_interval(line)
+        values = [str(int(v)) if whole else repr(float(v)) for v in (sweep.start, sweep.end)]
     return f"{o.get_key_element()}={','.join(values)}"
+
+
+def count_jobs(overrides: Sequence[str]) -> int:
+    """How many jobs a basic sweep of the overrides launches, without listing them: the
+    product of each swept key's number of values (a range's by arithmetic; a later line of
+    a key replaces an earlier one, as the command line replaces hydra.sweeper.params)."""
+    from hydra.core.override_parser.types import RangeSweep
+
+    counts: dict[str, int] = {}
+    for line in overrides:
+        o = parse_override(line)
+        if not o.is_sweep_override():
+            continue
+        sweep = o.value()
+        if isinstance(sweep, RangeSweep) and sweep.step:
+            counts[o.get_key_element()] = max(0, math.ceil((sweep.stop - sweep.start) / sweep.step))
+        elif o.is_discrete_sweep():
+            counts[o.get_key_element()] = sum(1 for _ in o.sweep_string_iterator())
+    return math.prod(counts.values())
 
 
 def expand_sweep(overrides: Sequence[str], discrete: bool = False) -> list[list[str]]:

@@ -10,17 +10,21 @@ so the folder it prints is the folder Hydra wrote.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from regexp.config import output
+from regexp.config import output, size
 from regexp.config.compose import DEFAULT_SOURCE, Source, check_config, compose
 from regexp.config.errors import ConfigError, UsageError
-from regexp.config.jobs import JobConfigs, check_jobs, expand_sweep
+from regexp.config.job_dirs import check_subdirs
+from regexp.config.jobs import JobConfigs, check_jobs, count_jobs, expand_sweep
+from regexp.config.launchers import check_launcher
 from regexp.config.overrides import parse_override, split_values, with_values
 from regexp.config.settings import Settings
 
@@ -33,6 +37,11 @@ class Plan:
     expected: int  # jobs the sweep launches (1 for a run)
     optimizing: bool = False  # an optimizing sweeper (Optuna, Nevergrad, ...) picks the jobs
     jobs: list[list[str]] | None = None  # a basic sweep's jobs' overrides, in job order
+    claim: output.Claim | None = None  # the folder's lock, held until the command ends
+
+    def held(self) -> AbstractContextManager[Any]:
+        """The claim as a `with` block: released at its end (nothing, when not claimed)."""
+        return self.claim if self.claim is not None else nullcontext()
 
 
 def _quoted(path: Path) -> str:
@@ -58,57 +67,68 @@ def _resolved(cfg: DictConfig, key: str) -> str:
 
 
 def _output_dir(
-    cfg: DictConfig, overrides: Sequence[str], kind: str, claim: bool, resume: bool = False
-) -> tuple[Path, list[str]]:
-    """(the folder, the overrides with `hydra.<kind>.dir=<it>` in place of any given).
+    cfg: DictConfig,
+    overrides: Sequence[str],
+    kind: str,
+    claim: bool,
+    resume: bool = False,
+    settings: Sequence[Settings] = (),
+    jobs: int = 1,
+) -> tuple[Path, list[str], output.Claim | None]:
+    """(the folder, the overrides with `hydra.<kind>.dir=<it>` in place of any given, its
+    claim: None when not claimed).
 
     A folder named by the time (${now:...}, as the default is) is claimed: created here, with
-    -1, -2, ... appended when it exists. A fixed folder is created here too, and must not
-    hold anything yet (a resumed sweep's own folder aside): a run or sweep never writes into
-    a folder that holds results. UsageError when the folder cannot be made."""
+    -1, -2, ... appended when it exists. A fixed folder is claimed too, and must not hold
+    anything yet (a resumed sweep's own folder aside): a run or sweep never writes into a
+    folder that holds results, nor into one another process is writing (regexp.config.output).
+    ConfigError when the folder cannot be made or claimed."""
     key = f"hydra.{kind}.dir"
     raw = str(OmegaConf.to_container(cfg.hydra[kind], resolve=False).get("dir"))
     path = Path(_resolved(cfg, key))
-    if claim:
+    if claim and settings and not resume:  # a resume writes only what is left: not known here
+        size.check_disk(settings, jobs, path, key)
+    held = None
+    if claim and "${now:" in raw and not resume:
         try:
-            if "${now:" in raw:
-                path = output.claim(path)
-            else:
-                _fresh(path, key, kind, resume)
+            held = output.claim_new(path)
         except OSError as err:
             raise ConfigError(key, f"cannot create {path}: {err.strerror or err}") from None
+        path = held.path
+    elif claim:
+        hint = f"continue that sweep with `regexp sweep --resume {path}`, or give"
+        hint = hint if kind == "sweep" else ""
+        held = output.claim_named(path, "--resume" if resume else key, hint, resume)
     kept = [o for o in overrides if parse_override(o).key_or_group != key]
-    return path, [*kept, f"{key}={_quoted(path)}"]
+    return path, [*kept, f"{key}={_quoted(path)}"], held
 
 
-def _fresh(path: Path, key: str, kind: str, resume: bool) -> None:
-    """Create a fixed output folder; ConfigError when it already holds anything."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError(key, f"{path} is a file, not a folder")
-    if path.is_dir() and any(path.iterdir()) and not resume:
-        if kind == "sweep":
-            hint = f"continue that sweep with `regexp sweep --resume {path}`, or give"
-        else:
-            hint = "give"
-        raise ConfigError(key, f"{path} already holds results; {hint} a fresh folder")
-    path.mkdir(parents=True, exist_ok=True)
-
-
-def plan_run(overrides: Sequence[str], source: Source = DEFAULT_SOURCE, claim: bool = True) -> Plan:
-    """Check one run's config and claim its folder (claim=False: only check)."""
+def plan_run(
+    overrides: Sequence[str],
+    source: Source = DEFAULT_SOURCE,
+    claim: bool = True,
+    confirmed: bool = False,
+) -> Plan:
+    """Check one run's config and its size (confirmed: --yes for long ones), and claim its
+    folder (claim=False: only check the config)."""
     cfg = compose(overrides, source, with_hydra=True)
     settings = check_config(cfg, overrides, source)
-    out, given = _output_dir(cfg, overrides, "run", claim)
-    return Plan(given, out, [settings], 1)
+    if claim:  # it will run (not only --cfg): its size
+        size.check_lengths([settings], confirmed)
+        size.check_memory([settings])
+    out, given, held = _output_dir(cfg, overrides, "run", claim, settings=[settings])
+    return Plan(given, out, [settings], 1, claim=held)
 
 
 def plugin_class(target: str, group: str, choice: str | None = None) -> type:
     """The class a hydra/launcher or hydra/sweeper config instantiates (its _target_);
     UsageError naming the pip package when its plugin is not installed."""
-    from hydra.utils import get_class
-
-    try:
-        return get_class(target)
+    module, _, name = target.rpartition(".")
+    try:  # not hydra.utils.get_class, which logs an error of its own first
+        found = getattr(import_module(module), name)
+        if not isinstance(found, type):
+            raise TypeError(target)
+        return found
     except Exception:
         parts = target.split(".")
         package = parts[1].replace("_", "-") if parts[0] == "hydra_plugins" else parts[0]
@@ -165,28 +185,43 @@ def plan_sweep(
     source: Source = DEFAULT_SOURCE,
     claim: bool = True,
     resume: bool = False,
+    confirmed: bool = False,
 ) -> Plan:
-    """Check every job of a sweep before the first starts, and claim the sweep's folder
-    (resume: the folder of the sweep being resumed, holding its results).
+    """Check every job of a sweep before the first starts, their number and size (confirmed:
+    --yes for many or long ones), and claim the sweep's folder (resume: the folder of the sweep
+    being resumed, holding its results; claim=False: only check the jobs' configs).
 
     The sweeper's own params (hydra.sweeper.params) count as overrides, as Hydra's sweepers
     read them. An optimizing sweeper's search space is checked at its corners (each end of
     every interval, every choice), the jobs it may launch; a sweeper class with a
-    `check_plan(sweeper_config, lines)` checks its own settings first (ConfigError)."""
+    `check_plan(sweeper_config, lines[, resume_dir])` checks its own settings first
+    (ConfigError; resume_dir: the folder of the sweep resumed)."""
     fixed = [o for o in overrides if not parse_override(o).is_sweep_override()]
     cfg, configs = _composed(fixed, source)
     _plugin_class(cfg, "hydra/launcher")
+    check_launcher(
+        cfg.hydra.launcher, OmegaConf.select(cfg, "hydra.runtime.choices.hydra/launcher")
+    )
     sweeper = _plugin_class(cfg, "hydra/sweeper")
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(overrides)
     if hasattr(sweeper, "check_plan"):  # a sweeper's own settings (regexp's Optuna sweeper)
-        sweeper.check_plan(cfg.hydra.sweeper, lines)
-    jobs = expand_sweep(lines, discrete=optimizing(sweeper))
+        resumed = {"resume_dir": Path(_resolved(cfg, "hydra.sweep.dir"))} if resume else {}
+        sweeper.check_plan(cfg.hydra.sweeper, lines, **resumed)
+    searching = optimizing(sweeper)
+    trials = _trials(cfg.hydra.sweeper) if searching else None
+    if claim:  # it will run (not only --cfg): its number of jobs, before listing them
+        size.check_count(trials or count_jobs(lines), confirmed)
+    jobs = expand_sweep(lines, discrete=searching)
     if not jobs:
         empty = [o for o in lines if parse_override(o).is_sweep_override()]
         raise UsageError(f"the sweep has no jobs: {' '.join(empty) or 'nothing to sweep'}")
     settings = check_jobs(jobs, source, configs)
-    out, given = _output_dir(cfg, overrides, "sweep", claim, resume)
-    searching = optimizing(sweeper)
-    expected = (_trials(cfg.hydra.sweeper) if searching else None) or len(jobs)
-    return Plan(given, out, settings, expected, searching, None if searching else jobs)
+    if claim:
+        size.check_lengths(settings, confirmed)
+        size.check_memory(settings)
+    # an optimizing sweeper's trials: numbered from 0, their overrides told as they come
+    check_subdirs(cfg, (jobs * 2)[:2] if searching else jobs)
+    expected = trials or len(jobs)
+    out, given, held = _output_dir(cfg, overrides, "sweep", claim, resume, settings, expected)
+    return Plan(given, out, settings, expected, searching, None if searching else jobs, held)

@@ -66,11 +66,31 @@ class SearchSpace:
         return Transformer.str(value)
 
 
-def _interval(key: str, sweep: Any) -> Dimension:
+def whole_interval(line: str) -> bool:
+    """Whether an interval override searches integers: int(interval(a, b)) (Hydra's grammar
+    casts its bounds) or tag(int, ...). Raises ConfigError for one whose typed bounds are not
+    whole numbers: the cast would round them (int(interval(0.5, 0.7)) searches 0 alone)."""
+    o = parse_override(line)
+    key, sweep, text = o.get_key_element(), o.value(), o.get_value_string()
+    if text.replace(" ", "").startswith("int("):  # the bounds as typed, before the cast
+        typed = parse_override(f"{key}={text.strip()[4:-1]}").value()
+        bounds = (typed.start, typed.end)
+    elif "int" in sweep.tags:
+        bounds = (sweep.start, sweep.end)
+    else:
+        return isinstance(sweep.start, int) and isinstance(sweep.end, int)
+    if not all(float(v).is_integer() for v in bounds):
+        raise ConfigError(
+            key, f"{text} rounds its bounds {bounds[0]:g} and {bounds[1]:g} to integers; give "
+            f"whole bounds for integers, or interval({bounds[0]:g}, {bounds[1]:g}) for numbers"
+        )  # fmt: skip
+    return True
+
+
+def _interval(key: str, sweep: Any, whole: bool) -> Dimension:
     unknown = sorted(set(sweep.tags) - set(TAGS))
     if unknown:
         raise ConfigError(key, f"unknown tag {unknown[0]!r} (an interval takes {', '.join(TAGS)})")
-    whole = "int" in sweep.tags or (isinstance(sweep.start, int) and isinstance(sweep.end, int))
     low, high = (int(sweep.start), int(sweep.end)) if whole else (sweep.start, sweep.end)
     if low > high:
         raise ConfigError(key, f"interval({sweep.start}, {sweep.end}) starts above its end")
@@ -108,7 +128,7 @@ def dimension(line: str) -> Dimension | None:
         return None
     key, sweep = o.get_key_element(), o.value()
     if isinstance(sweep, IntervalSweep):
-        return _interval(key, sweep)
+        return _interval(key, sweep, whole_interval(line))
     if isinstance(sweep, ChoiceSweep | RangeSweep):
         values = list(o.sweep_iterator())
         if not values:

@@ -26,6 +26,7 @@ PENALTIES = ("none", "l1", "l2", "l1_l2")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")  # each a row of regexp.train.update.FAMILY
 INIT_STRATEGIES = ("default", "search", "grid")
 LOGGERS = ("none", "tensorboard", "mlflow")
+LIMIT = 10**18  # integers beyond this do not fit torch's and numpy's 64-bit ones
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ def _int(node: Mapping, key: str, path: str, minimum: int | None = None) -> int:
     value = _get(node, key, path)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(path, f"must be an integer, got {value!r}")
+    if not -LIMIT < value < LIMIT:
+        raise ConfigError(path, f"must be an integer of at most 18 digits, got {value}")
     if minimum is not None and value < minimum:
         raise ConfigError(path, f"must be an integer >= {minimum}, got {value}")
     return value
@@ -239,6 +242,8 @@ def _hidden_units(value: Any) -> tuple[int, ...]:
     units = list(value)
     if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
         raise ConfigError("hidden_units", f"must be {allowed}, got {units}")
+    if max(units, default=0) >= LIMIT:
+        raise ConfigError("hidden_units", f"each entry must have at most 18 digits, got {units}")
     return tuple(units)
 
 
@@ -407,9 +412,23 @@ def to_container(cfg: DictConfig | Mapping) -> dict:
     return cfg
 
 
+def _unset(node: Mapping, prefix: str = "") -> str | None:
+    """The first key a config leaves for the user to set (OmegaConf's ??? value)."""
+    for key, value in node.items():
+        dotted = f"{prefix}{key}"
+        if value == "???":
+            return dotted
+        if isinstance(value, Mapping) and (found := _unset(value, f"{dotted}.")):
+            return found
+    return None
+
+
 def validate(cfg: DictConfig | Mapping) -> Settings:
     """Check every key of a composed config; return frozen settings or raise ConfigError."""
     node = to_container(cfg)
+    unset = _unset(node)
+    if unset is not None:
+        raise ConfigError(unset, f"must be set: the config leaves it ???; add {unset}=VALUE")
     hidden = _hidden_units(_get(node, "hidden_units", "hidden_units"))
     n_layers = len(hidden) + 1
     seed = _int(node, "seed", "seed", minimum=0)

@@ -123,7 +123,8 @@ def sweep_panels(df: pd.DataFrame, keys: list[str]) -> list[Panel]:
     swept = [k for k in keys if k not in COLLAPSED and k in df]
     panels = []
     for metric in metrics_of(df):
-        values = pd.to_numeric(ok.get(metric), errors="coerce")
+        # a metric no run has (every job stopped before it was written): an empty column
+        values = pd.to_numeric(ok[metric], errors="coerce") if metric in ok else pd.Series([])
         finite = values.dropna()
         log_y = metric.endswith("mse") and len(finite) > 0 and bool((finite > 0).all())
         for key in swept or [""]:

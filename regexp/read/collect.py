@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from regexp.config.errors import UsageError
+from regexp.config.output import LOCK
 from regexp.config.values import cell, flatten
 from regexp.runs.layout import METRIC_COLUMNS, METRICS, STATUSES, RunDir, SweepDir
 
@@ -90,7 +91,7 @@ def _read_run(path: Path) -> _Run:
             run.errors.insert(0, "metrics.json has no regexp status")
         return run
 
-    if not any(path.iterdir()):
+    if not any(p.name != LOCK for p in path.iterdir()):  # its claim's lock file at most
         run.status, run.errors = "incomplete", ["empty folder"]
     elif run.config is not None and "hidden_units" not in run.config:
         run.errors.insert(0, "not a regexp run (no hidden_units in config)")

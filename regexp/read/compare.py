@@ -20,6 +20,7 @@ from rich.text import Text
 
 from regexp.config.errors import UsageError
 from regexp.config.flags import ArgumentParser
+from regexp.config.output import LOCK
 from regexp.config.values import fmt, isna
 from regexp.figures.sweep import plot_sweep
 from regexp.read.best import objective_of
@@ -28,7 +29,7 @@ from regexp.read.html_report import write_report
 from regexp.read.paired import paired_table, parse_paired, shown_paired
 from regexp.read.statistics import t_bounds
 from regexp.read.table import differing_keys, plain_columns, study_frame
-from regexp.runs.layout import RunDir, write_atomic
+from regexp.runs.layout import RunDir, SweepDir, write_atomic
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")
@@ -253,6 +254,30 @@ def _check_writable(flag: str, path: Path) -> None:
         raise UsageError(f"{flag}: cannot write {path}: permission denied")
 
 
+def _check_not_owned(flag: str, path: Path) -> None:
+    """UsageError when path lies in a run's or sweep's folder (or one being claimed): every
+    file there is regexp's (summary.csv, metrics.json, ...), and a folder that holds
+    results is never written into; a table or figure of compare goes elsewhere."""
+    for folder in path.resolve().parents:
+        if (
+            (folder / LOCK).exists()
+            or RunDir(folder).looks_like_run()
+            or SweepDir(folder).is_sweep()
+        ):
+            raise UsageError(
+                f"{flag}: {path} is inside the run or sweep folder {folder}, whose files are "
+                "regexp's; write it outside that folder"
+            )
+
+
+def _check_drawable(df: pd.DataFrame, paths: list[Path]) -> None:
+    """--plot draws finished runs: UsageError when none is ok (incomplete, corrupt, failed)."""
+    if not (df["status"] == "ok").any():
+        found = ", ".join(f"{n} {s}" for s, n in df["status"].value_counts().items())
+        where = ", ".join(map(str, paths))
+        raise UsageError(f"--plot: no finished ok run to draw in {where} ({found})")
+
+
 def _write(args: argparse.Namespace, df: pd.DataFrame, numeric: pd.DataFrame,
            shown: pd.DataFrame, caption: str) -> None:  # fmt: skip
     """--plot's figure and --out's file."""
@@ -295,10 +320,13 @@ def cli(argv: list[str]) -> int:
         raise UsageError("--metric: goes with --paired")
     for flag, path in (("--out", args.out), ("--plot", args.plot)):
         if path is not None:
+            _check_not_owned(flag, path)
             _check_writable(flag, path)
     df = collect(args.paths)
     if not (df["status"] != "unknown").any():
         raise UsageError("no run found in: " + ", ".join(str(p) for p in args.paths))
+    if args.plot is not None:
+        _check_drawable(df, args.paths)
 
     view = _grouped_view if (args.group_by or args.over) else _plain_view
     view = _paired_view if args.paired else view

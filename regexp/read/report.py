@@ -78,7 +78,9 @@ def reused_line(origins: list[str], jobs: int) -> str:
     return f"reused {len(origins)} of {jobs} jobs (trained earlier in {where})"
 
 
-def print_summary(console: Console, table: pd.DataFrame, sweep_dir: Path, expected: int) -> None:
+def print_summary(
+    console: Console, table: pd.DataFrame, sweep_dir: Path, expected: int, written: bool = True
+) -> None:
     """A sweep's summary table as the terminal shows it: the columns that tell jobs apart
     (summary.csv and summary.md keep every column)."""
     shown = Table(title=f"sweep {sweep_dir} ({len(table)} of {expected} jobs)")
@@ -99,4 +101,5 @@ def print_summary(console: Console, table: pd.DataFrame, sweep_dir: Path, expect
     console.print(shown)
     if origins:
         console.print(reused_line(origins, len(table)), markup=False)
-    console.print(f"summary: {sweep_dir / 'summary.csv'} and summary.md")
+    if written:  # summary.csv and summary.md, written before
+        console.print(f"summary: {sweep_dir / 'summary.csv'} and summary.md")

@@ -5,6 +5,7 @@ report.html, at the end of the sweep's own process (regexp/cli.py)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -112,11 +113,19 @@ def summarize(
     sweep_dir: Path, jobs: list[list[str]] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the sweep's summary table, read_sweep's table it comes from); writes summary.csv and
-    summary.md. jobs: every job's overrides, when known, so jobs never started are listed."""
-    df = read_sweep(sweep_dir)
-    table = summary_table(with_missing_jobs(df, jobs) if jobs else df)
+    summary.md."""
+    table, df = tables(sweep_dir, jobs)
     write_summary(sweep_dir, table)
     return table, df
+
+
+def tables(
+    sweep_dir: Path, jobs: list[list[str]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the sweep's summary table, read_sweep's table it comes from). jobs: every job's
+    overrides, when known, so jobs never started are listed."""
+    df = read_sweep(sweep_dir)
+    return summary_table(with_missing_jobs(df, jobs) if jobs else df), df
 
 
 def write_ending(
@@ -131,9 +140,22 @@ def write_ending(
     for draw_ending.) searching: an optimizing sweeper's search, whose trials not asked yet
     have no row."""
     console = console or terminal()
-    table, df = summarize(sweep_dir, jobs)
+    table, df = tables(sweep_dir, jobs)
+    try:
+        write_summary(sweep_dir, table)
+    except OSError as err:  # a full disk: the table printed is all there is
+        print_summary(console, table, sweep_dir, expected, written=False)
+        print(f"regexp: error: {sweep_dir}: summary.csv and summary.md cannot be written "
+              f"({err.strerror or err}); the table above is the sweep's summary",
+              file=sys.stderr)  # fmt: skip
+        return 1, df
     print_summary(console, table, sweep_dir, expected)
-    write_outcome(sweep_dir, df, console)
+    try:
+        write_outcome(sweep_dir, df, console)  # best.yaml, an Optuna study's figures
+    except OSError as err:
+        print(f"regexp: error: {sweep_dir}: best.yaml cannot be written ({err.strerror or err})",
+              file=sys.stderr)  # fmt: skip
+        return 1, df
     never = table["status"] == "missing"
     bad = int((~never & (table["status"] != "ok")).sum())
     unasked = max(expected - len(table), 0)

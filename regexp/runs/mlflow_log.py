@@ -10,7 +10,10 @@ whatever process or machine, finds it; the parent ends with the sweep's own file
 The store is $MLFLOW_TRACKING_URI, else an SQLite store (mlflow.db, artifacts in
 mlartifacts/) in the outputs root: MLflow 3 refuses its old file store. mlflow is imported
 only here, by processes that log. Logging never changes a run's outcome: metrics.json is
-written first, and an MLflow error is a warning.
+written first, and an MLflow error is a warning. A tracking server is asked once, with a
+short timeout (PROBE_SECONDS), before a run or sweep logs: one that does not answer is one
+warning, and nothing more is logged for the run or sweep (mlflow_run.json says so to its
+jobs); the runs go on.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 from regexp.config.output import output_root
 from regexp.config.settings import Settings
@@ -46,6 +52,9 @@ SWEEP_FILES = (
 )
 # MLflow's limits on one log_batch call
 MAX_METRICS, MAX_PARAMS, MAX_PARAM_CHARS = 1000, 100, 6000
+PROBE_SECONDS = 3.0  # a tracking server's answer to one request, at most
+OFF = "off"  # mlflow_run.json's key: why the sweep's store did not answer
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +78,10 @@ def _client(uri: str) -> MlflowClient:
     # MLflow's store and alembic announce each table they create: once per new store
     for name in ("mlflow.store.db.utils", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # a server that stops answering mid-sweep: seconds per request, not MLflow's minutes of
+    # retries (a user's own settings of these win)
+    for key, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(key, value)
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=uri)
@@ -90,14 +103,57 @@ def _experiment(client: MlflowClient) -> str:
         return client.get_experiment_by_name(name).experiment_id
 
 
-def _parent(sweep: SweepDir | None) -> Parent | None:
+def unreachable(uri: str, timeout: float = PROBE_SECONDS) -> str | None:
+    """Why a tracking server does not answer as MLflow's does, in a few words; None when it
+    does, or when the store is not a server (sqlite:, file:, ...). Asked once, with a short
+    timeout: MLflow's own client retries a dead server for minutes. MLflow answers this
+    request with the experiment, or an error of its own (JSON with an error_code)."""
+    if urlsplit(uri).scheme not in ("http", "https"):
+        return None
+    url = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/get-by-name?experiment_name={EXPERIMENT}"
+    try:
+        with urlopen(url, timeout=timeout):  # noqa: S310 (the user's own server)
+            return None
+    except HTTPError as err:
+        try:
+            mine = "error_code" in json.loads(err.read() or b"{}")
+        except (OSError, ValueError, TypeError):
+            mine = False
+        return None if mine and err.code < 500 else f"HTTP {err.code}, not MLflow's answer"
+    except (URLError, OSError, ValueError) as err:  # refused, no route, timed out, bad URL
+        return str(getattr(err, "reason", None) or err)
+
+
+def _saved(sweep: SweepDir | None) -> dict[str, Any] | None:
+    """mlflow_run.json of a sweep: its parent run, or why logging is off for the sweep."""
     if sweep is None:
         return None
     try:
         saved = json.loads(sweep.mlflow_file.read_text(encoding="utf-8"))
-        return Parent(saved["tracking_uri"], saved["experiment_id"], saved["run_id"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return None
+    return saved if isinstance(saved, dict) else None
+
+
+def _parent(sweep: SweepDir | None) -> Parent | None:
+    saved = _saved(sweep)
+    try:
+        return Parent(saved["tracking_uri"], saved["experiment_id"], saved["run_id"])
+    except (KeyError, TypeError):
+        return None
+
+
+def _off(sweep: SweepDir | None) -> bool:
+    """Whether the sweep's store did not answer: its jobs log nothing."""
+    return bool((_saved(sweep) or {}).get(OFF))
+
+
+def _turn_off(sweep: SweepDir, uri: str, why: str) -> None:
+    """Logging off for the rest of the sweep (its jobs, in whatever process, and its parent
+    run's ending), its parent run kept for a later --resume; one warning."""
+    log.warning("mlflow: the store %s does not answer (%s): nothing is logged for this sweep; "
+                "its runs go on", uri, why)  # fmt: skip
+    write_json(sweep.mlflow_file, {**(_saved(sweep) or {"tracking_uri": uri}), OFF: why})
 
 
 def _label(path: Path) -> str:
@@ -111,10 +167,16 @@ def start_sweep(sweep_dir: Path) -> None:
     sweep = SweepDir(sweep_dir)
     try:
         saved = _parent(sweep)
+        uri = saved.tracking_uri if saved is not None else tracking_uri()
+        why = unreachable(uri)
+        if why is not None:
+            _turn_off(sweep, uri, why)
+            return
+        if _off(sweep):  # a resumed sweep whose store answers again
+            write_json(sweep.mlflow_file, {k: v for k, v in _saved(sweep).items() if k != OFF})
         if saved is not None:
             _client(saved.tracking_uri).update_run(saved.run_id, "RUNNING")
             return
-        uri = tracking_uri()
         client = _client(uri)
         experiment = _experiment(client)
         tags = {"regexp.sweep": str(sweep.path.absolute()), "regexp.kind": "sweep"}
@@ -130,7 +192,7 @@ def end_sweep(sweep_dir: Path, ok: bool) -> None:
     best.yaml) as its artifacts, and best.yaml's value as its metric `best`."""
     sweep = SweepDir(sweep_dir)
     saved = _parent(sweep)
-    if saved is None:
+    if saved is None or _off(sweep):
         return
     try:
         client = _client(saved.tracking_uri)
@@ -157,11 +219,29 @@ def _best_value(path: Path) -> float | None:
 
 def log_job(out: Path, settings: Settings, metrics: Mapping[str, Any], history: History) -> None:
     """A finished job's folder (metrics.json written) as an MLflow run; a warning, never an
-    error, when the store cannot take it."""
+    error, when the store cannot take it. A sweep's job logs nothing once its sweep's store
+    did not answer; a run alone asks its store once first."""
+    run = RunDir(out)
+    sweep = run.sweep()
+    if _off(sweep):
+        return
+    if sweep is None:
+        uri = tracking_uri()
+        why = unreachable(uri)
+        if why is not None:
+            log.warning("mlflow: the store %s does not answer (%s): the run is not logged",
+                        uri, why)  # fmt: skip
+            return
     try:
-        _log_job(RunDir(out), settings, metrics, history)
+        _log_job(run, settings, metrics, history)
     except Exception as err:
         log.warning("mlflow: run %s not logged (%s: %s)", out, type(err).__name__, err)
+        if sweep is not None:  # its server may have gone away during the sweep
+            parent = _parent(sweep)
+            uri = parent.tracking_uri if parent is not None else tracking_uri()
+            why = unreachable(uri)
+            if why is not None:
+                _turn_off(sweep, uri, why)
 
 
 def _log_job(

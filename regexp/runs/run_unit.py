@@ -19,7 +19,9 @@ from typing import Any, Protocol
 import torch
 
 from regexp.config import objective
+from regexp.config.errors import ConfigError
 from regexp.config.settings import DataSettings, Settings
+from regexp.config.size import culprit, estimate, size
 from regexp.figures.templates import warm_up
 from regexp.runs.store import Store, reuse_on
 from regexp.runs.write import (
@@ -94,6 +96,14 @@ def train(settings: Sequence[Settings], display: Any = None) -> list[Trained]:
         if s.data not in made:
             made[s.data] = make_data(s.data).to(device)
     draws = [made[s.data] for s in settings]
+    if device.type == "cuda":  # device=auto found a GPU: the CLI checked the CPU's memory only
+        need = estimate(first, own_data=len(made) > 1).total(len(settings))
+        free = torch.cuda.mem_get_info(device)[0]
+        if need > free:
+            raise ConfigError(
+                culprit(first), f"{len(settings)} model(s) need about {size(need)} of memory, "
+                f"more than the {size(free)} free on {device}"
+            )  # fmt: skip
     data = draws[0] if len(made) == 1 else stack(draws)
     inits, info = None, None
     if len(settings) == 1 and first.init.strategy != "default":

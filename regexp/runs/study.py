@@ -9,6 +9,7 @@ where a sweep searches with it (the sweeper's process, and its ending's).
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import warnings
 from collections.abc import Mapping, Sequence
@@ -47,10 +48,11 @@ def search_space_of(params: Any, overrides: Sequence[str]) -> SearchSpace:
     return search_space([o for o in lines if not parse_override(o).is_hydra_override()])
 
 
-def check_plan(conf: Any, lines: Sequence[str]) -> None:
+def check_plan(conf: Any, lines: Sequence[str], resume_dir: Path | None = None) -> None:
     """The sweeper's settings (hydra.sweeper) and its search space, as the CLI checks them
     before any folder: ConfigError naming the key of a count out of range, a direction,
-    sampler or search space Optuna would refuse."""
+    sampler, storage or search space Optuna would refuse; resume_dir: the sweep being
+    resumed, whose study must not hold more trials than n_trials asks for in all."""
     register_resolvers()
     for key, low in (("n_trials", 1), ("n_jobs", 1)):
         if conf[key] < low:
@@ -61,6 +63,14 @@ def check_plan(conf: Any, lines: Sequence[str]) -> None:
         raise ConfigError("hydra.sweeper.direction", f"must be one of {', '.join(DIRECTIONS)}")
     make_sampler(OmegaConf.to_container(conf.sampler, resolve=True))
     distributions(search_space_of(None, lines))
+    check_storage(conf.storage)
+    held = trials_held(conf.storage, resume_dir, conf.study_name) if resume_dir else 0
+    if conf.n_trials < held:
+        raise ConfigError(
+            "hydra.sweeper.n_trials", f"{conf.n_trials} is fewer than the {held} trials the "
+            f"study in {resume_dir} holds: it counts the study's trials in all; give "
+            f"{held} or more"
+        )  # fmt: skip
 
 
 def save_sweep(config: DictConfig, sweep_dir: Path) -> None:
@@ -98,6 +108,60 @@ def _storage(storage: str | None, sweep_dir: Path | str) -> Any:
         return connection
 
     return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": connect})
+
+
+def check_storage(storage: str | None) -> None:
+    """ConfigError naming hydra.sweeper.storage unless it is empty (study.db in the sweep
+    folder) or a database URL Optuna can open: one SQLAlchemy parses, whose driver is
+    installed, a SQLite file in a folder that exists. A server's database is not asked."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    key = "hydra.sweeper.storage"
+    if storage is None:
+        return
+    example = "sqlite:///PATH/study.db, postgresql://HOST/DB, or null for study.db in the sweep"
+    try:
+        url = make_url(str(storage))
+        dialect = url.get_dialect()
+    except ArgumentError:
+        raise ConfigError(key, f"{storage!r} is not a database URL; give {example}") from None
+    except NoSuchModuleError:
+        raise ConfigError(key, f"{storage!r}: unknown database; give {example}") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as err:
+        raise ConfigError(
+            key, f"{storage!r} needs the {err.name} package: pip install it"
+        ) from None
+    if url.get_backend_name() != "sqlite":
+        return
+    if url.database in (None, "", ":memory:"):
+        raise ConfigError(
+            key, f"{storage!r} keeps the study in memory, lost at the end; give a file"
+        )
+    folder = Path(url.database).absolute().parent
+    if not folder.is_dir():
+        raise ConfigError(key, f"{storage!r}: no such folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(key, f"{storage!r}: cannot write into {folder}")
+
+
+def trials_held(storage: str | None, sweep_dir: Path | str, name: str) -> int:
+    """How many trials the study `name` holds, in the storage given or the sweep folder's
+    study.db (0 where there is none yet); ConfigError naming hydra.sweeper.storage when the
+    storage cannot be read."""
+    if storage is None and not SweepDir(sweep_dir).study_file.is_file():
+        return 0
+    url = storage_url(storage, sweep_dir)
+    quiet_optuna()
+    try:
+        return asked(optuna.load_study(study_name=name, storage=url))
+    except KeyError:  # no study of that name yet
+        return 0
+    except Exception as err:  # SQLAlchemy's and Optuna's errors for a storage they cannot read
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ConfigError("hydra.sweeper.storage", f"cannot read {url}: {first}") from None
 
 
 def make_sampler(conf: Mapping[str, Any], offset: int = 0) -> optuna.samplers.BaseSampler:

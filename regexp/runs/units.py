@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from regexp.config.settings import Settings, input_dim, n_params
+from regexp.config.size import estimate
 from regexp.runs.buckets import buckets
 
 
@@ -41,13 +42,10 @@ def widths_of(s: Settings) -> tuple[int, ...]:
     return (input_dim(s.data), *s.hidden_units, 1)
 
 
-def chunk_size(
-    n_params: int, width: int, n_rows: int, memory_mb: float, data_floats: int = 0
-) -> int:
-    """How many models fit the memory budget: parameters, grads, two averages, activations,
-    and data_floats of its own (its data draw, in a group of draws)."""
-    per_model = 4 * (4 * n_params + 3 * width * n_rows + data_floats)
-    return max(1, int(memory_mb * 2**20 // per_model))
+def chunk_size(s: Settings, memory_mb: float, own_data: bool = False) -> int:
+    """How many models of s's shape fit the memory budget, as regexp.config.size estimates a
+    program's memory (own_data: each model trains on its own data draw)."""
+    return estimate(s, own_data=own_data).models_within(memory_mb * 2**20)
 
 
 @dataclass(frozen=True)
@@ -101,14 +99,12 @@ def _programs(
     jobs = [(i, s) for i, s in enumerate(group) if s is not None]
     if not jobs:
         return []
-    data = jobs[0][1].data
-    rows = max(data.n_train, data.n_val)
+    first = jobs[0][1]
     draws = len({s.data.seed for _, s in jobs}) > 1
-    own = (data.n_train + data.n_val) * (input_dim(data) + 1) if draws else 0
 
     def chunk(widths: Sequence[int]) -> int:
-        width = max(widths[1:-1], default=1)
-        return min(max_group, chunk_size(n_params(widths), width, rows, memory_mb, own))
+        padded = dataclasses.replace(first, hidden_units=tuple(widths[1:-1]))
+        return min(max_group, chunk_size(padded, memory_mb, draws))
 
     counts: dict[tuple[int, ...], list[int]] = {}
     for i, s in jobs:

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from regexp.config.flags import ArgumentParser, number
 from regexp.config.output import claim_dir, output_root
+from regexp.config.size import check_series
 from regexp.train.update import ewma, window  # the smoothing, written once beside the update
 
 ARTICLE_BETAS = (0.5, 0.9, 0.98)
@@ -91,12 +92,14 @@ def cli(argv: list[str]) -> int:
         "--betas", type=_parse_beta, nargs="+", default=list(ARTICLE_BETAS), metavar="BETA"
     )
     parser.add_argument("--out", type=Path, default=output_root() / "ewma", help="parent folder")
+    parser.add_argument("--yes", action="store_true", help="draw a very long series all the same")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
 
     betas = tuple(args.betas)
+    check_series(args.days, 2 + 2 * len(betas), args.yes)  # day, θ, two columns per β
     table = article_table(noisy_year(args.seed, args.days, args.noise), betas)
     folder = claim_dir(args.out, flag="--out")
     table.to_csv(folder / "ewma.csv", index=False, float_format="%.6g")

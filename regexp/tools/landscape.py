@@ -11,6 +11,7 @@ on a plane through its weights (regexp.tools.plane computes it).
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -165,6 +166,18 @@ def plot_plane(aa, bb, z: np.ndarray, labels: tuple[str, str], title: str, path:
 # ---- command line ---------------------------------------------------------------------------
 
 
+def _check_writable(run_dir: Path) -> None:
+    """UsageError before any work when the run folder (and its plots/) cannot take the
+    landscape's CSV and figure: a read-only folder, a read-only disk."""
+    run = RunDir(run_dir)
+    for folder in (run.path, run.plots_dir):
+        if folder.is_dir() and not os.access(folder, os.W_OK):
+            raise UsageError(
+                f"{run_dir}: cannot write into {folder} (read-only): a run's landscape is "
+                "written beside its results"
+            )
+
+
 def cli(argv: list[str]) -> int:
     """`regexp landscape [RUN_DIR] [...]`; without RUN_DIR, the blog's example."""
     parser = ArgumentParser(
@@ -209,6 +222,7 @@ def cli(argv: list[str]) -> int:
         print(f"{'grid minimum loss':28} {grid.loss.min():.4g}")
         print(folder)
         return 0
+    _check_writable(args.run_dir)
     from regexp.tools.plane import evaluate_plane  # torch: only a run's plane needs it
 
     plane = evaluate_plane(
@@ -219,7 +233,11 @@ def cli(argv: list[str]) -> int:
         args.seed,
         args.split or "train",
     )
-    png, csv = write_plane(args.run_dir, plane)
+    try:
+        png, csv = write_plane(args.run_dir, plane)
+    except OSError as err:  # a full disk
+        where = err.filename or args.run_dir
+        raise UsageError(f"{where}: cannot write the landscape: {err.strerror or err}") from None
     info = plane.info
     print(f"{info['split']} loss at the trained weights {info['center_loss']:.6g}, "
           f"lowest on the plane {info['min_loss']:.6g}")  # fmt: skip

@@ -40,3 +40,27 @@ def test_config_path_and_name_pick_the_primary_config(tmp_path):
 def test_config_folders_must_exist(tmp_path):
     with pytest.raises(UsageError, match="^--config-dir: no such folder"):
         source_of(config_dir=str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["hydra.sweeper.n_trials=3"],
+            "hydra.sweeper.n_trials: not a setting of hydra/sweeper="
+            "checked (its settings: max_batch_size, params); hydra/sweeper=optuna has it",
+        ),
+        (
+            ["hydra.launcher.n_jobs=2"],
+            "hydra.launcher.n_jobs: not a setting of hydra/launcher="
+            "batched (its settings: memory_mb, max_group, min_group, max_params, dispatch, "
+            "submitit, ray); hydra/launcher=joblib has it",
+        ),
+        (["hydra.run.foo=1"], "hydra.run.foo: not a setting of hydra.run (its settings: dir)"),
+    ],
+)
+def test_an_unknown_key_of_hydras_names_its_settings_and_who_has_it(overrides, message):
+    """Hydra's own keys: never `+KEY=VALUE`, which would only hide the typo."""
+    with pytest.raises(UsageError) as err:
+        compose(overrides, with_hydra=True)
+    assert str(err.value) == message

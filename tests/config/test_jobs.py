@@ -5,7 +5,7 @@ import pytest
 
 from regexp.config.compose import check
 from regexp.config.errors import UsageError
-from regexp.config.jobs import check_jobs, expand_sweep
+from regexp.config.jobs import check_jobs, count_jobs, expand_sweep
 
 
 def test_optimizing_sweep_syntax_is_checked_at_its_corners():
@@ -56,3 +56,23 @@ def test_fast_sweep_check_equals_a_full_compose_per_job(monkeypatch):
         check_jobs([["penalty=l2", "hidden_units=[3]"], ["penalty=l2", "penalty.lam=[1,2,3]"]])
     with pytest.raises(UsageError, match=r"^job 0 \(nope=1\): nope: unknown key"):
         check_jobs([["nope=1"], ["seed=2"]])
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["seed=1,2,3", "hidden_units=[2],[4]"],
+        ["seed=range(0,10)", "lr=range(0.1,0.55,0.1)"],
+        ["seed=range(10,0,-3)", "x=1"],
+        ["seed=range(0,0)"],
+        ["seed=1,2", "seed=5,6,7"],  # the later line of a key replaces the earlier one
+        ["seed=shuffle(range(0,5))", "hidden_units=[2],[4]", "lr=0.1"],
+        ["x=1"],
+    ],
+)
+def test_a_sweep_is_counted_without_listing_it(lines):
+    assert count_jobs(lines) == len(expand_sweep(lines))
+
+
+def test_a_huge_sweep_is_counted_at_once():
+    assert count_jobs(["seed=range(0,1000000000000)", "hidden_units=[2],[4]"]) == 2 * 10**12

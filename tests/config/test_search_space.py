@@ -49,6 +49,9 @@ def test_a_plain_override_is_no_dimension(line):
         ("lr=tag(log, range(1, 5))", "lr: a range has a step"),
         ("lr=range(0, 0)", "lr: range(0, 0) has no values"),
         ("lr=glob(*)", "lr: glob(*) cannot be searched"),
+        ("lam=int(interval(0.5, 0.7))", "lam: int(interval(0.5, 0.7)) rounds its bounds 0.5 and"),
+        ("n=int(interval(1, 7.5))", "n: int(interval(1, 7.5)) rounds its bounds 1 and 7.5 to"),
+        ("n=tag(int, interval(0.5, 2))", "n: tag(int, interval(0.5, 2)) rounds its bounds"),
     ],
 )
 def test_what_cannot_be_searched_names_its_key(line, message):
@@ -88,3 +91,18 @@ def test_a_trials_values_become_overrides_hydra_reads_back():
     assert [parse_override(o).key_or_group for o in lines] == ["lam", "units", "name", "n", "seed"]
     values = {parse_override(o).key_or_group: parse_override(o).value() for o in lines}
     assert values == {"lam": 1.2345e-05, "units": [16, 16], "name": "a b", "n": 3, "seed": 1}
+
+
+@pytest.mark.parametrize(
+    ("line", "kind", "low", "high"),
+    [
+        ("lam=interval(0, 1)", "float", 0.0, 1.0),  # Hydra reads interval bounds as floats
+        ("lam=int(interval(1, 3))", "int", 1, 3),  # asked for: integers
+        ("n=tag(int, interval(2.0, 8.0))", "int", 2, 8),
+        ("n=tag(log, int(interval(1, 64)))", "int", 1, 64),
+    ],
+)
+def test_an_interval_searches_integers_only_when_asked_with_whole_bounds(line, kind, low, high):
+    dim = dimension(line)
+    assert (dim.kind, dim.low, dim.high) == (kind, low, high)
+    assert type(dim.low) is type(low)

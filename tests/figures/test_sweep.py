@@ -201,3 +201,14 @@ def test_the_bands_say_what_they_are(sweep, tmp_path):
     plot_sweep(tmp_path / "lone.png", lone, differing_keys(lone))
     with Image.open(tmp_path / "lone.png") as img:
         assert "Comment" not in img.text
+
+
+def test_a_sweep_whose_jobs_never_finished_draws_empty_panels(tmp_path):
+    """Every job stopped before its metrics.json (an interrupted sweep): summary.png is still
+    drawn, each panel empty, never an error."""
+    jobs = [dict(config={"seed": s}, overrides=[f"seed={s}"], result=None) for s in (1, 2)]
+    root = make_sweep(tmp_path / "sweep", jobs)
+    df = read_sweep(root)
+    assert set(df["status"]) == {"incomplete"} and "val_mse" not in df
+    panels = plot_sweep(tmp_path / "summary.png", df, [])
+    assert len(panels) == 2 and (tmp_path / "summary.png").stat().st_size > 1000

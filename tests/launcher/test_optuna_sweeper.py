@@ -40,6 +40,14 @@ def test_trials_launch_in_runs_of_consecutive_numbers():
         (["optimizer.lr=interval(0.1, 0.01)"], "optimizer.lr: interval(0.1, 0.01) starts above"),
         (["optimizer.lr=interval(-1, 0.1)"], "optimizer.lr: must be a number > 0"),  # a corner
         (["hydra.sweeper.n_trials=many"], "hydra.sweeper.n_trials"),
+        # a storage Optuna cannot open
+        (["hydra.sweeper.storage=garbage"], "hydra.sweeper.storage: 'garbage' is not a database"),
+        (["hydra.sweeper.storage=sqlite:////no/such/dir/s.db"], "no such folder /no/such/dir"),
+        (["hydra.sweeper.storage=sqlite://"], "keeps the study in memory, lost at the end"),
+        (["hydra.sweeper.storage=oracle://h/db"], "hydra.sweeper.storage: 'oracle://h/db' needs"),
+        # an integer search whose typed bounds the cast would round (every λ = 0)
+        (["penalty.lam=int(interval(0.5, 0.7))"], "penalty.lam: int(interval(0.5, 0.7)) rounds"),
+        (["seed=tag(int, interval(0.5, 9.5))"], "seed: tag(int, interval(0.5, 9.5)) rounds its"),
     ],
 )
 def test_bad_settings_get_one_line_before_any_folder(tmp_path, monkeypatch, capsys, args, message):
@@ -61,3 +69,30 @@ def test_hydras_plugin_scan_of_the_sweeper_imports_no_optuna():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_resume_asking_for_fewer_trials_than_its_study_holds_is_refused(
+    tmp_path, monkeypatch, capsys
+):
+    """n_trials counts a study's trials in all: a resume with fewer than it holds would ask
+    for none and print "6 of 3 trials"; it is refused naming the key, the folder unchanged."""
+    pytest.importorskip("optuna")
+    from optuna.distributions import FloatDistribution
+
+    from regexp.runs import study as studies
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", *PRESET, "hydra.sweeper.n_trials=2", "train.epochs=2",
+                 "plots.enabled=false", "hydra.sweep.dir=s"]) == 0  # fmt: skip
+    study = studies.open_study(None, tmp_path / "s", "lam_lr", "minimize", {"name": "random"})
+    for _ in range(4):  # as if a wider resume had asked for more
+        study.ask({"x": FloatDistribution(0, 1)})
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "s").rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["sweep", "--resume", "s", "hydra.sweeper.n_trials=3"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "regexp: error: hydra.sweeper.n_trials: 3 is fewer than the 6 trials the study in s "
+        "holds: it counts the study's trials in all; give 6 or more\n"
+    )
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "s").rglob("*") if p.is_file()} == before

@@ -139,6 +139,44 @@ def test_usage_errors(tree, tmp_path):
         cli(["--bogus-flag", str(tree["seeds"])])
 
 
+def test_out_and_plot_never_write_into_a_run_or_sweep_folder(tree, tmp_path, capsys):
+    """--out and --plot refuse any path inside a run's or sweep's folder (its own files are
+    regexp's: summary.csv, metrics.json, ...) or one being claimed (its lock file only);
+    the files there stay as they were. A folder above them, such as outputs/, is the user's."""
+    (tree["hidden"] / "summary.csv").write_text("job,status\n0,ok\n")
+    claimed = tmp_path / "claimed"
+    claimed.mkdir()
+    (claimed / ".regexp.lock").write_text("")
+    inside = {
+        "--out": [tree["hidden"] / "summary.csv", tree["hidden"] / "0" / "table.md",
+                  tree["single"] / "plots" / "t.html", claimed / "t.csv"],
+        "--plot": [tree["hidden"] / "summary.png", tree["seeds"] / "1" / "s.png"],
+    }  # fmt: skip
+    for flag, paths in inside.items():
+        for path in paths:
+            with pytest.raises(UsageError) as err:
+                cli([str(tree["hidden"]), flag, str(path)])
+            assert str(err.value).startswith(f"{flag}: {path} is inside the run or sweep folder")
+            assert not path.exists() or path.read_text() == "job,status\n0,ok\n"
+    assert cli([str(tree["hidden"]), "--out", str(tmp_path / "multirun" / "all.csv")]) == 0
+    assert (tmp_path / "multirun" / "all.csv").is_file()
+
+
+@pytest.mark.parametrize("broken", ["incomplete", "corrupt", "failed"])
+def test_plot_over_runs_none_of_which_is_ok_is_refused(tmp_path, broken):
+    from tests.fixtures_runs import metrics
+
+    result = {"incomplete": None, "corrupt": "{bad", "failed": metrics(None, status="failed")}
+    run = make_run(tmp_path / "r", result=None)
+    if result[broken] is not None:
+        text = result[broken] if isinstance(result[broken], str) else json.dumps(result[broken])
+        (run / "metrics.json").write_text(text)
+    want = rf"^--plot: no finished ok run to draw in .*r \(1 {broken}\)"
+    with pytest.raises(UsageError, match=want):
+        cli([str(run), "--plot", str(tmp_path / "p.png")])
+    assert not (tmp_path / "p.png").exists()
+
+
 # ------------------------------------------------------------- intervals and pairs (issue 34)
 
 DRAW_VALUES = {

@@ -118,3 +118,38 @@ def test_the_study_lives_in_the_sweep_folder_and_reopens_with_its_trials(tmp_pat
     assert studies.failure_rate(again) == 0.5
     assert again.best_value == 0.25 and "best so far trial 3: 0.25" == studies.best_so_far(again)
     assert studies.load_study(tmp_path).study_name == "s"
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ("garbage", "'garbage' is not a database URL; give sqlite:///PATH/study.db"),
+        ("nosuch://x", "'nosuch://x' is not a database URL"),
+        ("sqlite:////no/such/folder/s.db", "'sqlite:////no/such/folder/s.db': no such folder"),
+        ("sqlite://", "'sqlite://' keeps the study in memory, lost at the end; give a file"),
+        ("oracle://host/db", "'oracle://host/db' needs the "),
+    ],
+)
+def test_a_storage_optuna_cannot_open_names_its_key(storage, message):
+    with pytest.raises(ConfigError) as err:
+        studies.check_storage(storage)
+    assert str(err.value).startswith(f"hydra.sweeper.storage: {message}"), err.value
+
+
+def test_a_storage_that_can_be_opened_passes(tmp_path):
+    studies.check_storage(None)
+    studies.check_storage(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    assert not (tmp_path / "elsewhere.db").exists()  # checked, not made
+
+
+def test_the_trials_a_study_holds(tmp_path):
+    assert studies.trials_held(None, tmp_path, "s") == 0  # no study.db
+    study = studies.open_study(None, tmp_path, "s", "minimize", {"name": "random"})
+    for _ in range(3):
+        study.ask({"x": FloatDistribution(0, 1)})
+    assert studies.trials_held(None, tmp_path, "s") == 3
+    assert studies.trials_held(None, tmp_path, "other") == 0
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "study.db").write_text("not a database")
+    with pytest.raises(ConfigError, match="^hydra.sweeper.storage: cannot read sqlite:///"):
+        studies.trials_held(None, tmp_path / "bad", "s")

@@ -74,8 +74,8 @@ def test_programs_are_chunked_to_memory_with_each_models_own_draw_counted():
     memory = dict(LIMITS, memory_mb=1)
     n_shared = max(len(u.jobs) for u in plan_units(shared, **memory))
     n_draws = max(len(u.jobs) for u in plan_units(draws, **memory))
-    assert n_shared == chunk_size(3 * 4 + 1, 4, 1000, 1) < 64
-    assert n_draws == chunk_size(3 * 4 + 1, 4, 1000, 1, 2 * 1050) < n_shared
+    assert n_shared == chunk_size(job((4,)), 1) < 64
+    assert n_draws == chunk_size(job((4,)), 1, own_data=True) < n_shared
 
 
 @pytest.mark.parametrize("draws", [False, True])

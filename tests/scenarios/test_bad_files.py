@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,26 @@ def work(tmp_path_factory) -> Path:
         "noise: loud\nx_min: -1\nx_max: 1\nseed: 3\n",
         "data/extra.yaml": "name: regression\ntask: regression\nn_train: 50\nn_val: 100\n"
         "noise: 0.1\nx_min: -1\nx_max: 1\nseed: 3\nlabel_noise: 0.1\n",
+        "experiment/empty.yaml": "",
+        "experiment/list.yaml": "- hidden_units: [4]\n",
+        "experiment/nopkg.yaml": "train:\n  epochs: 3\n",
+        "experiment/word.yaml": "hello\n",
+        "data/empty.yaml": "# nothing yet\n",
+        "data/list.yaml": "- 1\n- 2\n",
+        "data/short.yaml": "name: regression\ntask: regression\nn_train: 50\nseed: 3\n",
     }
     for name, text in files.items():
         (root / "conf" / name).write_bytes(text.encode("latin-1"))
     primary = root / "primary"
     primary.mkdir()
     (primary / "mine.yaml").write_text("defaults:\n  - config\n  - _self_\nhiden_units: [4]\n")
+    (primary / "list.yaml").write_text("- config\n")
+    (primary / "bare.yaml").write_text("hidden_units: [3]\n")
+    (primary / "empty.yaml").write_text("")
+    rows = "".join(f"{i},{2 * i},{i % 3}\n" for i in range(20))
+    (root / "dup.csv").write_text("x1,x1,y\n" + rows)
+    (root / "ok.csv").write_text("x1,x2,y\n" + rows)
+    (root / "empty.csv").write_text("")
     (root / "afile").write_text("not a folder\n")
     (root / "note.txt").write_text("someone's notes\n")
     (root / "dir.csv").mkdir()
@@ -93,6 +108,10 @@ def _copy(src: Path, dst: Path) -> None:
     import shutil
 
     shutil.copytree(src, dst)
+
+
+def CSV_AT(path: str, features: str = "[x1]") -> list[str]:  # noqa: N802 (reads as data)
+    return ["data=csv", f"data.path={path}", f"data.features={features}", "data.target=y"]
 
 
 # (argv, what the one line must contain)
@@ -167,6 +186,38 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["landscape", "--steps", "11"], "--steps: only for a run's plane (give a RUN_DIR)"),
         (["landscape", "--span", "2", "--split", "val"], "--span, --split: only for a run's"),
     ],
+    "a user's config file that is not a config": [
+        (["run", "-cd", "conf", "+experiment=empty"], "experiment/empty.yaml: is empty: a config"),
+        (["run", "-cd", "conf", "+experiment=list"], "experiment/list.yaml: holds a list, not"),
+        (["run", "-cd", "conf", "+experiment=word"], "experiment/word.yaml: holds a string"),
+        (["run", "-cd", "conf", "+experiment=nopkg"], "nopkg.yaml: its keys land under `experi"),
+        (["sweep", "-cd", "conf", "+experiment=nopkg", "seed=1,2"], "start it with the line `#"),
+        (["run", "-cd", "conf", "data=empty"], "conf/data/empty.yaml: is empty: a config file"),
+        (["sweep", "-cd", "conf", "data=list", "seed=1,2"], "conf/data/list.yaml: holds a list"),
+        (["run", "-cp", "primary", "-cn", "list"], "primary/list.yaml: holds a list, not KEY"),
+        (["run", "-cd", "primary", "-cn", "list"], "primary/list.yaml: holds a list, not KEY"),
+    ],
+    "a key a user's file (or regexp's) leaves unset": [
+        (["run", "-cd", "conf", "data=short"], "conf/data/short.yaml: data.n_val: is missing"),
+        (["run", "-cp", "primary", "-cn", "bare"], "primary/bare.yaml: seed is not in it: a prim"),
+        (["run", "-cd", "primary", "-cn", "empty"], "empty.yaml: hidden_units is not in it: a pri"),
+        (
+            ["run", "-cd", "primary", "-cn", "bare", "train.epochs=5"],
+            "bare.yaml: train.epochs is"
+            " not in it: a primary config of yours builds on regexp's; start it with `defaults: "
+            "[config, _self_]`",
+        ),
+        (["run", "data=csv"], "data.path: must be set: the config leaves it ???; add data.path"),
+        (["run", "data=csv", "data.path=ok.csv"], "data.features: must be set: the config leaves"),
+    ],
+    "a data file that is not a CSV file": [
+        (["run", *CSV_AT("dir.csv")], "data.path: dir.csv is a folder; give a CSV file"),
+        (["run", *CSV_AT("/dev/null")], "data.path: /dev/null is not a regular file"),
+        (["run", *CSV_AT("empty.csv")], "could not read empty.csv as CSV (No columns to parse"),
+        (["run", *CSV_AT("dup.csv")], "data.path: dup.csv's header names column 'x1' twice"),
+        (["sweep", *CSV_AT("dup.csv"), "seed=1,2"], "dup.csv's header names column 'x1' twice"),
+        (["run", *CSV_AT("ok.csv", "[x1,x1]")], "data.features: lists 'x1' twice; name each"),
+    ],
     "a sweep with no jobs": [
         (["sweep", "seed=range(0,0)"], "the sweep has no jobs: seed=range(0,0)"),
         (["sweep", "seed=range(5,5)", "hidden_units=[2],[4]"], "the sweep has no jobs"),
@@ -196,3 +247,34 @@ def test_bad_file_or_place_gets_one_line_and_changes_nothing(kind, argv, message
 def test_every_kind_has_variants():
     """The count the issue's note reports: kinds tried, each with several variants."""
     assert len(CASES) >= 13 and all(len(cases) >= 2 for cases in CASES.values())
+
+
+@pytest.mark.parametrize(
+    ("folder", "argv", "key"),
+    [
+        ("sweep", ["sweep", "--resume", "sweep"], "--resume"),
+        ("busy_run", ["run", "hydra.run.dir=busy_run"], "hydra.run.dir"),
+        ("busy_sweep", ["sweep", "seed=1,2", "hydra.sweep.dir=busy_sweep"], "hydra.sweep.dir"),
+    ],
+)
+def test_a_folder_another_regexp_is_writing_is_refused(folder, argv, key, work):
+    """While another process holds a folder's claim (here: this test), a run, a sweep or a
+    `--resume` into it gets one line naming the holder, and nothing there changes."""
+    from regexp.config.output import claim_named
+
+    with claim_named(work / folder, "k", resume=True):
+        before = _snapshot(work)
+        err = io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(work)
+        try:
+            with contextlib.redirect_stderr(err):
+                code = main(argv)
+        finally:
+            os.chdir(cwd)
+        assert code == 2, err.getvalue()
+        assert err.getvalue() == (
+            f"regexp: error: {key}: {folder} is being written by pid {os.getpid()} on "
+            f"{socket.gethostname()}; wait for it to end, or give another folder\n"
+        )
+        assert _snapshot(work) == before

@@ -278,3 +278,45 @@ def test_twenty_runs_started_at_once_get_twenty_folders(tmp_path):
     for f in folders:
         overrides = (f / ".hydra" / "overrides.yaml").read_text()
         assert f"seed={json.loads((f / 'metrics.json').read_text())['seed']}" in overrides
+
+
+def test_a_full_disk_at_the_summary_is_one_line_after_the_table(tmp_path, monkeypatch, capsys):
+    """The jobs are written, then the disk is full: the summary table is printed, one line
+    says summary.csv could not be written, exit code 1, no traceback."""
+    import errno
+
+    from regexp.read import table
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(table, "write_atomic", full)
+    sweep_dir = tmp_path / "sweep"
+    assert main(["sweep", "seed=1,2", *TINY, f"hydra.sweep.dir={sweep_dir}"]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines()[-1] == (
+        f"regexp: error: {sweep_dir}: summary.csv and summary.md cannot be written (No space "
+        "left on device); the table above is the sweep's summary"
+    )
+    assert "Traceback" not in err and "│ ok" in out
+    assert [RunDir(sweep_dir / j).status() for j in "01"] == ["ok", "ok"]
+    assert not (sweep_dir / "summary.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_ends_the_sweep_with_one_line(tmp_path):
+    """No file may grow past a few kB (RLIMIT_FSIZE: writes fail as on a full disk): Hydra's
+    multirun.yaml is cut short, the sweep stops with one line naming it, no traceback, no
+    lines of logging errors."""
+    import resource
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2500, 2500))
+
+    done = subprocess.run([sys.executable, "-m", "regexp", "sweep", "seed=1,2", *TINY,
+                           "hydra.sweep.dir=S"], cwd=tmp_path, preexec_fn=small_files,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == "regexp: error: the sweep: File too large\n", done.stderr
+    assert "2 missing" in done.stdout

@@ -194,6 +194,26 @@ KINDS: dict[str, tuple[str, st.SearchStrategy]] = {
         ),
     ),
     "csv feature list empty": ("data.features", st.just([*CSV[:2], "data.features=[]", CSV[3]])),
+    # integers too big for 64 bits, for this machine's memory, or long without --yes
+    "integer of more than 18 digits": (
+        "train.epochs",
+        ov("train.epochs", st.integers(10**18, 10**40)),
+    ),
+    "hidden_units entry of more than 18 digits": (
+        "hidden_units",
+        ov("hidden_units", int_list(st.integers(10**18, 10**40))),
+    ),
+    "hidden_units too wide for memory": (
+        "hidden_units",
+        ov("hidden_units", int_list(st.integers(10**9, 10**17))),
+    ),
+    "train.epochs long": ("train.epochs", ov("train.epochs", st.integers(10**6 + 1, 10**17))),
+    "data.n_train long": ("data.n_train", ov("data.n_train", st.integers(10**6 + 1, 10**17))),
+    "data.n_val long": ("data.n_val", ov("data.n_val", st.integers(10**6 + 1, 10**17))),
+    "init.candidates too many for memory": (
+        "init.candidates",
+        ov("init.candidates", st.integers(10**11, 10**17), "init.strategy=search"),
+    ),
 }
 
 

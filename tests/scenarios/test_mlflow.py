@@ -99,3 +99,31 @@ def test_a_single_run_is_a_run_of_its_own(tmp_path):
     assert run.data.tags["regexp.kind"] == "run" and "mlflow.parentRunId" not in run.data.tags
     assert run.data.tags["regexp.batched"] == "1"
     _check_job(client, run, folder)
+
+
+def _closed_port() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verb", [["run"], ["sweep", "seed=1,2,3"]])
+def test_a_dead_server_costs_one_warning_and_the_runs_go_on(tmp_path, verb):
+    """A 5-epoch run (or a 3-job sweep) with an unreachable MLFLOW_TRACKING_URI ends ok with
+    one warning, its folders as without a logger (MLflow's own client would retry for
+    minutes: the subprocess's timeout stands for that)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(REGEXP_OUTPUTS=str(tmp_path / "outputs"), MLFLOW_TRACKING_URI=_closed_port())
+    done = subprocess.run([*REGEXP, *verb, "logger=mlflow", "train.epochs=5", "hidden_units=[4]"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = [line for line in (done.stdout + done.stderr).splitlines() if "mlflow" in line]
+    assert len(said) == 1 and "does not answer ([Errno 111] Connection refused)" in said[0], said
+    runs = list((tmp_path / "outputs").rglob("metrics.json"))
+    assert len(runs) == (1 if verb == ["run"] else 3)
+    assert all(json.loads(p.read_text())["status"] == "ok" for p in runs)
+    assert not (tmp_path / "outputs" / "mlflow.db").exists()

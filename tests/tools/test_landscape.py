@@ -138,3 +138,43 @@ def test_run_plane_errors(tmp_path):
         cli([str(run), "--params", "layers.0.bias[1]", "layers.0.bias[ 1 ]"])
     with pytest.raises(UsageError, match="steps"):
         cli([str(run), "--steps", "1"])
+
+
+def test_a_run_folder_that_cannot_be_written_is_one_line_before_any_work(tmp_path, monkeypatch):
+    """A read-only run folder (os.access says so: root passes any permission check but a
+    read-only disk's) is refused before the plane is computed; nothing is written."""
+    import os
+
+    from regexp.tools import landscape
+
+    run, _ = make_run_folder(tmp_path / "run", "hidden_units=[4]")
+    before = sorted(p.name for p in run.rglob("*"))
+    monkeypatch.setattr(landscape.os, "access", lambda path, mode: mode != os.W_OK)
+    monkeypatch.setattr("regexp.tools.plane.evaluate_plane", _never)
+    with pytest.raises(UsageError) as err:
+        cli([str(run)])
+    assert str(err.value) == (
+        f"{run}: cannot write into {run} (read-only): a run's landscape is written beside its "
+        "results"
+    )
+    assert sorted(p.name for p in run.rglob("*")) == before
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("the plane is not computed for a folder it cannot be written into")
+
+
+def test_a_disk_that_fills_while_the_landscape_is_written_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    from regexp.tools import landscape
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    run, _ = make_run_folder(tmp_path / "run", "hidden_units=[4]")
+    monkeypatch.setattr(landscape, "write_atomic", full)
+    with pytest.raises(UsageError) as err:
+        cli([str(run), "--steps", "5"])
+    csv = run / "landscape_random_seed0.csv"
+    assert str(err.value) == f"{csv}: cannot write the landscape: No space left on device"
