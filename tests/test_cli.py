@@ -246,7 +246,7 @@ def test_an_error_that_stops_hydra_is_one_line(user_conf, monkeypatch, capsys):
     import os
 
     import hydra_plugins.regexp_launcher.batched_launcher as batched
-    from regexp.runs import grouping
+    from regexp.runs import units
 
     def full(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -254,7 +254,7 @@ def test_an_error_that_stops_hydra_is_one_line(user_conf, monkeypatch, capsys):
     # the launcher's module as loaded, and what Hydra's plugin scan (which may execute it
     # anew) imports into it
     monkeypatch.setattr(batched, "plan_units", full)
-    monkeypatch.setattr(grouping, "plan_units", full)
+    monkeypatch.setattr(units, "plan_units", full)
     assert main(["sweep", *FAST, "seed=1,2", "hydra.sweep.dir=s"]) == 1
     captured = capsys.readouterr()
     assert captured.err == "regexp: error: the sweep: No space left on device\n"
