@@ -13,14 +13,14 @@ optuna = pytest.importorskip("optuna")
 
 from optuna.distributions import FloatDistribution  # noqa: E402
 
-from regexp.figures.study import HISTORY, IMPORTANCE, _draw, draw_study  # noqa: E402
+from regexp.figures.study import HISTORY, IMPORTANCE, draw_study  # noqa: E402
 from regexp.runs.study import quiet_optuna  # noqa: E402
 
 
-def _study(n: int, keys: tuple[str, ...] = ("lam", "lr"), fail: int = 0):
+def _study(n: int, keys: tuple[str, ...] = ("lam", "lr"), fail: int = 0, name: str = "t"):
     """n trials of (log lam + 3)^2 + lr, plus `fail` failed ones."""
     quiet_optuna()
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), study_name="t")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), study_name=name)
     space = {key: FloatDistribution(1e-6, 1e-1, log=True) for key in keys}
     for _ in range(n):
         trial = study.ask(space)
@@ -75,15 +75,30 @@ def test_optunas_style_stays_within_its_figures(tmp_path):
     assert dict(matplotlib.rcParams) == before
 
 
+def _title_and_plot(path) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The columns the title's text spans in a PNG of Optuna's ggplot style, and those of the
+    plot under it (its grey face)."""
+    rgb = np.asarray(_picture(path).convert("RGB")).astype(int)
+    grey = (np.abs(rgb - 229) <= 3).all(axis=2)  # ggplot's axes face, #E5E5E5
+    # the plot's rows and columns: the widest run, across its white grid lines (a legend
+    # right of it is grey too)
+    rows, cols = np.flatnonzero(grey.sum(axis=1) > 300), np.flatnonzero(grey.sum(axis=0) > 20)
+    cols = max(np.split(cols, np.flatnonzero(np.diff(cols) > 5) + 1), key=len)
+    # text above the plot, higher than the top tick's label reaches
+    ink = np.flatnonzero((rgb[: rows[0] - 6].max(axis=2) < 100).any(axis=0))
+    assert ink.size, f"{path.name}: no title"
+    return (ink[0], ink[-1]), (cols[0], cols[-1])
+
+
 def test_a_figure_shows_one_title_ours(tmp_path):
-    import matplotlib.pyplot as plt
-
-    def plot():
-        _, ax = plt.subplots()
-        ax.set_title("Hyperparameter Importances", loc="left")  # as Optuna titles its plots
-        return ax
-
-    axes = []
-    _draw(lambda: axes.append(plot()) or axes[0], tmp_path / "f.png", "ours")
-    titles = [axes[0].get_title(loc=loc) for loc in ("left", "center", "right")]
-    assert titles == ["", "ours", ""]
+    """Optuna titles its importance plot on the left, its history in the middle: each PNG
+    shows one title, centred over the plot, and it is ours (it names the study)."""
+    widths = {}
+    for study in ("t", "lam_and_lr"):
+        draw_study(_study(8, name=study), tmp_path / study, "val_mse")
+        for figure in (HISTORY, IMPORTANCE):
+            title, plot = _title_and_plot(tmp_path / study / figure)
+            assert abs(sum(title) - sum(plot)) / 2 <= 3, (study, figure, title, plot)
+            widths[study, figure] = title[1] - title[0]
+    for figure in (HISTORY, IMPORTANCE):
+        assert widths["lam_and_lr", figure] > widths["t", figure] + 50

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -154,40 +155,71 @@ def test_plot_sweep_of_classification_uses_accuracy(tmp_path):
     assert not panels[1].log_y
 
 
-def test_a_lone_point_shows_its_std_as_a_bar():
-    """A seeds-only sweep has one x position: the band has no width there, the bar shows it."""
-    from matplotlib.container import ErrorbarContainer
-    from matplotlib.figure import Figure
-
-    from regexp.figures.sweep import Line, Panel, _draw_panel
-
-    line = Line("", ["all runs"], np.array([0.04]), np.array([0.032]), np.array([0.048]),
-                np.array([128]))  # fmt: skip
-    ax = Figure().subplots()
-    _draw_panel(ax, Panel("", "val_mse", None, False, [line]))
-    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
-    (segment,) = bars[0].lines[2][0].get_segments()
-    np.testing.assert_allclose(segment[:, 1], [0.032, 0.048], rtol=1e-9)
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in a 1-D mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def test_a_narrow_log_range_still_gets_several_labelled_ticks():
+def _longest(mask: np.ndarray) -> int:
+    return max((stop - start for start, stop in _runs(mask)), default=0)
+
+
+def _panels_in(path: Path) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """A PNG's RGB pixels and its panels' frames (top, bottom, left, right), found as the
+    black lines of 100 pixels or more (the spines), left to right."""
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    dark = rgb.max(axis=2) < 60
+    long_cols = [_longest(dark[:, c]) >= 100 for c in range(rgb.shape[1])]
+    long_rows = [_longest(dark[r]) >= 200 for r in range(rgb.shape[0])]
+    (top, _), (bottom, _) = _runs(np.array(long_rows))[:2]
+    sides = [start for start, _ in _runs(np.array(long_cols))]
+    return rgb, [(top, bottom, left, right) for left, right in zip(sides[::2], sides[1::2])]
+
+
+def _seeds(tmp_path: Path, vals: dict[str, tuple[float, ...]]) -> pd.DataFrame:
+    """The runs of a sweep over seeds 1, 2, ... of each optimizer named in vals (an empty
+    name: only seeds swept), the val_mse of each run given."""
+    jobs = [
+        dict(
+            config={"seed": seed, **({"optimizer.name": opt} if opt else {})},
+            overrides=[f"seed={seed}", *([f"optimizer={opt}"] if opt else [])],
+            result=metrics(val, seed=seed),
+        )
+        for opt, runs in vals.items()
+        for seed, val in enumerate(runs, start=1)
+    ]
+    return collect([make_sweep(tmp_path / "sweep", jobs)])
+
+
+def test_a_lone_point_shows_its_std_as_a_bar(tmp_path):
+    """A seeds-only sweep has one x position: the band has no width there, a bar in the
+    line's colour shows the spread, over the height of the axes (fit to the spread)."""
+    df = _seeds(tmp_path, {"": (0.032, 0.04, 0.048)})
+    plot_sweep(tmp_path / "summary.png", df, differing_keys(df))
+    rgb, panels = _panels_in(tmp_path / "summary.png")
+    line = np.abs(rgb - [31, 119, 180]).max(axis=2) < 40  # matplotlib's first colour, C0
+    assert len(panels) == 2  # train and val MSE
+    for top, bottom, left, right in panels:
+        tallest = max(_longest(line[top:bottom, c]) for c in range(left + 2, right - 1))
+        assert tallest >= 0.8 * (bottom - top), (tallest, bottom - top)
+
+
+def test_a_narrow_log_range_still_gets_several_labelled_ticks(tmp_path):
     """MSE means within a factor of 4 (seeds of one setting): a log axis ticked at 1, 2, 5
     would label one value or none; the panel labels at least three."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from regexp.figures.sweep import Line, Panel, _draw_panel
-
-    line = Line("", ["adam", "sgd"], np.array([0.0062, 0.016]), np.array([0.0054, 0.014]),
-                np.array([0.007, 0.018]), np.array([3, 3]))  # fmt: skip
-    fig = Figure()
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    _draw_panel(ax, Panel("optimizer.name", "val_mse", None, False, [line], log_y=True))
-    fig.canvas.draw()
-    lo, hi = ax.get_ylim()
-    shown = [t for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
-    assert ax.get_yscale() == "log" and len([t for t in shown if t.get_text()]) >= 3
+    df = _seeds(tmp_path, {"adam": (0.0054, 0.0062, 0.007), "sgd": (0.014, 0.016, 0.018)})
+    plot_sweep(tmp_path / "summary.png", df, differing_keys(df))
+    rgb, panels = _panels_in(tmp_path / "summary.png")
+    dark = rgb.max(axis=2) < 60
+    assert len(panels) == 2
+    for top, bottom, left, _ in panels:
+        ticks = [top - 1 + a for a, _ in _runs(dark[top - 1 : bottom + 2, left - 3])]
+        # a tick mark out of the left spine, and left of it a line of text through its row
+        # (not the axis label: a column of text along the axis)
+        texts = _runs(dark[:, left - 60 : left - 8].any(axis=1))
+        labelled = [r for r in ticks if any(a <= r < b and b - a < 16 for a, b in texts)]
+        assert len(labelled) >= 3, ticks
 
 
 def test_the_bands_say_what_they_are(sweep, tmp_path):

@@ -5,19 +5,29 @@ the CLI before any folder (one line naming the key, exit 2)."""
 from types import SimpleNamespace
 
 import pytest
+from hydra import compose, initialize_config_module
+from hydra.plugins.sweeper import Sweeper
+from hydra.utils import instantiate
 
-from hydra_plugins.regexp_launcher.optuna_sweeper import (
-    OptunaSweeper,
-    OptunaSweeperConf,
-    _consecutive,
-)
+from hydra_plugins.regexp_launcher.optuna_sweeper import OptunaSweeper, _consecutive
 from regexp.cli import main
+from regexp.config.objective import register_resolvers
 
 PRESET = ["hydra/sweeper=optuna_lam_lr", "penalty=l2", "train.epochs=2", "plots.enabled=false"]
 
 
-def test_the_sweepers_config_targets_its_class():
-    assert OptunaSweeperConf._target_ == f"{OptunaSweeper.__module__}.{OptunaSweeper.__name__}"
+def test_hydra_makes_this_sweeper_from_hydra_sweeper_optuna_with_its_settings():
+    register_resolvers()  # the presets' direction follows the objective, as in the CLI
+    overrides = ["hydra/sweeper=optuna_lam_lr", "hydra.sweeper.n_trials=5"]
+    with initialize_config_module("regexp.conf", version_base="1.3"):
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    sweeper = instantiate(cfg.hydra.sweeper)  # as Hydra's Plugins.instantiate_sweeper does
+    # Hydra's plugin scan runs the plugin modules again: the same class, a new class object
+    made = type(sweeper)
+    assert isinstance(sweeper, Sweeper)
+    assert (made.__module__, made.__qualname__) == (OptunaSweeper.__module__, "OptunaSweeper")
+    assert (sweeper.n_trials, sweeper.study_name, sweeper.direction) == (5, "lam_lr", "minimize")
+    assert sweeper.sampler == {"name": "tpe", "seed": 123}
 
 
 def test_trials_launch_in_runs_of_consecutive_numbers():

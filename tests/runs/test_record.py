@@ -3,7 +3,9 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import regexp
 from regexp.runs import record
 from regexp.system.command import COMMAND_ENV
 
@@ -16,10 +18,18 @@ def test_the_record_names_the_command_code_packages_and_machine(monkeypatch):
     for package in ("torch", "hydra", "numpy"):
         assert made[package], package
     assert made["host"] and made["device_name"]
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-    if head.returncode == 0:  # run from a checkout: its commit and whether it is dirty
+    checkout = Path(regexp.__file__).resolve().parents[1]  # where this regexp runs from
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", checkout, *args], capture_output=True, text=True)
+
+    head = git("rev-parse", "HEAD")
+    if head.returncode == 0:  # run from a checkout: its commit, and whether it is dirty
         assert made["git_commit"] == head.stdout.strip()
-        assert isinstance(made["git_dirty"], bool)
+        changed = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        assert made["git_dirty"] is bool(changed)
+    else:
+        assert made["git_commit"] is None and made["git_dirty"] is None
 
 
 def test_without_the_regexp_command_the_process_command_line_counts(monkeypatch):

@@ -81,8 +81,21 @@ def test_the_same_seed_draws_the_same_trials_and_an_offset_others():
 
 
 def test_a_samplers_keyword_arguments_reach_it():
-    sampler = studies.make_sampler({"name": "tpe", "seed": 1, "n_startup_trials": 4})
-    assert sampler._n_startup_trials == 4
+    """TPE draws its first n_startup_trials as a RandomSampler of its seed would, then from
+    its model of the told values: with 4, the fifth trial is TPE's own; by default (10) not."""
+    space = {"x": FloatDistribution(0, 1)}
+
+    def draws(sampler, n: int = 6) -> list[float]:
+        study = optuna.create_study(sampler=sampler)
+        for _ in range(n):
+            trial = study.ask(space)
+            study.tell(trial, (trial.params["x"] - 0.3) ** 2)
+        return [trial.params["x"] for trial in study.trials]
+
+    random = draws(optuna.samplers.RandomSampler(seed=1))
+    started = draws(studies.make_sampler({"name": "tpe", "seed": 1, "n_startup_trials": 4}))
+    assert started[:4] == random[:4] and started[4] != random[4] and started[5] != random[5]
+    assert draws(studies.make_sampler({"name": "tpe", "seed": 1})) == random
 
 
 @pytest.mark.parametrize(
