@@ -194,8 +194,8 @@ def _spread_words(panel: Panel) -> str:
         return " (each run)"
     if not _banded(panel):
         return ""
-    return (" (band: geometric mean ×/÷ geom. std, in min–max)" if panel.log_y
-            else " (band: mean ± 1 std)")  # fmt: skip
+    # short: the caption under the panels says the rest
+    return " (band: ×/÷ geom. std)" if panel.log_y else " (band: ± 1 std)"
 
 
 def band_note(panels: list[Panel]) -> str:
