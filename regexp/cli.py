@@ -16,7 +16,6 @@ from typing import Any
 
 from regexp.config.compose import shadowed, source_of
 from regexp.config.errors import UsageError
-from regexp.config.flags import ArgumentParser
 from regexp.config.objective import register_resolvers
 from regexp.config.output import drop_empty_root
 from regexp.config.overrides import parse_override
@@ -25,6 +24,7 @@ from regexp.read.report import print_run
 from regexp.runs.resume import relaunch_overrides
 from regexp.system.command import remember_command
 from regexp.system.exit import exit_now
+from regexp.system.flags import ArgumentParser
 from regexp.system.signals import (
     Terminated,
     exit_code,
@@ -66,7 +66,7 @@ TRACEBACK = "REGEXP_TRACEBACK"  # set to 1: an unexpected error shows its traceb
 # verb -> module whose `cli(argv) -> int` handles it
 VERBS = {
     "compare": "regexp.read.compare",
-    "fix": "regexp.tools.surgery",
+    "fix": "regexp.tools.fix",
     "landscape": "regexp.tools.landscape",
     "ewma": "regexp.tools.ewma",
     "notebook": "regexp.read.notebook",

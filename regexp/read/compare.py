@@ -19,7 +19,6 @@ from rich.table import Table
 from rich.text import Text
 
 from regexp.config.errors import UsageError
-from regexp.config.flags import ArgumentParser
 from regexp.config.output import LOCK
 from regexp.config.values import fmt, isna
 from regexp.figures.sweep import plot_sweep
@@ -30,6 +29,7 @@ from regexp.read.paired import paired_table, parse_paired, shown_paired
 from regexp.read.statistics import t_bounds
 from regexp.read.table import differing_keys, plain_columns, study_frame
 from regexp.runs.layout import RunDir, SweepDir, write_atomic
+from regexp.system.flags import ArgumentParser
 
 AGGREGATED = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 AGGREGATED += ("train_accuracy", "val_accuracy", "seconds")

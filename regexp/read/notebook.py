@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 from regexp.config.errors import UsageError
-from regexp.config.flags import ArgumentParser, number
 from regexp.read.notebook_folder import load_figures, load_runs, missing, not_ok
 from regexp.read.notebook_lessons import MODELS
 from regexp.read.notebook_output import (
@@ -29,6 +28,7 @@ from regexp.read.notebook_output import (
 )
 from regexp.read.notebook_stats import report_of
 from regexp.read.statistics import Plan
+from regexp.system.flags import ArgumentParser, number
 
 DEFAULT_ROOT = Path("outputs/reproduce")
 

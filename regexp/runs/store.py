@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import regexp
-from regexp.config.flags import ArgumentParser
 from regexp.config.output import output_root
 from regexp.config.settings import Settings
 from regexp.runs.layout import NOT_DRAWN, REUSED, RunDir, write_json
+from regexp.system.flags import ArgumentParser
 
 log = logging.getLogger("regexp")
 

@@ -1,1 +1,1 @@
-"""The source documents' tools: loss landscapes, model surgery, EWMA curves."""
+"""The source documents' tools: loss landscapes, fixing a model's units, EWMA curves."""

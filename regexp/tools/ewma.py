@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from regexp.config.flags import ArgumentParser, number
 from regexp.config.output import claim_dir, output_root
 from regexp.config.size import check_series
+from regexp.system.flags import ArgumentParser, number
 from regexp.train.update import ewma, window  # the smoothing, written once beside the update
 
 ARTICLE_BETAS = (0.5, 0.9, 0.98)

@@ -21,9 +21,9 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from regexp.config.errors import UsageError
-from regexp.config.flags import ArgumentParser, number
 from regexp.config.output import claim_dir, output_root
 from regexp.runs.layout import RunDir, write_atomic, write_json
+from regexp.system.flags import ArgumentParser, number
 
 if TYPE_CHECKING:
     from regexp.tools.plane import Plane

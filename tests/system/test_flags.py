@@ -1,10 +1,10 @@
-"""regexp.config.flags: a bad flag of a verb is a one-line UsageError, never argparse's usage
+"""regexp.system.flags: a bad flag of a verb is a one-line UsageError, never argparse's usage
 text on stderr and SystemExit."""
 
 import pytest
 
 from regexp.config.errors import UsageError
-from regexp.config.flags import ArgumentParser
+from regexp.system.flags import ArgumentParser
 
 
 def _parser(prog="regexp compare"):

@@ -1,4 +1,4 @@
-"""Weight surgery changes exactly the units whose change point lies in the interval."""
+"""regexp fix changes exactly the units whose change point lies in the interval."""
 
 import json
 
@@ -11,7 +11,7 @@ from regexp.config.compose import compose
 from regexp.config.errors import UsageError
 from regexp.config.settings import validate
 from regexp.runs.weights import build_model, load_run, save_weights
-from regexp.tools.surgery import Fix, apply_fix, change_points, cli, fix_run, parse_fix
+from regexp.tools.fix import Fix, apply_fix, change_points, cli, fix_run, parse_fix
 
 # Layer-0 units with change points -b/w = 0.4, 0.5, 0.75, 1.0, 1.2, 0.6, -3 and none (w = 0).
 W = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 2.0, 0.0]

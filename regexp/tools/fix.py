@@ -1,4 +1,5 @@
-"""Weight surgery: the notebook's "How can we fix up that last model?".
+"""`regexp fix`: the notebook's "How can we fix up that last model?", answered by shrinking the
+first-layer units whose change point lies in an interval.
 
 For a model whose layer input is one number x, hidden unit j computes act(w_j x + b_j), which
 bends at its change point x = −b_j / w_j. Units bending inside an interval make the wiggles
@@ -138,7 +139,7 @@ def fix_run(run_dir: Path | str, fix: Fix, parent: Path | str | None = None) -> 
     settings, model, data = load_run(run_dir)
     if data.n_in != 1:
         raise UsageError(
-            f"surgery needs a model of a 1-D input; {run_dir} has {data.n_in} input features"
+            f"fix needs a model of a 1-D input; {run_dir} has {data.n_in} input features"
         )
     before = _metrics(model, data, settings)
     original = copy.deepcopy(model)
