@@ -159,10 +159,10 @@ ROWS = [
         "regexp/figures/templates.py save_png, to_palette", "the RGB canvas saved unquantized",
         (("figures", "cpu_ms_run"), ("figures", "png_kb"))),
     Row(14, "direct_grads", "a K=1 model of >= 65536 params takes autograd's gradients as they are",
-        "regexp/train/engine.py DIRECT_MIN_PARAMS", "DIRECT_MIN_PARAMS = 2**62",
+        "regexp/train/steps.py DIRECT_MIN_PARAMS", "DIRECT_MIN_PARAMS = 2**62",
         (("steps-5x1024", "ms_step"), ("steps-5x1024-t1", "ms_step"))),
     Row(14, "penalty_grad", "the penalty's gradient by formula (2λw, λ·sign w), not autograd",
-        "regexp/train/engine.py EagerStep.gradients, loss.py add_penalty_grad",
+        "regexp/train/steps.py EagerStep.gradients, loss.py add_penalty_grad",
         "autograd of data loss + penalty",
         (("steps-5x1024-l2-t1", "ms_step"), ("steps-k5-5x1024-l2-t1", "ms_step"))),
     Row(14, "eval_chunks", "validation metrics in chunks of models on the CPU",
@@ -173,7 +173,7 @@ ROWS = [
         "both off",
         (("engine-k", "fit_first_cpu"), ("engine-k", "fit_cpu"), ("engine-k", "minflt_fit"))),
     Row(14, "compile_options", "compiled step without inductor's asserts and global guards",
-        "regexp/train/engine.py _OPTIONS", "options={}",
+        "regexp/train/steps.py _OPTIONS", "options={}",
         (("steps-compiled", "ms_step"), ("steps-compiled", "compile_s"))),
     Row(14, "small_threads", "one intra-op thread for models under 200k params",
         "regexp/system/threads.py threads_for, SMALL_MODEL", "SMALL_MODEL = 0",
@@ -541,6 +541,7 @@ def child_probe(spec: dict) -> dict[str, Any]:
     import regexp.system.exit
     import regexp.train.engine
     import regexp.train.loss
+    import regexp.train.steps
 
     launcher = sys.modules["hydra_plugins.regexp_launcher.batched_launcher"]
     sweep_jobs = sys.modules["hydra_plugins.regexp_launcher.sweep_jobs"]
@@ -621,10 +622,10 @@ def child_probe(spec: dict) -> dict[str, Any]:
     with Image.open(work / "probe.png") as img:
         states["palette"] = img.mode != "P"
 
-    states["direct_grads"] = regexp.train.engine.DIRECT_MIN_PARAMS > 1 << 40
-    gradients = regexp.train.engine.EagerStep.gradients
+    states["direct_grads"] = regexp.train.steps.DIRECT_MIN_PARAMS > 1 << 40
+    gradients = regexp.train.steps.EagerStep.gradients
     states["penalty_grad"] = "add_penalty_grad" not in gradients.__code__.co_names
-    states["compile_options"] = regexp.train.engine._OPTIONS == {}
+    states["compile_options"] = regexp.train.steps._OPTIONS == {}
     states["eval_chunks"] = regexp.train.loss.CHUNK_ELEMENTS > 1 << 40
     with contextlib.suppress(Exception):
         details["torch_threads"] = torch.get_num_threads()

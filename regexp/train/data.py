@@ -39,10 +39,24 @@ class Dataset:
         """Whether this holds one draw per model ([K, n, ...] tensors)."""
         return self.x_train.dim() == 3
 
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return self.x_train, self.y_train, self.x_val, self.y_val
+
     def to(self, device: torch.device | str) -> Dataset:
-        return Dataset(
-            self.task, *(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val))
-        )
+        return Dataset(self.task, *(t.to(device) for t in self.tensors()))
+
+    def take(self, rows: torch.Tensor) -> Dataset:
+        """These models' draws (indices into K) of stacked draws; one draw for all as it is."""
+        if not self.stacked:
+            return self
+        return Dataset(self.task, *(t.index_select(0, rows) for t in self.tensors()))
+
+    def put(self, row: int, draw: Dataset) -> Dataset:
+        """Stacked draws with `draw` in this row (a copy: the tensors given stay as they were)."""
+        out = Dataset(self.task, *(t.clone() for t in self.tensors()))
+        for mine, new in zip(out.tensors(), draw.tensors()):
+            mine[row] = new
+        return out
 
 
 def stack(draws: Sequence[Dataset]) -> Dataset:

@@ -147,11 +147,11 @@ def _palette(m):  # regexp.figures.templates: the RGB canvas saved as it is, no 
     m.save_png = save_png
 
 
-def _direct_grads(m):  # regexp.train.engine: every group through the flat gradient buffer
+def _direct_grads(m):  # regexp.train.steps: every group through the flat gradient buffer
     m.DIRECT_MIN_PARAMS = 1 << 62
 
 
-def _penalty_grad(m):  # regexp.train.engine: the penalty's gradient by autograd, as the data's
+def _penalty_grad(m):  # regexp.train.steps: the penalty's gradient by autograd, as the data's
     import torch
 
     def gradients(self, x, y):
@@ -164,7 +164,7 @@ def _penalty_grad(m):  # regexp.train.engine: the penalty's gradient by autograd
     m.EagerStep.gradients = gradients
 
 
-def _compile_options(m):  # regexp.train.engine: torch.compile's default options, all guards
+def _compile_options(m):  # regexp.train.steps: torch.compile's default options, all guards
     m._OPTIONS = {}
 
 
@@ -189,9 +189,9 @@ PATCHES = {
     "ewma_pandas": ("regexp.train.update", _ewma_pandas),
     "templates": ("regexp.figures.templates", _templates),
     "palette": ("regexp.figures.templates", _palette),
-    "direct_grads": ("regexp.train.engine", _direct_grads),
-    "penalty_grad": ("regexp.train.engine", _penalty_grad),
-    "compile_options": ("regexp.train.engine", _compile_options),
+    "direct_grads": ("regexp.train.steps", _direct_grads),
+    "penalty_grad": ("regexp.train.steps", _penalty_grad),
+    "compile_options": ("regexp.train.steps", _compile_options),
     "eval_chunks": ("regexp.train.loss", _eval_chunks),
 }
 

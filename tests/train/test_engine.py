@@ -166,13 +166,13 @@ def test_mini_batches_average_the_pre_update_objective():
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", "momentum"])
 def test_a_big_group_of_one_takes_autograds_gradients_with_the_same_result(monkeypatch, optimizer):
     """K = 1 models over DIRECT_MIN_PARAMS skip the flat gradient buffer: same numbers."""
-    from regexp.train import engine
+    from regexp.train import steps
 
     s = settings(f"optimizer={optimizer}", "penalty=l2", "penalty.lam=0.01", "train.epochs=30")
     data = make_data(s.data)
-    monkeypatch.setattr(engine, "DIRECT_MIN_PARAMS", 1 << 60)
+    monkeypatch.setattr(steps, "DIRECT_MIN_PARAMS", 1 << 60)
     flat = fit([s], data)[0]
-    monkeypatch.setattr(engine, "DIRECT_MIN_PARAMS", 0)
+    monkeypatch.setattr(steps, "DIRECT_MIN_PARAMS", 0)
     direct = fit([s], data)[0]
     assert_same(direct, flat, rtol=1e-6)
 

@@ -1,0 +1,284 @@
+"""A running program's rows: which job trains in each, when each is next validated, how each
+ends (diverged, early stopping, the watch, its last epoch), and what happens to its row then:
+its outcome is read out, the row is refilled with a new job (Watch.refill) or left empty, and
+once empty rows are DROP_SHARE of the program the program drops them (every buffer shrinks).
+
+Jobs are independent in time: each has its own start, epoch count, epochs budget and
+validation passes (every train.eval_every of its own epochs, and at its last); the program
+advances all its live rows one epoch per tick. An ended job's row holds zeros until it is
+refilled or dropped, so its loss stays finite and nothing of it is updated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from regexp.config.settings import Settings
+from regexp.train.data import Dataset, make_data
+from regexp.train.loss import PenaltyTable, metrics, penalty
+from regexp.train.model import seeded_layers
+from regexp.train.record import Member, Record, Track
+from regexp.train.steps import CompiledStep, EagerStep
+from regexp.train.stopping import Stopper
+from regexp.train.watch import Watch
+
+log = logging.getLogger("regexp")
+# Empty rows are dropped once they are this share of the program's rows: dropping costs a
+# copy of every buffer (and with train.compile=true a compile of the new shape), an empty row
+# costs its share of each step (docs/speed.md, "Early stopping").
+DROP_SHARE = 0.25
+
+
+@dataclass
+class Job:
+    number: int  # its place in fit's results
+    settings: Settings
+    start: int  # the program's ticks before its first epoch
+    share: float  # the program's time per live model when it started
+    stopper: Stopper | None
+    track: Track = field(default_factory=Track)
+    status: str = "ok"
+    stopped_epoch: int | None = None
+    next_pass: int = 0  # the tick of its next validation pass
+
+    def plan(self, tick: int) -> None:
+        """Its next validation pass after `tick`: every eval_every of its epochs, and its last."""
+        epoch, train = tick - self.start, self.settings.train
+        self.next_pass = self.start + min((epoch // train.eval_every + 1) * train.eval_every,
+                                          train.epochs)  # fmt: skip
+
+    def best_epoch(self) -> int | None:
+        return self.stopper.best_epoch if self.stopper and self.status != "diverged" else None
+
+    def restores(self) -> bool:
+        return self.best_epoch() is not None and self.stopper.restore
+
+
+def stopper(s: Settings) -> Stopper | None:
+    return Stopper(s.train.early_stopping) if s.train.early_stopping.patience is not None else None
+
+
+def final_metrics(
+    params: Sequence[Tensor], data: Dataset, activation: str, table: PenaltyTable
+) -> list[dict[str, float]]:
+    """Each model's train_/val_ metrics and penalty, as metrics.json holds them."""
+    k = params[0].shape[0]
+    with torch.no_grad():
+        pen = penalty(params, table) if table.active else params[0].new_zeros(k)
+        columns = {"penalty": pen}
+        for split, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val)):
+            for key, value in metrics(params, x, y, data.task, activation, pen).items():
+                columns[f"{split}_{key}"] = value
+        keys = [key for key in columns if key != "penalty"] + ["penalty"]
+        values = torch.stack([columns[key].double() for key in keys], 1).cpu().tolist()
+    return [dict(zip(keys, row)) for row in values]
+
+
+def evaluate(
+    params: list[Tensor], data: Dataset, activation: str, table: PenaltyTable
+) -> dict[str, Tensor]:
+    """A validation pass: [K] val_ metrics (and train_accuracy for classification)."""
+    k = params[0].shape[0]
+    with torch.no_grad():
+        pen = penalty(params, table) if table.active else params[0].new_zeros(k)
+    val = metrics(params, data.x_val, data.y_val, data.task, activation, pen)
+    out = {f"val_{key}": v for key, v in val.items()}
+    if data.task == "classification":
+        train = metrics(params, data.x_train, data.y_train, data.task, activation, pen)
+        out["train_accuracy"] = train["accuracy"]
+    return out
+
+
+class Program:
+    """The rows of a running program and its jobs; the engine's loop calls validate, finish,
+    refill and compact at the ticks they concern."""
+
+    def __init__(
+        self, step: EagerStep | CompiledStep, settings: Sequence[Settings], data: Dataset,
+        gens: list[torch.Generator], watch: Watch | None, label: str,
+    ):  # fmt: skip
+        self.step, self.data, self.gens, self.watch, self.label = step, data, gens, watch, label
+        self.first = settings[0]
+        self.jobs = [Job(i, s, 0, 0.0, stopper(s)) for i, s in enumerate(settings)]
+        self.rows: list[Job | None] = list(self.jobs)
+        self.best: Tensor | None = None  # kept weights, for restore_best_weights
+        epochs, every = self.first.train.epochs, self.first.train.eval_every
+        self.record = Record(len(settings), epochs, epochs // every + 2, data.x_train.device)
+        for row, job in enumerate(self.jobs):
+            self.record.start(job.track, row)
+            job.plan(0)
+        self.next_pass = min(job.next_pass for job in self.jobs)
+        self.ending: dict[int, Job] = {}  # row -> its job, ending at this tick
+
+    @property
+    def stack(self):  # noqa: ANN201
+        return self.step.stack
+
+    def live(self) -> int:
+        return sum(job is not None for job in self.rows)
+
+    def _rows(self, rows: Sequence[int], flat: Tensor | None = None) -> tuple:
+        """(params, data, table) of these rows: their views of θ (or of flat [n, P])."""
+        index = torch.tensor(list(rows), dtype=torch.long, device=self.stack.theta.device)
+        flat = self.stack.theta.index_select(0, index) if flat is None else flat
+        return self.stack.views(flat), self.data.take(index), self.step.table.take(rows)
+
+    def diverged(self, loss: Tensor, tick: int) -> None:
+        """Jobs whose objective is not finite at this epoch end there, "diverged"."""
+        for row in (~torch.isfinite(loss)).nonzero()[:, 0].tolist():
+            job = self.rows[row]
+            if job is not None and row not in self.ending:
+                job.status = "diverged"
+                self.ending[row] = job
+                log.warning("%s: model %d's loss is %s at epoch %d, stopping it", self.label,
+                            job.number, loss[row].item(), tick - job.start)  # fmt: skip
+
+    def validate(self, tick: int) -> None:
+        """The validation pass of the jobs due now: record it, then early stopping, the
+        watch and the jobs' budgets say which end."""
+        due = [r for r, job in enumerate(self.rows)
+               if job is not None and job.next_pass == tick and r not in self.ending]  # fmt: skip
+        if due:
+            jobs = [self.rows[r] for r in due]
+            epochs = [tick - job.start for job in jobs]
+            every = len(due) == len(self.rows)
+            if every:
+                params, data, table = self.stack.params, self.data, self.step.table
+            else:
+                params, data, table = self._rows(due)
+            values = evaluate(params, data, self.first.activation, table)
+            self.record.evaluated(due, [job.track for job in jobs], epochs, values, every)
+            if self.watch is not None or any(job.stopper for job in jobs):
+                self._decide(tick, due, jobs, epochs, values)
+            for row, job, epoch in zip(due, jobs, epochs):
+                if epoch == job.settings.train.epochs:
+                    self.ending[row] = job
+                job.plan(tick)
+        self.next_pass = min((j.next_pass for j in self.rows if j is not None), default=tick)
+
+    def _decide(
+        self, tick: int, due: list[int], jobs: list[Job], epochs: list[int], values: dict
+    ) -> None:
+        keys = list(values)
+        table = torch.stack([values[k].double() for k in keys]).cpu().tolist()
+        by_key = dict(zip(keys, table))
+        kept = []
+        for j, (row, job, epoch) in enumerate(zip(due, jobs, epochs)):
+            if job.stopper is None:
+                continue
+            keep, stop = job.stopper.check(epoch, by_key[job.stopper.monitor][j])
+            if keep:
+                kept.append(row)
+            if stop:
+                job.stopped_epoch = epoch
+                self.ending[row] = job
+                log.debug("%s: job %d stopped early at epoch %d", self.label, job.number, epoch)
+        if kept:
+            if self.best is None:
+                self.best = torch.empty_like(self.stack.theta)
+            index = torch.tensor(kept, dtype=torch.long, device=self.best.device)
+            self.best.index_copy_(0, index, self.stack.theta.index_select(0, index))
+        if self.watch is None:
+            return
+        stop = set(self.watch.evaluated([job.number for job in jobs], epochs, by_key))
+        for row, job in enumerate(self.rows):
+            if job is not None and job.number in stop and row not in self.ending:
+                job.status, job.stopped_epoch = "pruned", tick - job.start
+                self.ending[row] = job
+
+    def finish(self, tick: int) -> list[tuple[Job, Member]]:
+        """The ending jobs' outcomes (weights, history, final metrics); their rows are
+        frozen and hold zeros from now on."""
+        rows = sorted(self.ending)
+        jobs = [self.ending[r] for r in rows]
+        self.step.freeze(rows)
+        index = torch.tensor(rows, dtype=torch.long, device=self.stack.theta.device)
+        flat = self.stack.theta.index_select(0, index)
+        for j, (row, job) in enumerate(zip(rows, jobs)):
+            if job.restores():
+                flat[j] = self.best[row]
+        params, data, table = self._rows(rows, flat)
+        outcome = final_metrics(params, data, self.first.activation, table)
+        for job in jobs:
+            self.record.end(job.track)
+        histories = self.record.histories([job.track for job in jobs], self.data.task)
+        done = []
+        for j, (row, job, h, m) in enumerate(zip(rows, jobs, histories, outcome)):
+            state = self.stack.state_dict(row, flat[j])
+            member = Member(state, h, job.status, len(h), 0.0, m, job.stopped_epoch,
+                            job.best_epoch())  # fmt: skip
+            done.append((job, member))
+            self.rows[row] = None
+        self.stack.theta.index_fill_(0, index, 0.0)
+        self.ending = {}
+        return done
+
+    def refill(self, rows: Sequence[int], tick: int, share: float) -> None:
+        """Ask the watch for a new job for each freed row."""
+        for row in rows:
+            s = self.watch.refill(len(self.jobs)) if self.watch is not None else None
+            if s is None:
+                continue
+            self._fits(s)
+            widths = [self.data.n_in, *s.hidden_units, 1]
+            self.step.place(row, s, widths, seeded_layers(widths, s.seed, s.init.mean,
+                                                          s.init.stddev))  # fmt: skip
+            self._place_data(row, s)
+            if s.train.batch_size is not None:  # its own mini-batch order, from its data seed
+                self.gens[row] = torch.Generator().manual_seed(s.data.seed)
+            job = Job(len(self.jobs), s, tick, share, stopper(s))
+            self.jobs.append(job)
+            self.rows[row] = job
+            self.record.start(job.track, row)
+            job.plan(tick)
+        self.next_pass = min((j.next_pass for j in self.rows if j is not None), default=tick)
+
+    def _fits(self, s: Settings) -> None:
+        p, n = self.first, len(self.jobs)
+        checks = {
+            "hidden_units (depth)": (len(s.hidden_units), len(p.hidden_units)),
+            "activation": (s.activation, p.activation),
+            "device": (s.device, p.device),
+            "optimizer": (s.optimizer.name, p.optimizer.name),
+            "train.batch_size": (s.train.batch_size, p.train.batch_size),
+            "train.eval_every": (s.train.eval_every, p.train.eval_every),
+            "train.compile": (s.train.compile, p.train.compile),
+            "init.strategy": (s.init.strategy, "default"),
+            "data": (dataclasses.replace(s.data, seed=0), dataclasses.replace(p.data, seed=0)),
+        }
+        if not self.data.stacked:
+            checks["data.seed (the program trains on one draw)"] = (s.data.seed, p.data.seed)
+        for key, (new, program) in checks.items():
+            if new != program:
+                raise ValueError(f"refill job {n}: {key} is {new!r}, the program's {program!r}")
+
+    def _place_data(self, row: int, s: Settings) -> None:
+        if self.data.stacked:
+            self.data = self.data.put(row, make_data(s.data).to(self.data.x_train.device))
+
+    def compact(self, tick: int) -> None:
+        """Drop the empty rows once they are DROP_SHARE of the program."""
+        keep = [r for r, job in enumerate(self.rows) if job is not None]
+        empty = len(self.rows) - len(keep)
+        if not keep or not empty or empty < DROP_SHARE * len(self.rows):
+            return
+        jobs = [self.rows[r] for r in keep]
+        for job in jobs:
+            self.record.end(job.track)
+        self.step.keep(keep)
+        index = torch.tensor(keep, dtype=torch.long, device=self.stack.theta.device)
+        self.data = self.data.take(index)
+        if self.best is not None:
+            self.best = self.best.index_select(0, index)
+        self.gens = [self.gens[r] for r in keep]
+        self.rows = list(jobs)
+        ticks = max(job.start + job.settings.train.epochs for job in jobs) - tick
+        self.record.resize(len(keep), ticks, ticks // self.first.train.eval_every + 2)
+        for row, job in enumerate(jobs):
+            self.record.start(job.track, row)
