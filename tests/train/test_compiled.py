@@ -87,3 +87,40 @@ def test_a_compiled_group_of_widths_and_draws_matches_the_eager_one():
     data = stack([make_data(s.data) for s in jobs])
     for g, w in zip(fit([compiled(s) for s in jobs], data), fit(jobs, data)):
         assert_same(g, w)
+
+
+def test_compiled_early_stopping_stops_where_eager_does(monkeypatch):
+    """The fast tests' shape (no rows dropped: K stays 4, the graph compiled once)."""
+    from regexp.train import program
+    from regexp.train.engine import fit
+
+    monkeypatch.setattr(program, "DROP_SHARE", 2.0)
+    es = ["train.eval_every=2", "train.early_stopping.patience=5",
+          "train.early_stopping.restore_best_weights=true"]  # fmt: skip
+    jobs = [job("adam", *row, *es) for row in [(1, "l2", 0.01, 0.01), (3, "none", 0.0, 0.005),
+                                               (5, "l2", "[0.01,0.0,0.001]", 0.02)]]  # fmt: skip
+    jobs.append(job("adam", 2, "none", 0.0, 1e30, *es))
+    data = make_data(jobs[0].data)
+    got, want = fit([compiled(s) for s in jobs], data), fit(jobs, data)
+    assert [m.stopped_epoch for m in want] == [12, None, 44, None]
+    for g, w in zip(got, want):
+        assert (g.stopped_epoch, g.best_epoch) == (w.stopped_epoch, w.best_epoch)
+        assert_same(g, w)
+
+
+@pytest.mark.slow
+def test_a_compiled_program_drops_and_refills_rows_as_the_eager_one():
+    """Rows dropped (a new K: a new graph) and a pruned row refilled with a narrower model."""
+    from regexp.train.engine import fit
+    from tests.train.test_watch import Script
+
+    jobs = [settings(f"seed={k}", "train.eval_every=5", "train.early_stopping.patience=10",
+                     "optimizer.lr=0.03") for k in range(4)]  # fmt: skip
+    new = settings("seed=9", "hidden_units=[4,8]", "train.eval_every=5", "train.epochs=40")
+    data = make_data(jobs[0].data)
+    runs = [fit([compiled(s) for s in jobs], data, watch=Script({1: 10}, [compiled(new)])),
+            fit(jobs, data, watch=Script({1: 10}, [new]))]  # fmt: skip
+    assert runs[1][1].status == "pruned" and runs[1][4].epochs == 40
+    for g, w in zip(*runs):
+        assert (g.status, g.stopped_epoch) == (w.status, w.stopped_epoch)
+        assert_same(g, w)

@@ -242,3 +242,86 @@ def test_metrics_in_chunks_of_models_equal_all_at_once(monkeypatch, task):
     for key in whole:
         assert chunked[key].shape == (10,)
         torch.testing.assert_close(chunked[key], whole[key], rtol=1e-6, atol=1e-7)
+
+
+def _near_tie(a, b, rtol=1e-4) -> bool:
+    """Whether two runs' val_loss curves first disagree on an improvement where the value is
+    within rtol of its best in one of them (float noise can flip that comparison)."""
+    n = min(len(a), len(b))
+    va, vb = a.history["val_loss"][:n], b.history["val_loss"][:n]
+    best_a = best_b = np.inf
+    for x, y in zip(va, vb):
+        if np.isnan(x):
+            continue
+        if (x < best_a) != (y < best_b):
+            return abs(x / best_a - 1) < rtol or abs(y / best_b - 1) < rtol
+        best_a, best_b = min(best_a, x), min(best_b, y)
+    return False
+
+
+ES = ["optimizer.lr=0.01", "train.epochs=300", "train.eval_every=10",
+      "train.early_stopping.patience=20"]  # fmt: skip
+
+
+@pytest.mark.parametrize("drop", [0.0, 2.0])  # drop at every stop, or never
+def test_a_program_stops_its_models_where_they_stop_alone(monkeypatch, drop):
+    """16 seeds of [32]: each stops at its own epoch, the epoch it stops at alone (a mismatch
+    only where float noise flips an improvement), its history ending there."""
+    from regexp.train import program
+
+    monkeypatch.setattr(program, "DROP_SHARE", drop)
+    jobs = [settings("hidden_units=[32]", f"seed={seed}", *ES) for seed in range(16)]
+    data = make_data(jobs[0].data)
+    got = fit(jobs, data)
+    stops = [m.stopped_epoch for m in got]
+    assert len({e for e in stops if e}) >= 4 and None in stops  # stops spread; some run out
+    for s, member in zip(jobs, got):
+        alone = fit([s], data)[0]
+        if member.stopped_epoch != alone.stopped_epoch:
+            assert _near_tie(member, alone), (s.seed, member.stopped_epoch, alone.stopped_epoch)
+            continue
+        assert_same(member, alone)
+        assert member.best_epoch == alone.best_epoch
+        assert member.epochs == len(member.history) == (member.stopped_epoch or 300)
+        if member.stopped_epoch:
+            assert member.stopped_epoch - member.best_epoch >= 20
+
+
+def test_restore_best_weights_ends_with_the_best_epochs_weights_and_metrics():
+    jobs = [settings("hidden_units=[32]", f"seed={seed}", *ES) for seed in range(4)]
+    restore = "train.early_stopping.restore_best_weights=true"
+    restoring = [settings("hidden_units=[32]", f"seed={seed}", *ES, restore) for seed in range(4)]
+    data = make_data(jobs[0].data)
+    plain, best = fit(jobs, data), fit(restoring, data)
+    for p, b in zip(plain, best):
+        assert (b.stopped_epoch, b.best_epoch) == (p.stopped_epoch, p.best_epoch)
+        np.testing.assert_allclose(b.history.to_numpy(), p.history.to_numpy(), rtol=1e-6)
+        for key in ("val_loss", "val_mse"):
+            at_best = b.history[key][b.best_epoch - 1]
+            assert b.metrics[key] == pytest.approx(at_best, rel=1e-6)
+        model = build_model(jobs[0], 1)
+        model.load_state_dict(b.state)
+        with torch.no_grad():
+            assert F.mse_loss(model(data.x_val), data.y_val).item() == pytest.approx(
+                b.metrics["val_mse"], rel=1e-5)  # fmt: skip
+        if b.best_epoch != b.epochs:  # the last epoch's weights are another model
+            assert b.metrics["val_loss"] < p.metrics["val_loss"]
+
+
+def test_early_stopping_on_a_classifiers_accuracy_and_a_diverging_model():
+    """val_accuracy is maximised (mode auto); a model that diverges ends "diverged" with
+    neither a stopped nor a best epoch."""
+    extra = ["data=classification", "data.n_train=100", "data.n_val=300", "train.epochs=200",
+             "train.eval_every=5", "train.early_stopping.patience=15",
+             "train.early_stopping.monitor=val_accuracy"]  # fmt: skip
+    jobs = [settings(*extra, f"seed={seed}", "optimizer.lr=0.03") for seed in (1, 2)]
+    jobs.append(settings(*extra, "optimizer.lr=1e30"))
+    data = make_data(jobs[0].data)
+    got = fit(jobs, data)
+    assert [m.status for m in got] == ["ok", "ok", "diverged"]
+    assert (got[2].stopped_epoch, got[2].best_epoch) == (None, None)
+    for s, member in zip(jobs[:2], got):
+        accuracy = member.history["val_accuracy"]
+        assert member.stopped_epoch is not None
+        assert accuracy[member.best_epoch - 1] == np.nanmax(accuracy)
+        assert_same(member, fit([s], data)[0])
