@@ -91,3 +91,18 @@ def test_a_pool_broken_before_the_job_leaves_its_drawing_to_the_launcher(tmp_pat
     assert metrics["status"] == "ok"
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "ok"
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
+
+
+def test_early_stopping_writes_its_epochs_and_a_history_that_ends_there(tmp_path, cfg_of):
+    from regexp.train.history import History
+
+    es = ("optimizer.lr=0.03", "train.eval_every=5", "train.early_stopping.patience=10",
+          "plots.enabled=false")  # fmt: skip
+    m = _written(tmp_path / "es", cfg_of(*es, epochs=400), pool=None)
+    on_disk = json.loads((tmp_path / "es" / "metrics.json").read_text())
+    assert on_disk["stopped_epoch"] == m["stopped_epoch"] == m["epochs"] < 400
+    assert on_disk["best_epoch"] == m["stopped_epoch"] - 10
+    history = History.from_csv((tmp_path / "es" / "history.csv").read_text())
+    assert list(history["epoch"]) == list(range(1, m["stopped_epoch"] + 1))
+    off = _written(tmp_path / "off", cfg_of("plots.enabled=false", epochs=20), pool=None)
+    assert "stopped_epoch" not in off and "best_epoch" not in off
