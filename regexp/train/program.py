@@ -154,25 +154,28 @@ class Program:
                 params, data, table = self._rows(due)
             values = evaluate(params, data, self.first.activation, table)
             self.record.evaluated(due, [job.track for job in jobs], epochs, values, every)
+            numbers = None
             if self.watch is not None or any(job.stopper for job in jobs):
-                self._decide(tick, due, jobs, epochs, values)
+                names = list(values)  # one transfer for all: [metrics, jobs] as numbers
+                table = torch.stack([values[k].double() for k in names]).cpu().tolist()
+                numbers = dict(zip(names, table))
+                self._early_stopping(due, jobs, epochs, numbers)
             for row, job, epoch in zip(due, jobs, epochs):
                 if epoch == job.settings.train.epochs:
-                    self.ending[row] = job
+                    self.ending.setdefault(row, job)
                 job.plan(tick)
+            if self.watch is not None:
+                self._prune(tick, [job.number for job in jobs], epochs, numbers)
         self.next_pass = min((j.next_pass for j in self.rows if j is not None), default=tick)
 
-    def _decide(
-        self, tick: int, due: list[int], jobs: list[Job], epochs: list[int], values: dict
+    def _early_stopping(
+        self, due: list[int], jobs: list[Job], epochs: list[int], numbers: dict
     ) -> None:
-        keys = list(values)
-        table = torch.stack([values[k].double() for k in keys]).cpu().tolist()
-        by_key = dict(zip(keys, table))
         kept = []
         for j, (row, job, epoch) in enumerate(zip(due, jobs, epochs)):
             if job.stopper is None:
                 continue
-            keep, stop = job.stopper.check(epoch, by_key[job.stopper.monitor][j])
+            keep, stop = job.stopper.check(epoch, numbers[job.stopper.monitor][j])
             if keep:
                 kept.append(row)
             if stop:
@@ -184,9 +187,10 @@ class Program:
                 self.best = torch.empty_like(self.stack.theta)
             index = torch.tensor(kept, dtype=torch.long, device=self.best.device)
             self.best.index_copy_(0, index, self.stack.theta.index_select(0, index))
-        if self.watch is None:
-            return
-        stop = set(self.watch.evaluated([job.number for job in jobs], epochs, by_key))
+
+    def _prune(self, tick: int, numbers_of: list[int], epochs: list[int], values: dict) -> None:
+        """The watch's pass: the jobs it stops that were not ending anyway end "pruned"."""
+        stop = set(self.watch.evaluated(numbers_of, epochs, values))
         for row, job in enumerate(self.rows):
             if job is not None and job.number in stop and row not in self.ending:
                 job.status, job.stopped_epoch = "pruned", tick - job.start
@@ -197,7 +201,6 @@ class Program:
         frozen and hold zeros from now on."""
         rows = sorted(self.ending)
         jobs = [self.ending[r] for r in rows]
-        self.step.freeze(rows)
         index = torch.tensor(rows, dtype=torch.long, device=self.stack.theta.device)
         flat = self.stack.theta.index_select(0, index)
         for j, (row, job) in enumerate(zip(rows, jobs)):
@@ -215,7 +218,7 @@ class Program:
                             job.best_epoch())  # fmt: skip
             done.append((job, member))
             self.rows[row] = None
-        self.stack.theta.index_fill_(0, index, 0.0)
+        self.step.empty(rows)
         self.ending = {}
         return done
 

@@ -5,8 +5,8 @@
 Each model keeps its own step count t (Adam's bias correction uses its own β^t), so models
 that joined the program at different times update as they would alone. A step also owns the
 program's rows: freeze() takes models out of the update (θ, m, v and t stay as they are),
-keep() drops rows (every buffer shrinks), place() starts a new model in a row (its init, its
-optimizer numbers and λ's, m = v = 0, t = 0).
+empty() also zeroes rows whose job ended, keep() drops rows (every buffer shrinks), place()
+starts a new model in a row (its init, its optimizer numbers and λ's, m = v = 0, t = 0).
 """
 
 from __future__ import annotations
@@ -39,6 +39,13 @@ def hyper_key(s: Settings) -> tuple[float, float, float, float, bool]:
     """A model's optimizer numbers: (lr, β1, β2, ε, bias correction)."""
     o = s.optimizer
     return (o.lr, o.beta1, o.beta2, o.eps, corrects_bias(o.name, o.bias_correction))
+
+
+def _zero(rows: Sequence[int], *buffers: Tensor | None) -> None:
+    """These rows of [K, ...] buffers set to 0."""
+    for b in buffers:
+        if b is not None:
+            b.index_fill_(0, torch.tensor(list(rows), dtype=torch.long, device=b.device), 0.0)
 
 
 @dataclass
@@ -119,6 +126,11 @@ class EagerStep:
         for i in rows:
             self.live[i] = False
         self._regroup()
+
+    def empty(self, rows: Sequence[int]) -> None:
+        """These rows' jobs ended: frozen, θ, m and v zero (a diverged model's NaN gone)."""
+        self.freeze(rows)
+        _zero(rows, self.stack.theta, self.m, self.v)
 
     def keep(self, rows: Sequence[int]) -> None:
         """Only these rows stay (the stack, the table, m, v and the gradient shrink)."""
@@ -261,6 +273,10 @@ class CompiledStep:
         rows = list(rows)
         self.hyper[0, rows] = 0.0
         self.hyper[1:3, rows] = 1.0
+
+    def empty(self, rows: Sequence[int]) -> None:
+        self.freeze(rows)
+        _zero(rows, self.stack.theta, *self.ms, *self.vs)
 
     def keep(self, rows: Sequence[int]) -> None:
         self.stack.keep(rows)

@@ -41,7 +41,7 @@ class Script(Watch):
 def test_a_pruned_job_ends_at_that_epoch_and_the_others_go_on():
     jobs = [job("adam", seed, "l2", 0.001, 0.01, "train.eval_every=5") for seed in (1, 2, 3)]
     data = make_data(jobs[0].data)
-    watch = Script(prune={1: 25})
+    watch = Script(prune={1: 25, 2: 60})  # job 2's last epoch: it ends there anyway
     got = fit(jobs, data, watch=watch)
     pruned = got[1]
     assert (pruned.status, pruned.stopped_epoch, pruned.epochs) == ("pruned", 25, 25)
