@@ -1,7 +1,8 @@
 """A running program's rows: which job trains in each, when each is next validated, how each
 ends (diverged, early stopping, the watch, its last epoch), and what happens to its row then:
 its outcome is read out, the row is refilled with a new job (Watch.refill) or left empty, and
-once empty rows are DROP_SHARE of the program the program drops them (every buffer shrinks).
+once empty rows are a share of the program (DROP_SHARE) the program drops them (every buffer
+shrinks).
 
 Jobs are independent in time: each has its own start, epoch count, epochs budget and
 validation passes (every train.eval_every of its own epochs, and at its last); the program
@@ -29,10 +30,12 @@ from regexp.train.stopping import Stopper
 from regexp.train.watch import Watch
 
 log = logging.getLogger("regexp")
-# Empty rows are dropped once they are this share of the program's rows: dropping costs a
-# copy of every buffer (and with train.compile=true a compile of the new shape), an empty row
-# costs its share of each step (docs/speed.md, "Early stopping").
+# Empty rows are dropped once they are this share of the program's rows: an empty row costs
+# what a live one does each step, a drop copies every buffer once; compiled, a drop also
+# compiles the step for the new shape, so at most log2(K) drops (docs/speed.md, "Early
+# stopping inside a program").
 DROP_SHARE = 0.25
+DROP_SHARE_COMPILED = 0.5
 
 
 @dataclass
@@ -266,10 +269,12 @@ class Program:
             self.data = self.data.put(row, make_data(s.data).to(self.data.x_train.device))
 
     def compact(self, tick: int) -> None:
-        """Drop the empty rows once they are DROP_SHARE of the program."""
+        """Drop the empty rows once they are DROP_SHARE (compiled: DROP_SHARE_COMPILED) of
+        the program."""
         keep = [r for r, job in enumerate(self.rows) if job is not None]
         empty = len(self.rows) - len(keep)
-        if not keep or not empty or empty < DROP_SHARE * len(self.rows):
+        share = DROP_SHARE_COMPILED if isinstance(self.step, CompiledStep) else DROP_SHARE
+        if not keep or not empty or empty < share * len(self.rows):
             return
         jobs = [self.rows[r] for r in keep]
         for job in jobs:

@@ -94,7 +94,7 @@ def test_compiled_early_stopping_stops_where_eager_does(monkeypatch):
     from regexp.train import program
     from regexp.train.engine import fit
 
-    monkeypatch.setattr(program, "DROP_SHARE", 2.0)
+    monkeypatch.setattr(program, "DROP_SHARE_COMPILED", 2.0)
     es = ["train.eval_every=2", "train.early_stopping.patience=5",
           "train.early_stopping.restore_best_weights=true"]  # fmt: skip
     jobs = [job("adam", *row, *es) for row in [(1, "l2", 0.01, 0.01), (3, "none", 0.0, 0.005),
