@@ -157,28 +157,27 @@ class Program:
                 params, data, table = self._rows(due)
             values = evaluate(params, data, self.first.activation, table)
             self.record.evaluated(due, [job.track for job in jobs], epochs, values, every)
-            numbers = None
+            read: dict[str, list[float]] = {}
             if self.watch is not None or any(job.stopper for job in jobs):
                 names = list(values)  # one transfer for all: [metrics, jobs] as numbers
-                table = torch.stack([values[k].double() for k in names]).cpu().tolist()
-                numbers = dict(zip(names, table))
-                self._early_stopping(due, jobs, epochs, numbers)
+                read = dict(zip(names, torch.stack([values[k].double() for k in names]).tolist()))
+                self._early_stopping(due, jobs, epochs, read)
             for row, job, epoch in zip(due, jobs, epochs):
                 if epoch == job.settings.train.epochs:
                     self.ending.setdefault(row, job)
                 job.plan(tick)
             if self.watch is not None:
-                self._prune(tick, [job.number for job in jobs], epochs, numbers)
+                self._prune(tick, [job.number for job in jobs], epochs, read)
         self.next_pass = min((j.next_pass for j in self.rows if j is not None), default=tick)
 
     def _early_stopping(
-        self, due: list[int], jobs: list[Job], epochs: list[int], numbers: dict
+        self, due: list[int], jobs: list[Job], epochs: list[int], read: dict
     ) -> None:
         kept = []
         for j, (row, job, epoch) in enumerate(zip(due, jobs, epochs)):
             if job.stopper is None:
                 continue
-            keep, stop = job.stopper.check(epoch, numbers[job.stopper.monitor][j])
+            keep, stop = job.stopper.check(epoch, read[job.stopper.monitor][j])
             if keep:
                 kept.append(row)
             if stop:
@@ -191,9 +190,9 @@ class Program:
             index = torch.tensor(kept, dtype=torch.long, device=self.best.device)
             self.best.index_copy_(0, index, self.stack.theta.index_select(0, index))
 
-    def _prune(self, tick: int, numbers_of: list[int], epochs: list[int], values: dict) -> None:
+    def _prune(self, tick: int, numbers: list[int], epochs: list[int], read: dict) -> None:
         """The watch's pass: the jobs it stops that were not ending anyway end "pruned"."""
-        stop = set(self.watch.evaluated(numbers_of, epochs, values))
+        stop = set(self.watch.evaluated(numbers, epochs, read))
         for row, job in enumerate(self.rows):
             if job is not None and job.number in stop and row not in self.ending:
                 job.status, job.stopped_epoch = "pruned", tick - job.start
