@@ -1,5 +1,5 @@
 """Data sets: the notebook's 1-D regression, its 2-D classification (and a harder one), a
-user's CSV file; and a group's draws stacked, one per model, for jobs that differ in
+user's CSV file; and a program's draws stacked, one per model, for jobs that differ in
 data.seed."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from regexp.config.settings import DataSettings
 @dataclass
 class Dataset:
     """One data draw, x [n, n_in] and y [n, 1]; or K draws stacked (`stack`), [K, n, n_in]
-    and [K, n, 1], model k of a group trained on draw k."""
+    and [K, n, 1], model k of a program trained on draw k."""
 
     task: str  # "regression" | "classification"
     x_train: torch.Tensor  # [n_train, n_in], float32

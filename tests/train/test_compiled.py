@@ -33,7 +33,7 @@ def test_compile_jobs_batch_apart_from_eager_ones():
     assert group_key(compiled(s)) != group_key(s)
 
 
-def test_a_compiled_group_matches_the_eager_group_with_a_diverging_member():
+def test_a_compiled_program_matches_the_eager_program_with_a_diverging_member():
     jobs = [job("adam", *row) for row in [(1, "l2", 0.01, 0.01), (3, "none", 0.0, 0.005),
                                            (5, "l2", "[0.01,0.0,0.001]", 0.02)]]  # fmt: skip
     jobs.append(job("adam", 2, "none", 0.0, 1e30))
@@ -77,7 +77,7 @@ def test_the_family_and_mini_batches(overrides):
 
 
 @pytest.mark.slow
-def test_a_compiled_group_of_widths_and_draws_matches_the_eager_one():
+def test_a_compiled_program_of_widths_and_draws_matches_the_eager_one():
     """Padded widths (sigmoid: the gradient mask matters) and stacked data draws."""
     from regexp.train.data import stack
     from regexp.train.engine import fit

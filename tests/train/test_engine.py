@@ -1,4 +1,4 @@
-"""The engine against an independent plain-torch loop, and a group against its members alone.
+"""The engine against an independent plain-torch loop, and a program against its members alone.
 
 Reference: regexp.train.model.MLP (nn.Linear layers) trained by torch.optim's own Adam, SGD and
 RMSprop, the penalty written out as λ·Σw² / λ·Σ|w| per layer. Tolerances: stacked products
@@ -86,7 +86,7 @@ MIXED = {
 
 
 @pytest.mark.parametrize("optimizer", sorted(MIXED))
-def test_a_mixed_group_matches_its_members_alone(optimizer):
+def test_a_mixed_program_matches_its_members_alone(optimizer):
     jobs = [job(optimizer, *row) for row in MIXED[optimizer]]
     assert len({group_key(s) for s in jobs}) == 1 and all(can_batch(s) for s in jobs)
     data = make_data(jobs[0].data)
@@ -102,7 +102,7 @@ def test_a_mixed_group_matches_its_members_alone(optimizer):
         ["train.batch_size=16", "activation=sigmoid", "optimizer=rmsprop"],  # own batch orders
     ],
 )
-def test_a_group_of_widths_and_data_draws_matches_its_members_alone(extra):
+def test_a_program_of_widths_and_data_draws_matches_its_members_alone(extra):
     """Padded widths and stacked draws: each member's history and metrics are its own alone,
     to float precision (1e-5 relative over 20 epochs)."""
     rows = [("[2,8]", 1, 1), ("[8,3]", 2, 2), ("[5,5]", 3, 1), ("[1,8]", 4, 3)]
@@ -117,19 +117,19 @@ def test_a_group_of_widths_and_data_draws_matches_its_members_alone(extra):
             assert member.state[key].shape == value.shape, key
 
 
-def test_a_diverging_member_does_not_spoil_the_group():
+def test_a_diverging_member_does_not_spoil_the_program():
     jobs = [job("sgd", seed, "none", 0.0, lr) for seed, lr in ((1, 0.05), (2, 1e6), (3, 0.05))]
     data = make_data(jobs[0].data)
-    group = fit(jobs, data)
-    assert [m.status for m in group] == ["ok", "diverged", "ok"]
-    assert group[1].epochs < 60 and len(group[1].history) == group[1].epochs
-    for s, member in zip(jobs, group):  # alone, each stops at the same epoch
+    program = fit(jobs, data)
+    assert [m.status for m in program] == ["ok", "diverged", "ok"]
+    assert program[1].epochs < 60 and len(program[1].history) == program[1].epochs
+    for s, member in zip(jobs, program):  # alone, each stops at the same epoch
         assert_same(member, fit([s], data)[0]) if member.status == "ok" else None
     alone = fit([jobs[1]], data)[0]
-    assert alone.status == "diverged" and alone.epochs == group[1].epochs
+    assert alone.status == "diverged" and alone.epochs == program[1].epochs
 
 
-def test_a_classification_group_reports_accuracy():
+def test_a_classification_program_reports_accuracy():
     extra = ["data=classification", "data.n_val=300", "data.n_train=100", "train.epochs=20"]
     jobs = [settings(*extra, f"seed={seed}") for seed in (1, 2)]
     data = make_data(jobs[0].data)
@@ -164,7 +164,7 @@ def test_mini_batches_average_the_pre_update_objective():
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", "momentum"])
-def test_a_big_group_of_one_takes_autograds_gradients_with_the_same_result(monkeypatch, optimizer):
+def test_a_big_model_alone_takes_autograds_gradients_with_the_same_result(monkeypatch, optimizer):
     """K = 1 models over DIRECT_MIN_PARAMS skip the flat gradient buffer: same numbers."""
     from regexp.train import steps
 
@@ -181,7 +181,7 @@ def test_freed_memory_is_kept_for_the_next_step():
     """After keep_freed_memory, a step's big temporaries come back from the heap instead of
     being faulted in from the OS again: 20 steps that each make three 12 MB tensors fault
     in under 10 % of their pages. In a fresh process glibc's own dynamic threshold does the
-    same here, so this pins the steady state only; what the setting buys in a fitted group's
+    same here, so this pins the steady state only; what the setting buys in a fitted program's
     heap is measured side by side in docs/speed.md (trick 3)."""
     import resource
 
