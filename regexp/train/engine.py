@@ -97,14 +97,15 @@ def fit(
     program = Program(step, settings, data, gens, watch, label)
     epochs, batch_size, n = first.train.epochs, first.train.batch_size, data.n_train
     members: list[Member | None] = [None] * k
-    share = (time.perf_counter() - t0) / k  # the setting up, shared by the first jobs
+    # each job's time: its share of the program's time while it held a row, the program's
+    # time split evenly among its live rows (constant between two ends of jobs)
+    share, since = 0.0, t0
     tick = 0
     with (
         threads_for(stack.theta.numel(), first.train.threads),
         progress_reporter(epochs, label if k == 1 else f"{label} ({k} models)", display) as report,
     ):
-        while live := program.live():
-            t_tick = time.perf_counter()
+        while live := program.live:
             tick += 1
             parts = batches(program.data.x_train, program.data.y_train, batch_size, program.gens)
             if len(parts) == 1:  # full batch: the mean is the step's own loss
@@ -118,12 +119,12 @@ def fit(
                 program.validate(tick)
             report(tick, mean)
             if not program.ending:
-                share += (time.perf_counter() - t_tick) / live
                 continue
             # with the training's threads: a second thread waits at every barrier on a busy core
             freed = sorted(program.ending)
             done = program.finish(tick)
-            share += (time.perf_counter() - t_tick) / live
+            now = time.perf_counter()
+            share, since = share + (now - since) / live, now
             for job, member in done:
                 member.seconds = share - job.share
                 members.extend([None] * (job.number + 1 - len(members)))

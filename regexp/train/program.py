@@ -24,7 +24,7 @@ from regexp.config.settings import Settings
 from regexp.train.data import Dataset, make_data
 from regexp.train.loss import PenaltyTable, metrics, penalty
 from regexp.train.model import seeded_layers
-from regexp.train.record import Member, Record, Track
+from regexp.train.record import Member, Record, Spans
 from regexp.train.steps import CompiledStep, EagerStep
 from regexp.train.stopping import Stopper
 from regexp.train.watch import Watch
@@ -38,29 +38,38 @@ DROP_SHARE = 0.25
 DROP_SHARE_COMPILED = 0.5
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class Job:
     number: int  # its place in fit's results
     settings: Settings
-    start: int  # the program's ticks before its first epoch
     share: float  # the program's time per live model when it started
     stopper: Stopper | None
-    track: Track = field(default_factory=Track)
+    cohort: Cohort
+    spans: Spans = field(default_factory=list)  # where its epochs lie (regexp.train.record)
     status: str = "ok"
     stopped_epoch: int | None = None
-    next_pass: int = 0  # the tick of its next validation pass
-
-    def plan(self, tick: int) -> None:
-        """Its next validation pass after `tick`: every eval_every of its epochs, and its last."""
-        epoch, train = tick - self.start, self.settings.train
-        self.next_pass = self.start + min((epoch // train.eval_every + 1) * train.eval_every,
-                                          train.epochs)  # fmt: skip
 
     def best_epoch(self) -> int | None:
         return self.stopper.best_epoch if self.stopper and self.status != "diverged" else None
 
     def restores(self) -> bool:
         return self.best_epoch() is not None and self.stopper.restore
+
+
+@dataclass(eq=False, slots=True)
+class Cohort:
+    """Jobs that started at one tick with one budget: they are at one epoch at every tick,
+    so they are validated together (the program's first jobs are one cohort)."""
+
+    start: int  # the tick before their first epoch
+    epochs: int  # their budget
+    rows: list[int]  # the rows that hold them
+    next: int = 0  # the tick of their next pass
+
+    def plan(self, tick: int, every: int) -> None:
+        """The next pass after `tick`: every eval_every of their epochs, and their last."""
+        epoch = tick - self.start
+        self.next = self.start + min((epoch // every + 1) * every, self.epochs)
 
 
 def stopper(s: Settings) -> Stopper | None:
@@ -107,24 +116,30 @@ class Program:
         gens: list[torch.Generator], watch: Watch | None, label: str,
     ):  # fmt: skip
         self.step, self.data, self.gens, self.watch, self.label = step, data, gens, watch, label
-        self.first = settings[0]
-        self.jobs = [Job(i, s, 0, 0.0, stopper(s)) for i, s in enumerate(settings)]
+        self.first, k = settings[0], len(settings)
+        self.every, epochs = self.first.train.eval_every, self.first.train.epochs
+        first = Cohort(0, epochs, list(range(k)))
+        self.cohorts = [first]
+        self.jobs = [Job(i, s, 0.0, stopper(s), first) for i, s in enumerate(settings)]
         self.rows: list[Job | None] = list(self.jobs)
         self.best: Tensor | None = None  # kept weights, for restore_best_weights
-        epochs, every = self.first.train.epochs, self.first.train.eval_every
-        self.record = Record(len(settings), epochs, epochs // every + 2, data.x_train.device)
+        self.record = Record(k, epochs, epochs // self.every + 2, data.x_train.device)
         for row, job in enumerate(self.jobs):
-            self.record.start(job.track, row)
-            job.plan(0)
-        self.next_pass = min(job.next_pass for job in self.jobs)
+            self.record.start(job.spans, row)
         self.ending: dict[int, Job] = {}  # row -> its job, ending at this tick
+        self.live = k  # rows that hold a job
+        first.plan(0, self.every)
+        self._events()
+
+    def _events(self) -> None:
+        """After rows changed: the next tick with a pass, whether any live job stops early."""
+        self.cohorts = [c for c in self.cohorts if c.rows]
+        self.next_pass = min((c.next for c in self.cohorts), default=0)
+        self.any_stopping = any(j.stopper for j in self.rows if j is not None)
 
     @property
     def stack(self):  # noqa: ANN201
         return self.step.stack
-
-    def live(self) -> int:
-        return sum(job is not None for job in self.rows)
 
     def _rows(self, rows: Sequence[int], flat: Tensor | None = None) -> tuple:
         """(params, data, table) of these rows: their views of θ (or of flat [n, P])."""
@@ -140,41 +155,46 @@ class Program:
                 job.status = "diverged"
                 self.ending[row] = job
                 log.warning("%s: model %d's loss is %s at epoch %d, stopping it", self.label,
-                            job.number, loss[row].item(), tick - job.start)  # fmt: skip
+                            job.number, loss[row].item(), tick - job.cohort.start)  # fmt: skip
 
     def validate(self, tick: int) -> None:
-        """The validation pass of the jobs due now: record it, then early stopping, the
-        watch and the jobs' budgets say which end."""
-        due = [r for r, job in enumerate(self.rows)
-               if job is not None and job.next_pass == tick and r not in self.ending]  # fmt: skip
-        if due:
-            jobs = [self.rows[r] for r in due]
-            epochs = [tick - job.start for job in jobs]
-            every = len(due) == len(self.rows)
-            if every:
-                params, data, table = self.stack.params, self.data, self.step.table
-            else:
-                params, data, table = self._rows(due)
-            values = evaluate(params, data, self.first.activation, table)
-            self.record.evaluated(due, [job.track for job in jobs], epochs, values, every)
-            read: dict[str, list[float]] = {}
-            if self.watch is not None or any(job.stopper for job in jobs):
-                names = list(values)  # one transfer for all: [metrics, jobs] as numbers
-                read = dict(zip(names, torch.stack([values[k].double() for k in names]).tolist()))
-                self._early_stopping(due, jobs, epochs, read)
-            for row, job, epoch in zip(due, jobs, epochs):
-                if epoch == job.settings.train.epochs:
-                    self.ending.setdefault(row, job)
-                job.plan(tick)
-            if self.watch is not None:
-                self._prune(tick, [job.number for job in jobs], epochs, read)
-        self.next_pass = min((j.next_pass for j in self.rows if j is not None), default=tick)
+        """The validation pass of the cohorts due now: record it, then early stopping, the
+        jobs' last epochs and the watch say which jobs end."""
+        due, epochs, last = [], [], []
+        for c in self.cohorts:
+            if c.next == tick:
+                epoch = tick - c.start
+                rows = [r for r in c.rows if r not in self.ending]  # diverged: no pass
+                due += rows
+                epochs += [epoch] * len(rows)
+                if epoch == c.epochs:
+                    last += rows
+                c.plan(tick, self.every)
+        self.next_pass = min(c.next for c in self.cohorts)
+        if not due:
+            return
+        every = len(due) == len(self.rows)
+        if every:
+            params, data, table = self.stack.params, self.data, self.step.table
+        else:
+            params, data, table = self._rows(due)
+        values = evaluate(params, data, self.first.activation, table)
+        self.record.evaluated(None if every else due, values)
+        read: dict[str, list[float]] = {}
+        if self.watch is not None or self.any_stopping:
+            names = list(values)  # one transfer for all: [metrics, rows] as numbers
+            read = dict(zip(names, torch.stack([values[k].double() for k in names]).tolist()))
+            self._early_stopping(due, epochs, read)
+        for row in last:
+            self.ending.setdefault(row, self.rows[row])
+        if self.watch is not None:
+            self._prune(tick, [self.rows[r].number for r in due], epochs, read)
 
-    def _early_stopping(
-        self, due: list[int], jobs: list[Job], epochs: list[int], read: dict
-    ) -> None:
+    def _early_stopping(self, due: list[int], epochs: list[int], read: dict) -> None:
+        """The jobs of this pass with early stopping: their Keras rule."""
         kept = []
-        for j, (row, job, epoch) in enumerate(zip(due, jobs, epochs)):
+        for j, (row, epoch) in enumerate(zip(due, epochs)):
+            job = self.rows[row]
             if job.stopper is None:
                 continue
             keep, stop = job.stopper.check(epoch, read[job.stopper.monitor][j])
@@ -195,7 +215,7 @@ class Program:
         stop = set(self.watch.evaluated(numbers, epochs, read))
         for row, job in enumerate(self.rows):
             if job is not None and job.number in stop and row not in self.ending:
-                job.status, job.stopped_epoch = "pruned", tick - job.start
+                job.status, job.stopped_epoch = "pruned", tick - job.cohort.start
                 self.ending[row] = job
 
     def finish(self, tick: int) -> list[tuple[Job, Member]]:
@@ -211,8 +231,8 @@ class Program:
         params, data, table = self._rows(rows, flat)
         outcome = final_metrics(params, data, self.first.activation, table)
         for job in jobs:
-            self.record.end(job.track)
-        histories = self.record.histories([job.track for job in jobs], self.data.task)
+            self.record.end(job.spans)
+        histories = self.record.histories([job.spans for job in jobs], self.data.task)
         done = []
         for j, (row, job, h, m) in enumerate(zip(rows, jobs, histories, outcome)):
             state = self.stack.state_dict(row, flat[j])
@@ -220,7 +240,10 @@ class Program:
                             job.best_epoch())  # fmt: skip
             done.append((job, member))
             self.rows[row] = None
+            job.cohort.rows.remove(row)
         self.step.empty(rows)
+        self.live -= len(rows)
+        self._events()
         self.ending = {}
         return done
 
@@ -237,12 +260,19 @@ class Program:
             self._place_data(row, s)
             if s.train.batch_size is not None:  # its own mini-batch order, from its data seed
                 self.gens[row] = torch.Generator().manual_seed(s.data.seed)
-            job = Job(len(self.jobs), s, tick, share, stopper(s))
+            same = [c for c in self.cohorts if (c.start, c.epochs) == (tick, s.train.epochs)]
+            cohort = same[0] if same else None
+            if cohort is None:
+                cohort = Cohort(tick, s.train.epochs, [])
+                cohort.plan(tick, self.every)
+                self.cohorts.append(cohort)
+            cohort.rows.append(row)
+            job = Job(len(self.jobs), s, share, stopper(s), cohort)
             self.jobs.append(job)
             self.rows[row] = job
-            self.record.start(job.track, row)
-            job.plan(tick)
-        self.next_pass = min((j.next_pass for j in self.rows if j is not None), default=tick)
+            self.record.start(job.spans, row)
+            self.live += 1
+        self._events()
 
     def _fits(self, s: Settings) -> None:
         p, n = self.first, len(self.jobs)
@@ -277,7 +307,7 @@ class Program:
             return
         jobs = [self.rows[r] for r in keep]
         for job in jobs:
-            self.record.end(job.track)
+            self.record.end(job.spans)
         self.step.keep(keep)
         index = torch.tensor(keep, dtype=torch.long, device=self.stack.theta.device)
         self.data = self.data.take(index)
@@ -285,7 +315,11 @@ class Program:
             self.best = self.best.index_select(0, index)
         self.gens = [self.gens[r] for r in keep]
         self.rows = list(jobs)
-        ticks = max(job.start + job.settings.train.epochs for job in jobs) - tick
-        self.record.resize(len(keep), ticks, ticks // self.first.train.eval_every + 2)
+        new = {old: row for row, old in enumerate(keep)}
+        for c in self.cohorts:
+            c.rows = [new[r] for r in c.rows]
+        self._events()
+        ticks = max(c.start + c.epochs for c in self.cohorts) - tick
+        self.record.resize(len(keep), ticks, ticks // self.every + 2)
         for row, job in enumerate(jobs):
-            self.record.start(job.track, row)
+            self.record.start(job.spans, row)

@@ -4,7 +4,7 @@ held, across buffers that grew and segments begun when the program's rows change
 import numpy as np
 import torch
 
-from regexp.train.record import Record, Track
+from regexp.train.record import Record
 
 
 def mean(tick: int, rows: int) -> torch.Tensor:
@@ -18,7 +18,7 @@ def test_histories_follow_each_job_through_rows_and_segments():
     in row 1 of a new segment of 2 rows (ticks 4-6); job b in row 1 for ticks 1-2 (ended);
     job c in row 0 of the new segment from tick 4. Passes at ticks 2, 3 (a only), 6."""
     record = Record(rows=3, ticks=2, passes=1, device=torch.device("cpu"))
-    a, b, c = Track(), Track(), Track()
+    a, b, c = [], [], []
     record.start(a, 0)
     record.start(b, 1)
     for tick in (1, 2, 3):
@@ -26,11 +26,11 @@ def test_histories_follow_each_job_through_rows_and_segments():
         if tick == 2:
             vals = {"val_mse": torch.tensor([2.0, 2.25, 2.5]),
                     "val_loss": torch.tensor([3.0, 3.25, 3.5])}  # fmt: skip
-            record.evaluated([0, 1, 2], [a, b, Track()], [2, 2, 2], vals, every_row=True)
+            record.evaluated(None, vals)
             record.end(b)
         if tick == 3:
             vals = {"val_mse": torch.tensor([5.0]), "val_loss": torch.tensor([6.0])}
-            record.evaluated([0], [a], [3], vals, every_row=False)
+            record.evaluated([0], vals)
     record.end(a)
     record.resize(rows=2, ticks=1, passes=1)
     record.start(a, 1)
@@ -38,7 +38,7 @@ def test_histories_follow_each_job_through_rows_and_segments():
     for tick in (4, 5, 6):
         record.epoch(mean(tick, 2))
     vals = {"val_mse": torch.tensor([9.0, 9.25]), "val_loss": torch.tensor([10.0, 10.25])}
-    record.evaluated([0, 1], [c, a], [3, 6], vals, every_row=True)
+    record.evaluated(None, vals)
     record.end(a), record.end(c)
     ha, hb, hc = record.histories([a, b, c], "regression")
     assert ha.columns == ["epoch", "train_loss", "train_mse", "val_mse", "val_loss"]
@@ -55,7 +55,7 @@ def test_histories_follow_each_job_through_rows_and_segments():
 
 def test_a_job_never_evaluated_has_training_columns_only():
     record = Record(rows=1, ticks=3, passes=1, device=torch.device("cpu"))
-    track = Track()
+    track = []
     record.start(track, 0)
     record.epoch(mean(1, 1))
     record.end(track)
