@@ -173,6 +173,8 @@ class Program:
         self.next_pass = min(c.next for c in self.cohorts)
         if not due:
             return
+        if len(self.cohorts) > 1:  # in row order, as θ's rows
+            due, epochs = map(list, zip(*sorted(zip(due, epochs))))
         every = len(due) == len(self.rows)
         if every:
             params, data, table = self.stack.params, self.data, self.step.table

@@ -114,3 +114,19 @@ def test_a_refill_that_does_not_fit_the_program_is_refused(extra, message):
     first = settings("train.epochs=10")
     with pytest.raises(ValueError, match=re.escape(message)):
         fit([first], make_data(first.data), watch=Script(refills=[settings(*extra)]))
+
+
+def test_refilled_and_early_stopping_jobs_in_one_pass_stop_as_alone():
+    """Rows of two cohorts (the first jobs, a refill) validated in one pass: each job's
+    early stopping sees its own numbers."""
+    jobs = [settings(f"seed={k}", "train.eval_every=5", "train.early_stopping.patience=10",
+                     "optimizer.lr=0.03") for k in range(4)]  # fmt: skip
+    new = settings("seed=9", "hidden_units=[4,8]", "train.eval_every=5", "train.epochs=40",
+                   "train.early_stopping.patience=10", "optimizer.lr=0.03")  # fmt: skip
+    data = make_data(jobs[0].data)
+    got = fit(jobs, data, watch=Script({1: 10}, [new]))
+    assert got[1].status == "pruned" and len({m.stopped_epoch for m in got}) >= 3
+    for i, s in ((0, jobs[0]), (2, jobs[2]), (3, jobs[3]), (4, new)):
+        alone = fit([s], data)[0]
+        assert got[i].stopped_epoch == alone.stopped_epoch, i
+        assert_same(got[i], alone, rtol=1e-5)
