@@ -25,6 +25,10 @@ TASKS = ("regression", "classification")
 PENALTIES = ("none", "l1", "l2", "l1_l2")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")  # each a row of regexp.train.update.FAMILY
 INIT_STRATEGIES = ("default", "search", "grid")
+# what early stopping may watch: the validation metrics of every pass, and of classifiers
+MONITORS = ("val_loss", "val_mse")
+MONITORS_CLASSIFICATION = ("val_bce", "val_accuracy")
+MODES = ("auto", "min", "max")
 LOGGERS = ("none", "tensorboard", "mlflow")
 LIMIT = 10**18  # integers beyond this do not fit torch's and numpy's 64-bit ones
 
@@ -65,12 +69,26 @@ class OptimizerSettings:
 
 
 @dataclass(frozen=True)
+class EarlyStoppingSettings:
+    """Keras's EarlyStopping (regexp.train.stopping); patience None: off."""
+
+    patience: int | None = None
+    min_delta: float = 0.0
+    monitor: str = "val_loss"
+    mode: str = "auto"
+    baseline: float | None = None
+    start_from_epoch: int = 0
+    restore_best_weights: bool = False
+
+
+@dataclass(frozen=True)
 class TrainSettings:
     epochs: int
     batch_size: int | None
     eval_every: int
     compile: bool
     threads: int | None = None
+    early_stopping: EarlyStoppingSettings = EarlyStoppingSettings()
 
 
 @dataclass(frozen=True)
@@ -147,6 +165,7 @@ def unknown_keys(node: Mapping, added: Sequence[str] = ()) -> list[tuple[str, tu
         "init": _fields(InitSettings),
         "plots": _fields(PlotSettings),
     }
+    nested = {"train.early_stopping": _fields(EarlyStoppingSettings)}
     top = _fields(Settings)
     found = []
 
@@ -167,6 +186,10 @@ def unknown_keys(node: Mapping, added: Sequence[str] = ()) -> list[tuple[str, tu
         for sub in value:
             if sub not in allowed and not mine(f"{key}.{sub}"):
                 found.append((f"{key}.{sub}", allowed))
+            inner = nested.get(f"{key}.{sub}")
+            if inner is not None and isinstance(value[sub], Mapping):
+                found.extend((f"{key}.{sub}.{k}", inner) for k in value[sub]
+                             if k not in inner and not mine(f"{key}.{sub}.{k}"))  # fmt: skip
     return found
 
 
@@ -176,10 +199,11 @@ def _get(node: Mapping, key: str, path: str) -> Any:
     return node[key]
 
 
-def _block(node: Mapping, key: str) -> Mapping:
-    value = _get(node, key, key)
+def _block(node: Mapping, key: str, path: str | None = None) -> Mapping:
+    path = path or key
+    value = _get(node, key, path)
     if not isinstance(value, Mapping):
-        raise ConfigError(key, f"is a block of keys: set them as {key}.KEY=VALUE, got {value!r}")
+        raise ConfigError(path, f"is a block of keys: set them as {path}.KEY=VALUE, got {value!r}")
     return value
 
 
@@ -359,13 +383,44 @@ def _optimizer(node: Mapping) -> OptimizerSettings:
     return OptimizerSettings(name=name, **kw)
 
 
-def _train(node: Mapping) -> TrainSettings:
+def _train(node: Mapping, task: Any) -> TrainSettings:
     return TrainSettings(
         epochs=_int(node, "epochs", "train.epochs", minimum=1),
         batch_size=_optional_int(node, "batch_size", "train.batch_size"),
         eval_every=_int(node, "eval_every", "train.eval_every", minimum=1),
         compile=_bool(node, "compile", "train.compile"),
         threads=_optional_int(node, "threads", "train.threads"),
+        early_stopping=_early_stopping(node, task),
+    )
+
+
+def _early_stopping(train: Mapping, task: Any) -> EarlyStoppingSettings:
+    """train.early_stopping; a config written before the block existed has none: off."""
+    if "early_stopping" not in train:
+        return EarlyStoppingSettings()
+    node, at = _block(train, "early_stopping", "train.early_stopping"), "train.early_stopping"
+    patience = None
+    if node.get("patience") is not None:
+        value = node["patience"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{at}.patience", f"must be an integer >= 0 or null (off), got "
+                                                f"{value!r}")  # fmt: skip
+        patience = value
+    monitor = _choice(node, "monitor", f"{at}.monitor", MONITORS + MONITORS_CLASSIFICATION)
+    if monitor in MONITORS_CLASSIFICATION and task != "classification":
+        raise ConfigError(f"{at}.monitor", f"{monitor} needs a classification data set; "
+                                           f"allowed here: {', '.join(MONITORS)}")  # fmt: skip
+    baseline = None
+    if node.get("baseline") is not None:
+        baseline = _float(node, "baseline", f"{at}.baseline")
+    return EarlyStoppingSettings(
+        patience=patience,
+        min_delta=_float(node, "min_delta", f"{at}.min_delta", minimum=0),
+        monitor=monitor,
+        mode=_choice(node, "mode", f"{at}.mode", MODES),
+        baseline=baseline,
+        start_from_epoch=_int(node, "start_from_epoch", f"{at}.start_from_epoch", minimum=0),
+        restore_best_weights=_bool(node, "restore_best_weights", f"{at}.restore_best_weights"),
     )
 
 
@@ -446,7 +501,7 @@ def validate(cfg: DictConfig | Mapping) -> Settings:
         data=_data(_block(node, "data")),
         penalty=_penalty(_block(node, "penalty"), n_layers),
         optimizer=_optimizer(_block(node, "optimizer")),
-        train=_train(_block(node, "train")),
+        train=_train(_block(node, "train"), _block(node, "data").get("task")),
         init=_init(_block(node, "init")),
         plots=_plots(_block(node, "plots")),
         logger=_logger(node),

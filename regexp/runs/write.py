@@ -111,6 +111,8 @@ def write_numbers(
         **(extra or {}),
         made_by=made_by(trained.device),
     )
+    if settings.train.early_stopping.patience is not None or member.stopped_epoch is not None:
+        metrics.update(stopped_epoch=member.stopped_epoch, best_epoch=member.best_epoch)
     folder, specs = RunDir(out), None
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """Data sets: the notebook's 1-D regression, its 2-D classification (and a harder one), a
-user's CSV file; and a group's draws stacked, one per model, for jobs that differ in
+user's CSV file; and a program's draws stacked, one per model, for jobs that differ in
 data.seed."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from regexp.config.settings import DataSettings
 @dataclass
 class Dataset:
     """One data draw, x [n, n_in] and y [n, 1]; or K draws stacked (`stack`), [K, n, n_in]
-    and [K, n, 1], model k of a group trained on draw k."""
+    and [K, n, 1], model k of a program trained on draw k."""
 
     task: str  # "regression" | "classification"
     x_train: torch.Tensor  # [n_train, n_in], float32
@@ -39,10 +39,24 @@ class Dataset:
         """Whether this holds one draw per model ([K, n, ...] tensors)."""
         return self.x_train.dim() == 3
 
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return self.x_train, self.y_train, self.x_val, self.y_val
+
     def to(self, device: torch.device | str) -> Dataset:
-        return Dataset(
-            self.task, *(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val))
-        )
+        return Dataset(self.task, *(t.to(device) for t in self.tensors()))
+
+    def take(self, rows: torch.Tensor) -> Dataset:
+        """These models' draws (indices into K) of stacked draws; one draw for all as it is."""
+        if not self.stacked:
+            return self
+        return Dataset(self.task, *(t.index_select(0, rows) for t in self.tensors()))
+
+    def put(self, row: int, draw: Dataset) -> Dataset:
+        """Stacked draws with `draw` in this row (a copy: the tensors given stay as they were)."""
+        out = Dataset(self.task, *(t.clone() for t in self.tensors()))
+        for mine, new in zip(out.tensors(), draw.tensors()):
+            mine[row] = new
+        return out
 
 
 def stack(draws: Sequence[Dataset]) -> Dataset:

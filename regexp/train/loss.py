@@ -87,6 +87,18 @@ class PenaltyTable:
         biases = [[float(p.biases)] for p in penalties]
         return cls(table(l2), table(l1), table(biases))
 
+    def take(self, rows: Sequence[int]) -> PenaltyTable:
+        """The table of these models, in this order."""
+        index = torch.tensor(list(rows), dtype=torch.long, device=self.l2.device)
+        return PenaltyTable(*(t.index_select(0, index) for t in (self.l2, self.l1, self.bias_on)))
+
+    def put(self, row: int, penalty: PenaltySettings) -> None:
+        """Row `row` takes a new model's λ's, in place."""
+        one = PenaltyTable.of([penalty], self.l2.shape[1], self.l2.device)
+        for mine, new in ((self.l2, one.l2), (self.l1, one.l1), (self.bias_on, one.bias_on)):
+            mine[row] = new[0]
+        self.__post_init__()
+
 
 def penalty(params: Sequence[Tensor], table: PenaltyTable) -> Tensor:
     """[K] penalties of stacked params [w0, b0, w1, b1, ...] (differentiable)."""

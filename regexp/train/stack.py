@@ -5,6 +5,9 @@ A padded unit's incoming and outgoing weights and its bias start at 0, and its g
 masked to 0 (`mask`), so they stay 0 in every optimizer: the unit then adds exactly nothing to
 its model's outputs, penalty and updates. Only the order of float sums changes (a GEMM over a
 longer inner dimension), hence agreement with the model trained alone to float precision.
+
+A program's rows change over its run: keep() drops the rows of models that stopped (the
+buffer shrinks; the padded widths stay), place() puts a new model into a row.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ def padded_widths(widths: Sequence[Sequence[int]]) -> list[int]:
     return [max(column) for column in zip(*widths, strict=True)]
 
 
-class Group:
+class Stack:
     """K models' parameters as one flat buffer θ [K, P] with per-layer views.
 
     widths: each model's [n_in, hidden..., 1] (one list for all, or one per model);
@@ -53,6 +56,34 @@ class Group:
                 view[keep] = 1.0
         self.params = self.views(self.theta)
 
+    def keep(self, rows: Sequence[int]) -> None:
+        """Only these rows stay, in this order: θ and the mask shrink to them (new buffers)."""
+        index = torch.tensor(list(rows), dtype=torch.long, device=self.theta.device)
+        self.theta = self.theta.index_select(0, index)
+        if self.mask is not None:
+            self.mask = self.mask.index_select(0, index)
+        self.widths = [self.widths[i] for i in rows]
+        self.k = len(self.widths)
+        self.params = self.views(self.theta)
+
+    def place(self, row: int, widths: Sequence[int], tensors: Sequence[Tensor]) -> None:
+        """A new model of `widths` (at most the padded ones) and [kernel, bias, ...] into a
+        row, in place: its padding 0, and a mask from now on if it is narrower."""
+        padded = padded_widths(self.widths)
+        if padded_widths([*self.widths, list(widths)]) != padded:
+            raise ValueError(f"widths {list(widths)} exceed the program's {padded}")
+        self.widths[row] = list(widths)
+        if list(widths) != padded and self.mask is None:  # every model so far is full width
+            self.mask = torch.ones_like(self.theta)
+            self.padded = True
+        self.theta[row].zero_()
+        for view, keep, t in zip(self.views(self.theta[row]), self._own(row), tensors):
+            view[keep].copy_(t.reshape(view[keep].shape))
+        if self.mask is not None:
+            self.mask[row].zero_()
+            for view, keep in zip(self.views(self.mask[row]), self._own(row)):
+                view[keep] = 1.0
+
     def _own(self, i: int) -> list[tuple[slice, slice]]:
         """Model i's entries of each layer's [in, out] (kernel) and [1, out] (bias) view."""
         w = self.widths[i]
@@ -63,13 +94,14 @@ class Group:
         parts = flat.split(self.sizes, dim=-1)
         return [p.view(*flat.shape[:-1], *s) for p, s in zip(parts, self.shapes)]
 
-    def state_dict(self, k: int) -> dict[str, Tensor]:
+    def state_dict(self, k: int, row: Tensor | None = None) -> dict[str, Tensor]:
         """Model k's weights in regexp.train.model.MLP's layout (torch's [out, in]), in its
-        own widths."""
+        own widths: from θ, or from `row` [P] laid out as θ's rows (a kept copy)."""
         state = {}
         own = self._own(k)
-        layers = zip(self.params[::2], self.params[1::2], own[::2], own[1::2])
+        params = self.views(self.theta[k] if row is None else row)
+        layers = zip(params[::2], params[1::2], own[::2], own[1::2])
         for i, (w, b, (rows, cols), (_, units)) in enumerate(layers):
-            state[f"layers.{i}.weight"] = w[k, rows, cols].T.contiguous().cpu()
-            state[f"layers.{i}.bias"] = b[k, 0, units].clone().cpu()
+            state[f"layers.{i}.weight"] = w[rows, cols].T.contiguous().cpu()
+            state[f"layers.{i}.bias"] = b[0, units].clone().cpu()
         return state

@@ -122,3 +122,18 @@ def test_a_cancelled_drawing_keeps_the_job_ok_with_its_figures_marked(tmp_path, 
     pool.run()
     assert _metrics(tmp_path)["status"] == "ok"
     assert _metrics(tmp_path)["figures"] == NOT_DRAWN  # regexp sweep --resume draws them
+
+
+def test_early_stopping_writes_its_epochs_and_a_history_that_ends_there(tmp_path, cfg_of):
+    from regexp.train.history import History
+
+    es = ("optimizer.lr=0.03", "train.eval_every=5", "train.early_stopping.patience=10",
+          "plots.enabled=false")  # fmt: skip
+    m = _written(tmp_path / "es", cfg_of(*es, epochs=400)).metrics
+    on_disk = json.loads((tmp_path / "es" / "metrics.json").read_text())
+    assert on_disk["stopped_epoch"] == m["stopped_epoch"] == m["epochs"] < 400
+    assert on_disk["best_epoch"] == m["stopped_epoch"] - 10
+    history = History.from_csv((tmp_path / "es" / "history.csv").read_text())
+    assert list(history["epoch"]) == list(range(1, m["stopped_epoch"] + 1))
+    off = _written(tmp_path / "off", cfg_of("plots.enabled=false", epochs=20)).metrics
+    assert "stopped_epoch" not in off and "best_epoch" not in off

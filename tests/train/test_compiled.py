@@ -33,7 +33,7 @@ def test_compile_jobs_batch_apart_from_eager_ones():
     assert stack_key(compiled(s)) != stack_key(s)
 
 
-def test_a_compiled_group_matches_the_eager_group_with_a_diverging_member():
+def test_a_compiled_program_matches_the_eager_program_with_a_diverging_member():
     jobs = [job("adam", *row) for row in [(1, "l2", 0.01, 0.01), (3, "none", 0.0, 0.005),
                                            (5, "l2", "[0.01,0.0,0.001]", 0.02)]]  # fmt: skip
     jobs.append(job("adam", 2, "none", 0.0, 1e30))
@@ -77,7 +77,7 @@ def test_the_family_and_mini_batches(overrides):
 
 
 @pytest.mark.slow
-def test_a_compiled_group_of_widths_and_draws_matches_the_eager_one():
+def test_a_compiled_program_of_widths_and_draws_matches_the_eager_one():
     """Padded widths (sigmoid: the gradient mask matters) and stacked data draws."""
     from regexp.train.data import stack
     from regexp.train.engine import fit
@@ -86,4 +86,41 @@ def test_a_compiled_group_of_widths_and_draws_matches_the_eager_one():
                      "penalty=l2") for h, k, d in (("[2,8]", 1, 1), ("[8,3]", 2, 2))]  # fmt: skip
     data = stack([make_data(s.data) for s in jobs])
     for g, w in zip(fit([compiled(s) for s in jobs], data), fit(jobs, data)):
+        assert_same(g, w)
+
+
+def test_compiled_early_stopping_stops_where_eager_does(monkeypatch):
+    """The fast tests' shape (no rows dropped: K stays 4, the graph compiled once)."""
+    from regexp.train import program
+    from regexp.train.engine import fit
+
+    monkeypatch.setattr(program, "DROP_SHARE_COMPILED", 2.0)
+    es = ["train.eval_every=2", "train.early_stopping.patience=5",
+          "train.early_stopping.restore_best_weights=true"]  # fmt: skip
+    jobs = [job("adam", *row, *es) for row in [(1, "l2", 0.01, 0.01), (3, "none", 0.0, 0.005),
+                                               (5, "l2", "[0.01,0.0,0.001]", 0.02)]]  # fmt: skip
+    jobs.append(job("adam", 2, "none", 0.0, 1e30, *es))
+    data = make_data(jobs[0].data)
+    got, want = fit([compiled(s) for s in jobs], data), fit(jobs, data)
+    assert [m.stopped_epoch for m in want] == [12, None, 44, None]
+    for g, w in zip(got, want):
+        assert (g.stopped_epoch, g.best_epoch) == (w.stopped_epoch, w.best_epoch)
+        assert_same(g, w)
+
+
+@pytest.mark.slow
+def test_a_compiled_program_drops_and_refills_rows_as_the_eager_one():
+    """Rows dropped (a new K: a new graph) and a pruned row refilled with a narrower model."""
+    from regexp.train.engine import fit
+    from tests.train.test_watch import Script
+
+    jobs = [settings(f"seed={k}", "train.eval_every=5", "train.early_stopping.patience=10",
+                     "optimizer.lr=0.03") for k in range(4)]  # fmt: skip
+    new = settings("seed=9", "hidden_units=[4,8]", "train.eval_every=5", "train.epochs=40")
+    data = make_data(jobs[0].data)
+    runs = [fit([compiled(s) for s in jobs], data, watch=Script({1: 10}, [compiled(new)])),
+            fit(jobs, data, watch=Script({1: 10}, [new]))]  # fmt: skip
+    assert runs[1][1].status == "pruned" and runs[1][4].epochs == 40
+    for g, w in zip(*runs):
+        assert (g.status, g.stopped_epoch) == (w.status, w.stopped_epoch)
         assert_same(g, w)

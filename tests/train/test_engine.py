@@ -1,4 +1,4 @@
-"""The engine against an independent plain-torch loop, and a group against its members alone.
+"""The engine against an independent plain-torch loop, and a program against its members alone.
 
 Reference: regexp.train.model.MLP (nn.Linear layers) trained by torch.optim's own Adam, SGD and
 RMSprop, the penalty written out as λ·Σw² / λ·Σ|w| per layer. Tolerances: stacked products
@@ -86,7 +86,7 @@ MIXED = {
 
 
 @pytest.mark.parametrize("optimizer", sorted(MIXED))
-def test_a_mixed_group_matches_its_members_alone(optimizer):
+def test_a_mixed_program_matches_its_members_alone(optimizer):
     jobs = [job(optimizer, *row) for row in MIXED[optimizer]]
     assert len({stack_key(s) for s in jobs}) == 1 and all(can_batch(s) for s in jobs)
     data = make_data(jobs[0].data)
@@ -102,7 +102,7 @@ def test_a_mixed_group_matches_its_members_alone(optimizer):
         ["train.batch_size=16", "activation=sigmoid", "optimizer=rmsprop"],  # own batch orders
     ],
 )
-def test_a_group_of_widths_and_data_draws_matches_its_members_alone(extra):
+def test_a_program_of_widths_and_data_draws_matches_its_members_alone(extra):
     """Padded widths and stacked draws: each member's history and metrics are its own alone,
     to float precision (1e-5 relative over 20 epochs)."""
     rows = [("[2,8]", 1, 1), ("[8,3]", 2, 2), ("[5,5]", 3, 1), ("[1,8]", 4, 3)]
@@ -117,19 +117,19 @@ def test_a_group_of_widths_and_data_draws_matches_its_members_alone(extra):
             assert member.state[key].shape == value.shape, key
 
 
-def test_a_diverging_member_does_not_spoil_the_group():
+def test_a_diverging_member_does_not_spoil_the_program():
     jobs = [job("sgd", seed, "none", 0.0, lr) for seed, lr in ((1, 0.05), (2, 1e6), (3, 0.05))]
     data = make_data(jobs[0].data)
-    group = fit(jobs, data)
-    assert [m.status for m in group] == ["ok", "diverged", "ok"]
-    assert group[1].epochs < 60 and len(group[1].history) == group[1].epochs
-    for s, member in zip(jobs, group):  # alone, each stops at the same epoch
+    program = fit(jobs, data)
+    assert [m.status for m in program] == ["ok", "diverged", "ok"]
+    assert program[1].epochs < 60 and len(program[1].history) == program[1].epochs
+    for s, member in zip(jobs, program):  # alone, each stops at the same epoch
         assert_same(member, fit([s], data)[0]) if member.status == "ok" else None
     alone = fit([jobs[1]], data)[0]
-    assert alone.status == "diverged" and alone.epochs == group[1].epochs
+    assert alone.status == "diverged" and alone.epochs == program[1].epochs
 
 
-def test_a_classification_group_reports_accuracy():
+def test_a_classification_program_reports_accuracy():
     extra = ["data=classification", "data.n_val=300", "data.n_train=100", "train.epochs=20"]
     jobs = [settings(*extra, f"seed={seed}") for seed in (1, 2)]
     data = make_data(jobs[0].data)
@@ -164,15 +164,15 @@ def test_mini_batches_average_the_pre_update_objective():
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", "momentum"])
-def test_a_big_group_of_one_takes_autograds_gradients_with_the_same_result(monkeypatch, optimizer):
+def test_a_big_model_alone_takes_autograds_gradients_with_the_same_result(monkeypatch, optimizer):
     """K = 1 models over DIRECT_MIN_PARAMS skip the flat gradient buffer: same numbers."""
-    from regexp.train import engine
+    from regexp.train import steps
 
     s = settings(f"optimizer={optimizer}", "penalty=l2", "penalty.lam=0.01", "train.epochs=30")
     data = make_data(s.data)
-    monkeypatch.setattr(engine, "DIRECT_MIN_PARAMS", 1 << 60)
+    monkeypatch.setattr(steps, "DIRECT_MIN_PARAMS", 1 << 60)
     flat = fit([s], data)[0]
-    monkeypatch.setattr(engine, "DIRECT_MIN_PARAMS", 0)
+    monkeypatch.setattr(steps, "DIRECT_MIN_PARAMS", 0)
     direct = fit([s], data)[0]
     assert_same(direct, flat, rtol=1e-6)
 
@@ -264,3 +264,86 @@ def test_metrics_in_chunks_of_models_equal_all_at_once(monkeypatch, task):
     for key in whole:
         assert chunked[key].shape == (10,)
         torch.testing.assert_close(chunked[key], whole[key], rtol=1e-6, atol=1e-7)
+
+
+def _near_tie(a, b, rtol=1e-4) -> bool:
+    """Whether two runs' val_loss curves first disagree on an improvement where the value is
+    within rtol of its best in one of them (float noise can flip that comparison)."""
+    n = min(len(a), len(b))
+    va, vb = a.history["val_loss"][:n], b.history["val_loss"][:n]
+    best_a = best_b = np.inf
+    for x, y in zip(va, vb):
+        if np.isnan(x):
+            continue
+        if (x < best_a) != (y < best_b):
+            return abs(x / best_a - 1) < rtol or abs(y / best_b - 1) < rtol
+        best_a, best_b = min(best_a, x), min(best_b, y)
+    return False
+
+
+ES = ["optimizer.lr=0.01", "train.epochs=300", "train.eval_every=10",
+      "train.early_stopping.patience=20"]  # fmt: skip
+
+
+@pytest.mark.parametrize("drop", [0.0, 2.0])  # drop at every stop, or never
+def test_a_program_stops_its_models_where_they_stop_alone(monkeypatch, drop):
+    """16 seeds of [32]: each stops at its own epoch, the epoch it stops at alone (a mismatch
+    only where float noise flips an improvement), its history ending there."""
+    from regexp.train import program
+
+    monkeypatch.setattr(program, "DROP_SHARE", drop)
+    jobs = [settings("hidden_units=[32]", f"seed={seed}", *ES) for seed in range(16)]
+    data = make_data(jobs[0].data)
+    got = fit(jobs, data)
+    stops = [m.stopped_epoch for m in got]
+    assert len({e for e in stops if e}) >= 4 and None in stops  # stops spread; some run out
+    for s, member in zip(jobs, got):
+        alone = fit([s], data)[0]
+        if member.stopped_epoch != alone.stopped_epoch:
+            assert _near_tie(member, alone), (s.seed, member.stopped_epoch, alone.stopped_epoch)
+            continue
+        assert_same(member, alone)
+        assert member.best_epoch == alone.best_epoch
+        assert member.epochs == len(member.history) == (member.stopped_epoch or 300)
+        if member.stopped_epoch:
+            assert member.stopped_epoch - member.best_epoch >= 20
+
+
+def test_restore_best_weights_ends_with_the_best_epochs_weights_and_metrics():
+    jobs = [settings("hidden_units=[32]", f"seed={seed}", *ES) for seed in range(4)]
+    restore = "train.early_stopping.restore_best_weights=true"
+    restoring = [settings("hidden_units=[32]", f"seed={seed}", *ES, restore) for seed in range(4)]
+    data = make_data(jobs[0].data)
+    plain, best = fit(jobs, data), fit(restoring, data)
+    for p, b in zip(plain, best):
+        assert (b.stopped_epoch, b.best_epoch) == (p.stopped_epoch, p.best_epoch)
+        np.testing.assert_allclose(b.history.to_numpy(), p.history.to_numpy(), rtol=1e-6)
+        for key in ("val_loss", "val_mse"):
+            at_best = b.history[key][b.best_epoch - 1]
+            assert b.metrics[key] == pytest.approx(at_best, rel=1e-6)
+        model = build_model(jobs[0], 1)
+        model.load_state_dict(b.state)
+        with torch.no_grad():
+            assert F.mse_loss(model(data.x_val), data.y_val).item() == pytest.approx(
+                b.metrics["val_mse"], rel=1e-5)  # fmt: skip
+        if b.best_epoch != b.epochs:  # the last epoch's weights are another model
+            assert b.metrics["val_loss"] < p.metrics["val_loss"]
+
+
+def test_early_stopping_on_a_classifiers_accuracy_and_a_diverging_model():
+    """val_accuracy is maximised (mode auto); a model that diverges ends "diverged" with
+    neither a stopped nor a best epoch."""
+    extra = ["data=classification", "data.n_train=100", "data.n_val=300", "train.epochs=200",
+             "train.eval_every=5", "train.early_stopping.patience=15",
+             "train.early_stopping.monitor=val_accuracy"]  # fmt: skip
+    jobs = [settings(*extra, f"seed={seed}", "optimizer.lr=0.03") for seed in (1, 2)]
+    jobs.append(settings(*extra, "optimizer.lr=1e30"))
+    data = make_data(jobs[0].data)
+    got = fit(jobs, data)
+    assert [m.status for m in got] == ["ok", "ok", "diverged"]
+    assert (got[2].stopped_epoch, got[2].best_epoch) == (None, None)
+    for s, member in zip(jobs[:2], got):
+        accuracy = member.history["val_accuracy"]
+        assert member.stopped_epoch is not None
+        assert accuracy[member.best_epoch - 1] == np.nanmax(accuracy)
+        assert_same(member, fit([s], data)[0])

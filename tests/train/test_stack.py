@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from regexp.train.data import make_data, stack
-from regexp.train.engine import EagerStep
 from regexp.train.loss import PenaltyTable, objective, penalty
 from regexp.train.model import MLP, seeded_layers
-from regexp.train.stack import Group
+from regexp.train.stack import Stack
+from regexp.train.steps import EagerStep
 from tests.conftest import settings
 
 pytestmark = pytest.mark.usefixtures("quiet")
@@ -31,62 +31,62 @@ def widths(s) -> list[int]:
     return [1, *s.hidden_units, 1]
 
 
-def group_of(group_jobs: list) -> Group:
-    inits = [seeded_layers(widths(s), s.seed) for s in group_jobs]
-    return Group([widths(s) for s in group_jobs], inits, "cpu")
+def stack_of(members: list) -> Stack:
+    inits = [seeded_layers(widths(s), s.seed) for s in members]
+    return Stack([widths(s) for s in members], inits, "cpu")
 
 
 def test_each_model_starts_from_its_own_init_and_its_padding_from_zero():
-    group_jobs = jobs()
-    group = group_of(group_jobs)
-    assert group.padded and [p.shape[1:] for p in group.params[::2]] == [(1, 6), (6, 4), (4, 1)]
-    for k, s in enumerate(group_jobs):
+    members = jobs()
+    program = stack_of(members)
+    assert program.padded and [p.shape[1:] for p in program.params[::2]] == [(1, 6), (6, 4), (4, 1)]
+    for k, s in enumerate(members):
         alone = MLP(1, s.hidden_units).init_seeded(s.seed).state_dict()
-        mine = group.state_dict(k)
+        mine = program.state_dict(k)
         assert mine.keys() == alone.keys()
         for key in alone:
             assert torch.equal(mine[key], alone[key]), key
-    own = sum(sum((a + 1) * b for a, b in zip(widths(s), widths(s)[1:])) for s in group_jobs)
-    assert group.mask.sum().item() == own  # the mask marks exactly each model's own entries
-    assert torch.equal(group.theta * (1 - group.mask), torch.zeros_like(group.theta))
+    own = sum(sum((a + 1) * b for a, b in zip(widths(s), widths(s)[1:])) for s in members)
+    assert program.mask.sum().item() == own  # the mask marks exactly each model's own entries
+    assert torch.equal(program.theta * (1 - program.mask), torch.zeros_like(program.theta))
 
 
 def test_padding_adds_nothing_to_a_models_penalty():
-    group_jobs = jobs("penalty=l1_l2", "penalty.lam=[0.01,0.002,0.1]", "penalty.biases=true")
-    group = group_of(group_jobs)
-    table = PenaltyTable.of([s.penalty for s in group_jobs], 3, torch.device("cpu"))
-    pen = penalty(group.params, table)
-    for k, s in enumerate(group_jobs):
-        alone = group_of([s])
+    members = jobs("penalty=l1_l2", "penalty.lam=[0.01,0.002,0.1]", "penalty.biases=true")
+    program = stack_of(members)
+    table = PenaltyTable.of([s.penalty for s in members], 3, torch.device("cpu"))
+    pen = penalty(program.params, table)
+    for k, s in enumerate(members):
+        alone = stack_of([s])
         table_k = PenaltyTable.of([s.penalty], 3, torch.device("cpu"))
         assert pen[k].item() == pytest.approx(penalty(alone.params, table_k).item(), rel=1e-6)
 
 
-def _own(group: Group, k: int, flat: torch.Tensor) -> list[torch.Tensor]:
-    """Model k's entries of each layer of a [K, P] buffer laid out like group.theta."""
-    return [view[k][keep] for view, keep in zip(group.views(flat), group._own(k))]
+def _own(program: Stack, k: int, flat: torch.Tensor) -> list[torch.Tensor]:
+    """Model k's entries of each layer of a [K, P] buffer laid out like program.theta."""
+    return [view[k][keep] for view, keep in zip(program.views(flat), program._own(k))]
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_each_models_gradients_are_its_own_and_its_padding_gets_none(activation):
-    group_jobs = jobs(f"activation={activation}", "penalty=l2", "penalty.lam=0.01")
-    data = stack([make_data(s.data) for s in group_jobs])
-    group = group_of(group_jobs)
-    table = PenaltyTable.of([s.penalty for s in group_jobs], 3, torch.device("cpu"))
-    leaves = [p.detach().requires_grad_() for p in group.params]
+    members = jobs(f"activation={activation}", "penalty=l2", "penalty.lam=0.01")
+    data = stack([make_data(s.data) for s in members])
+    program = stack_of(members)
+    table = PenaltyTable.of([s.penalty for s in members], 3, torch.device("cpu"))
+    leaves = [p.detach().requires_grad_() for p in program.params]
     total, _ = objective(leaves, data.x_train, data.y_train, "regression", activation, table)
     grads = torch.cat([g.flatten(1) for g in torch.autograd.grad(total, leaves)], 1)
     if activation == "sigmoid":  # sigmoid(0) = 0.5: a padded unit's outgoing weights would move
-        assert (grads * (1 - group.mask)).abs().max() > 0
-    masked = grads * group.mask  # what the engine's step keeps
-    for k, s in enumerate(group_jobs):
-        alone = group_of([s])
+        assert (grads * (1 - program.mask)).abs().max() > 0
+    masked = grads * program.mask  # what the engine's step keeps
+    for k, s in enumerate(members):
+        alone = stack_of([s])
         mine = make_data(s.data)
         leaves_k = [p.detach().requires_grad_() for p in alone.params]
         table_k = PenaltyTable.of([s.penalty], 3, torch.device("cpu"))
         total_k, _ = objective(leaves_k, mine.x_train, mine.y_train, "regression", activation,
                                table_k)  # fmt: skip
-        for got, want in zip(_own(group, k, masked), torch.autograd.grad(total_k, leaves_k)):
+        for got, want in zip(_own(program, k, masked), torch.autograd.grad(total_k, leaves_k)):
             torch.testing.assert_close(got, want[0], rtol=1e-6, atol=1e-9)
 
 
@@ -103,31 +103,31 @@ def test_each_models_updates_and_optimizer_state_are_its_own(optimizer, activati
     """Ten steps of the engine's EagerStep: each model's weights, m and v equal its own alone;
     the padding of all three is exactly 0. (RMSprop's m is the fused kernel's scratch: g.)
     L1 under SGD-type updates only: sign(w) near 0 makes Adam's rounding chaotic."""
-    group_jobs = jobs(f"optimizer={optimizer}", f"activation={activation}", f"penalty={pen}",
+    members = jobs(f"optimizer={optimizer}", f"activation={activation}", f"penalty={pen}",
                       "penalty.lam=0.001", "optimizer.lr=0.01")  # fmt: skip
-    data = stack([make_data(s.data) for s in group_jobs])
+    data = stack([make_data(s.data) for s in members])
 
-    def train(batch_jobs: list, x, y) -> tuple[Group, EagerStep]:
-        group = group_of(batch_jobs)
-        table = PenaltyTable.of([s.penalty for s in batch_jobs], 3, torch.device("cpu"))
-        step = EagerStep(group, batch_jobs, table, "regression")
+    def train(members_: list, x, y) -> tuple[Stack, EagerStep]:
+        program = stack_of(members_)
+        table = PenaltyTable.of([s.penalty for s in members_], 3, torch.device("cpu"))
+        step = EagerStep(program, members_, table, "regression")
         for _ in range(10):
             step(x, y)
-        return group, step
+        return program, step
 
-    group, step = train(group_jobs, data.x_train, data.y_train)
-    pad = 1 - group.mask
-    for state in (group.theta, step.m, step.v):
+    program, step = train(members, data.x_train, data.y_train)
+    pad = 1 - program.mask
+    for state in (program.theta, step.m, step.v):
         if state is not None:
             assert torch.equal(state * pad, torch.zeros_like(state))
-    for k, s in enumerate(group_jobs):
+    for k, s in enumerate(members):
         mine = make_data(s.data)
         alone, alone_step = train([s], mine.x_train, mine.y_train)
         # m and v average gradients, whose entries near 0 carry the weights' rounding
-        for ours, theirs, tol in ((group.theta, alone.theta, 1e-5), (step.m, alone_step.m, 1e-4),
+        for ours, theirs, tol in ((program.theta, alone.theta, 1e-5), (step.m, alone_step.m, 1e-4),
                                   (step.v, alone_step.v, 1e-4)):  # fmt: skip
             if ours is None:
                 continue
             scale = theirs.abs().max().item()
-            for got, want in zip(_own(group, k, ours), alone.views(theirs)):
+            for got, want in zip(_own(program, k, ours), alone.views(theirs)):
                 torch.testing.assert_close(got, want[0], rtol=tol, atol=tol * scale)
