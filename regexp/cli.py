@@ -257,7 +257,7 @@ def _run_sweep(plan: Any, source: Any) -> int:
 
 def _end_sweep(plan: Any, tracked: bool, code: int) -> int:
     """The sweep's summary, whatever stopped it; a signal meanwhile waits until it is written
-    (then the pictures are left out). 0 only when every expected job is ok."""
+    (then the pictures are left out). 0 only when every expected job is ok (or pruned)."""
     summary = 1
     try:
         with interrupts_deferred():

@@ -22,6 +22,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.regexp_launcher.dispatch import DISPATCHES, run_remotely
+from hydra_plugins.regexp_launcher.search_units import run_search
 from hydra_plugins.regexp_launcher.sweep_jobs import Job, SweepJobs
 from regexp.runs.units import Unit, plan_units
 from regexp.system.progress import SweepProgress, sweep_progress
@@ -105,6 +106,21 @@ class BatchedLauncher(Launcher):
             done = self._here(jobs, units, plan)
         returns = {job.idx: ret for unit, rets in zip(units, done) for job, ret in zip(unit, rets)}
         return [returns[j.idx] for j in loaded]
+
+    def launch_search(self, search: Any) -> bool:
+        """regexp's Optuna sweeper's search (regexp.runs.search.Search), run here: its trials
+        in programs whose freed rows take its next trials (search_units.py). False, running
+        nothing, where units are dispatched elsewhere: the sweeper then launches its trials
+        n_jobs at a time."""
+        if self.dispatch != "local":
+            return False
+        setup_globals()
+        assert self.config is not None and self.hydra_context is not None
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        jobs = SweepJobs(self.config, self.hydra_context)
+        run_search(jobs, search, self.task_function, self.limits)  # type: ignore[arg-type]
+        return True
 
     def _here(self, jobs: SweepJobs, units: list[list[Job]], plan: list[Unit]) -> list[list]:
         """Every unit run here, one after another, with the sweep's progress and the launch's

@@ -1,14 +1,18 @@
 """Hydra sweeper `hydra/sweeper=optuna`: regexp's Optuna search, on Hydra's public Sweeper API
 and Optuna's ask/tell; presets in conf/hydra/sweeper/ (optuna_lam_lr.yaml).
 
-It asks n_jobs trials at a time and hands them to the launcher together (the batched launcher
-trains them as one program), then tells each trial its job's objective; a job that failed or
-diverged (NaN) is a FAIL trial, and the search goes on. A trial's job folder is its number.
-The study lives in the sweep folder (study.db) unless `storage` names another, and holds
-n_trials trials in all: `regexp sweep --resume DIR hydra.sweeper.n_trials=48` reopens it,
-leaves the trials told as they are, runs the trials an interrupt left unfinished again in
-their folders, and asks for the rest. Hydra's plugin scan executes this module for every
-run, so Optuna is imported only once a search starts (regexp.runs.study).
+It hands its search (regexp.runs.search.Search: asks, hears each trial's validation passes,
+prunes, tells) to a launcher that has `launch_search` (the batched launcher: n_jobs trials as
+one program, each freed row taking the next trial); to any other launcher it hands n_jobs
+trials at a time through Hydra's `launch`, and each job reports to the study itself
+(regexp.runs.study.lone_trial). A trial is told as it ends: COMPLETE with its objective,
+PRUNED when the pruner stopped it, FAIL when its job failed or diverged (NaN), and the search
+goes on. A trial's job folder is its number. The study lives in the sweep folder (study.db)
+unless `storage` names another, and holds n_trials trials in all: `regexp sweep --resume DIR
+hydra.sweeper.n_trials=48` reopens it, leaves the trials told as they are, runs the trials an
+interrupt left unfinished again in their folders, and asks for the rest. Hydra's plugin scan
+executes this module for every run, so Optuna is imported only once a search starts
+(regexp.runs.study).
 """
 
 import logging
@@ -41,6 +45,9 @@ class OptunaSweeperConf:
     n_trials: int = 20  # the study's trials in all (a resumed study asks for the rest)
     n_jobs: int = 1  # trials asked at a time and handed to the launcher together
     max_failure_rate: float = 1.0  # asking stops once more of the told trials failed
+    # name (none, median, successive_halving, hyperband), then the pruner's own keyword
+    # arguments, added with + (+hydra.sweeper.pruner.min_resource=20)
+    pruner: Any = field(default_factory=lambda: {"name": "none"})
     # KEY: interval(a, b), tag(log, interval(a, b)), int(interval(a, b)), choice(...), range(...)
     params: Any = None
 
@@ -72,6 +79,7 @@ class OptunaSweeper(Sweeper):
         n_jobs: int,
         max_failure_rate: float,
         params: Any,
+        pruner: Any = None,
     ) -> None:
         self.sampler = (
             OmegaConf.to_container(sampler) if isinstance(sampler, DictConfig) else sampler
@@ -79,6 +87,7 @@ class OptunaSweeper(Sweeper):
         self.direction, self.study_name, self.storage = direction, study_name, storage
         self.n_trials, self.n_jobs, self.max_failure_rate = n_trials, n_jobs, max_failure_rate
         self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else params
+        self.pruner = OmegaConf.to_container(pruner) if isinstance(pruner, DictConfig) else pruner
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.launcher: Any = None
@@ -108,32 +117,26 @@ class OptunaSweeper(Sweeper):
         space = studies.search_space_of(self.params, arguments)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         studies.save_sweep(self.config, sweep_dir)  # as Hydra's basic sweeper: for --resume
-        study = studies.open_study(
-            self.storage, sweep_dir, self.study_name, self.direction, self.sampler
-        )
-        log.info("Optuna study %s in %s: %d of %d trials, %s", self.study_name,
-                 studies.storage_url(self.storage, sweep_dir), studies.asked(study),
-                 self.n_trials, self.direction)  # fmt: skip
+        counts = (self.n_trials, self.n_jobs, self.max_failure_rate)
+        search = studies.open_search(self.storage, sweep_dir, self.study_name, self.direction,
+                                     self.sampler, self.pruner, space, counts)  # fmt: skip
+        pruner = (self.pruner or {}).get("name", "none")
+        log.info("Optuna study %s in %s: %d of %d trials, %s, pruner %s", self.study_name,
+                 studies.storage_url(self.storage, sweep_dir), studies.asked(search.study),
+                 self.n_trials, self.direction, pruner)  # fmt: skip
+        resuming = ResumingLauncher(self.launcher, self.config, self.hydra_context)
+        search.resume(lambda trial: resuming.job_dir(trial.number, trial.overrides), sweep_dir)
+        launch_search = getattr(self.launcher, "launch_search", None)
+        if launch_search is None or not launch_search(search):
+            self._batches(search)
 
-        def run(trials: list[Any], launcher: Any) -> None:
-            """Launch the trials' jobs (numbered as the trials) and tell each its value."""
-            for batch in _consecutive(trials):
-                overrides = [space.overrides(t.params) for t in batch]
-                returns = launcher.launch(overrides, initial_job_idx=batch[0].number)
-                for trial, ret in zip(batch, returns):
+    def _batches(self, search: Any) -> None:
+        """The search's trials n_jobs at a time through Hydra's launch (job numbers: the
+        trials'); each trial told from its job's return unless its job told it."""
+        while batch := search.batch():
+            for run in _consecutive(batch):
+                overrides = [trial.overrides for trial in run]
+                returns = self.launcher.launch(overrides, initial_job_idx=run[0].number)
+                for trial, ret in zip(run, returns):
                     done = ret.status == JobStatus.COMPLETED
-                    studies.tell(study, trial.number, ret.return_value if done else None)
-            first, last = trials[0].number, trials[-1].number
-            told = f"trial {first}" if first == last else f"trials {first}-{last}"
-            log.info("%s told: %s", told, studies.best_so_far(study))
-
-        unfinished = studies.unfinished(study)
-        if unfinished:  # an interrupted sweep's: each runs again in its own folder
-            run(unfinished, ResumingLauncher(self.launcher, self.config, self.hydra_context))
-        found = studies.distributions(space)
-        while (left := self.n_trials - studies.asked(study)) > 0:
-            if studies.failure_rate(study) > self.max_failure_rate:
-                log.error("more than %g of the trials failed: no more are asked for",
-                          self.max_failure_rate)  # fmt: skip
-                break
-            run([study.ask(found) for _ in range(min(left, self.n_jobs))], self.launcher)
+                    search.settle(trial.number, ret.return_value if done else None)

@@ -106,7 +106,9 @@ class SweepJobs:
         flush_loggers()
         return ret
 
-    def unit_folders(self, unit: list[Job], task_function: TaskFunction) -> "UnitFolders":
+    def unit_folders(
+        self, unit: list[Job] | dict[int, Job], task_function: TaskFunction
+    ) -> "UnitFolders":
         return UnitFolders(self, unit, task_function)
 
     def run(self, job: Job, task_function: TaskFunction) -> JobReturn:
@@ -130,9 +132,12 @@ class SweepJobs:
 
 class UnitFolders:
     """regexp.runs.run_unit.Folders of one stacked unit: job i's folder made as run_job makes
-    it, and its JobReturn once its numbers are written; Hydra's callbacks told of both."""
+    it, and its JobReturn once its numbers are written; Hydra's callbacks told of both. A
+    search's unit is a dict by trial number, which grows as the program takes new trials."""
 
-    def __init__(self, jobs: SweepJobs, unit: list[Job], task_function: TaskFunction):
+    def __init__(
+        self, jobs: SweepJobs, unit: list[Job] | dict[int, Job], task_function: TaskFunction
+    ):
         self.jobs, self.unit, self.task_function = jobs, unit, task_function
         self.callbacks = jobs.hydra_context.callbacks
         self.returns: dict[int, JobReturn] = {}

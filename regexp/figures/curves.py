@@ -1,10 +1,11 @@
-"""A sweep's curves.png: the validation metric against the epoch for every ok run.
+"""A sweep's curves.png: the validation metric against the epoch for every ok run, and every
+run an Optuna search's pruner stopped (drawn to where it stopped, its end marked ×).
 
 Runs are coloured by the sweep's first study variable (a colour per value, or a colour map
 with its bar for a key of many numeric values) and, when a second one has at most four
 values, dashed by it; runs of one setting that differ only in seed are one mean line in a
-min–max band, and the title says so. Curves are given as arrays (regexp.read.sweep_figures
-reads them): no run folder is read here.
+min–max band, and the title says so (a pruned run is a line of its own). Curves are given as
+arrays (regexp.read.sweep_figures reads them): no run folder is read here.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Curve:
     setting: str  # every study key's value: runs of one setting (seeds) share a band
     epochs: np.ndarray
     values: np.ndarray
+    pruned: bool = False  # stopped by a search's pruner: its curve ends there
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,16 @@ class Setting:
     lo: np.ndarray
     hi: np.ndarray
     runs: int
+    pruned: bool = False
 
 
 def settings_of(curves: Sequence[Curve], log: bool) -> list[Setting]:
     """The curves grouped by setting, in first-seen order: on the epochs all its runs share,
     their mean (geometric on a log axis) and their min and max."""
     groups: dict[str, list[Curve]] = {}
-    for curve in curves:
-        groups.setdefault(curve.setting, []).append(curve)
+    for i, curve in enumerate(curves):  # a pruned curve is its own: it would cut a band short
+        key = f"{curve.setting}#{i}" if curve.pruned else curve.setting
+        groups.setdefault(key, []).append(curve)
     out = []
     for runs in groups.values():
         epochs = runs[0].epochs
@@ -66,7 +70,9 @@ def settings_of(curves: Sequence[Curve], log: bool) -> list[Setting]:
         else:
             centre = np.exp(np.log(stack).mean(0)) if log else stack.mean(0)
             lo, hi = stack.min(0), stack.max(0)
-        out.append(Setting(runs[0].colour, runs[0].style, epochs, centre, lo, hi, len(runs)))
+        first = runs[0]
+        out.append(Setting(first.colour, first.style, epochs, centre, lo, hi, len(runs),
+                           first.pruned))  # fmt: skip
     return out
 
 
@@ -115,6 +121,8 @@ def plot_curves(
         ax.plot(s.epochs, s.centre, line, color=colour, lw=1.4, alpha=alpha, marker=marker, ms=3)
         if s.runs > 1:
             ax.fill_between(s.epochs, s.lo, s.hi, color=colour, alpha=band, lw=0)
+        if s.pruned and len(s.epochs):
+            ax.plot(s.epochs[-1:], s.centre[-1:], "x", color=colour, alpha=alpha, ms=5)
     if log:
         plain_log_axis(ax)
     last = max((float(s.epochs.max()) for s in drawn if len(s.epochs)), default=1.0)
@@ -124,6 +132,10 @@ def plot_curves(
     ax.grid(alpha=0.3)
     seeds = max((s.runs for s in drawn), default=1)
     note = band_note(log) if seeds > 1 else ""
+    pruned = sum(s.pruned for s in drawn)
+    if pruned:
+        said = f"{pruned} pruned: drawn to where the pruner stopped them (×)"
+        note = f"{note}; {said}" if note else said
     ax.set_title(f"{metric} of every run ({len(curves)}) against the epoch"
                  f"{chr(10) + note if note else ''}", fontsize=10 if not note else 9)  # fmt: skip
     if norm is not None:

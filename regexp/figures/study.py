@@ -1,5 +1,6 @@
 """An Optuna study's own figures, drawn by optuna.visualization.matplotlib at an Optuna
-sweep's ending into its folder: optuna_history.png (each trial's value, the best so far) and
+sweep's ending into its folder: optuna_history.png (each trial's value, the best so far; the
+trials the pruner stopped marked × at the last value they reported, an earlier epoch's) and
 optuna_importance.png (how much of the value each searched key explains, by Optuna's
 default evaluator, PED-ANOVA: deterministic, and needs no scikit-learn). Imported only for
 an Optuna search (regexp.read.outcome); the study comes from the caller (regexp.runs.study).
@@ -25,6 +26,12 @@ LOG_SPAN = 10.0  # a history whose values span more than this factor gets a log 
 
 def _completed(study: Any) -> list[Any]:
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def _pruned(study: Any) -> list[Any]:
+    """Pruned trials with a value (the last they reported)."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+    return [t for t in trials if t.value is not None]
 
 
 def importance_skipped(study: Any) -> str | None:
@@ -67,10 +74,16 @@ def _draw(plot: Any, path: Path, title: str) -> None:
 
 
 def _history(study: Any, metric: str) -> Any:
-    """The optimization history; on a log axis where the values span decades (a few bad
-    trials would flatten the good ones against the axis)."""
+    """The optimization history, the pruned trials marked beside the completed ones; on a log
+    axis where the values span decades (a few bad trials would flatten the good ones against
+    the axis)."""
     ax = import_plots().plot_optimization_history(study, target_name=metric)
-    values = [t.value for t in _completed(study)]
+    pruned = _pruned(study)
+    if pruned:
+        ax.scatter([t.number for t in pruned], [t.value for t in pruned], marker="x", s=18,
+                   color="0.45", label="pruned (last reported value)", zorder=1)  # fmt: skip
+        ax.legend(loc="upper right", fontsize=8)
+    values = [t.value for t in [*_completed(study), *pruned]]
     if min(values) > 0 and max(values) / min(values) > LOG_SPAN:
         plain_log_axis(ax)
     return ax
@@ -84,7 +97,9 @@ def draw_study(study: Any, sweep_dir: Path, metric: str) -> tuple[list[Path], li
     if not done:
         return [], ["no Optuna figures: no trial completed"]
     failed = len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
-    told = f"{len(done)} completed" + (f", {failed} failed" if failed else "")
+    pruned = len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
+    told = f"{len(done)} completed" + (f", {pruned} pruned" if pruned else "")
+    told += f", {failed} failed" if failed else ""
     history, importance = sweep_dir / HISTORY, sweep_dir / IMPORTANCE
     _draw(lambda: _history(study, metric), history,
           f"Optuna study {study.study_name}: {metric} by trial ({told})")  # fmt: skip

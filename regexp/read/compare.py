@@ -47,8 +47,9 @@ def aggregate(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Mean and sample std (ddof=1) of each metric over the `ok` runs sharing `by`, and the
     mean's 95 % t-interval.
 
-    Columns: the keys, n (ok runs), excluded (runs not ok: failed, diverged, incomplete,
-    corrupt), then <metric>_mean, <metric>_std, <metric>_ci95_low and <metric>_ci95_high.
+    Columns: the keys, n (ok runs), excluded (runs not ok: pruned, failed, diverged,
+    incomplete, corrupt), then <metric>_mean, <metric>_std, <metric>_ci95_low and
+    <metric>_ci95_high.
     Rows of foreign folders are dropped.
     """
     df = df[df["status"] != "unknown"].copy()
@@ -167,7 +168,7 @@ def _print(shown: pd.DataFrame, caption: str) -> None:
         right = col not in ("path", "name", "status") and numeric.sum() > 0
         right = right and numeric.sum() == (shown[col] != "").sum()
         table.add_column(col, justify="right" if right else "left", overflow="fold")
-    colors = {"ok": "green", "diverged": "yellow", "failed": "red"}
+    colors = {"ok": "green", "pruned": "cyan", "diverged": "yellow", "failed": "red"}
     for _, row in shown.iterrows():
         # Text, not markup: a cell such as "[relu]" must print as it is.
         cells = [

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # torch is loaded by load_model only
 def load(*paths: Path | str) -> pd.DataFrame:
     """One row per run found at or under the paths (run, sweep or any parent folder): path
     (the run's folder), job, name, overrides, the config keys flattened (`data.seed`,
-    `penalty.lam`, ...), status (ok, diverged, failed, incomplete, corrupt), the metrics
+    `penalty.lam`, ...), status (ok, pruned, diverged, failed, incomplete, corrupt), the metrics
     (`val_mse`, ...), error. `df.attrs["config_keys"]` and `["metric_keys"]` say which
     columns are which. FileNotFoundError for a path that does not exist."""
     for path in paths:

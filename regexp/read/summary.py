@@ -27,7 +27,7 @@ from regexp.read.table import (
     with_missing_jobs,
     write_summary,
 )
-from regexp.runs.layout import RunDir
+from regexp.runs.layout import DONE, RunDir
 
 # an Optuna search's own figures, drawn into the sweep folder by read/outcome.py
 OPTUNA_FIGURES = ("optuna_history.png", "optuna_importance.png")
@@ -136,9 +136,9 @@ def write_ending(
     searching: bool = False,
 ) -> tuple[int, pd.DataFrame]:
     """The sweep's result: its folders read once, its summary written and printed, best.yaml
-    (and an Optuna search's figures). (0 only when every expected job is ok, the table read,
-    for draw_ending.) searching: an optimizing sweeper's search, whose trials not asked yet
-    have no row."""
+    (and an Optuna search's figures). (0 only when every expected job is ok or pruned, the
+    table read, for draw_ending.) searching: an optimizing sweeper's search, whose trials not
+    asked yet have no row; its pruned trials are not failures."""
     console = console or terminal()
     table, df = tables(sweep_dir, jobs)
     try:
@@ -157,7 +157,11 @@ def write_ending(
               file=sys.stderr)  # fmt: skip
         return 1, df
     never = table["status"] == "missing"
-    bad = int((~never & (table["status"] != "ok")).sum())
+    bad = int((~never & ~table["status"].isin(DONE)).sum())
+    pruned = int((table["status"] == "pruned").sum())
+    if pruned:
+        console.print(f"{pruned} of {len(table)} trials pruned (stopped early by the pruner, "
+                      "not failures; never the best)", markup=False)  # fmt: skip
     unasked = max(expected - len(table), 0)
     missing = int(never.sum()) + (0 if searching else unasked)
     if bad or missing:
@@ -187,7 +191,7 @@ def end_sweep(
     console: Console | None = None,
     jobs: list[list[str]] | None = None,
 ) -> int:
-    """write_ending, then draw_ending: 0 only when every expected job is ok."""
+    """write_ending, then draw_ending: 0 only when every expected job is ok (or pruned)."""
     console = console or terminal()
     code, df = write_ending(sweep_dir, expected, console, jobs)
     draw_ending(sweep_dir, df, console)

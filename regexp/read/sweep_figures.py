@@ -21,9 +21,10 @@ CURVES, PARALLEL = "curves.png", "parallel.png"
 
 
 def read_curves(df: pd.DataFrame, keys: list[str], metric: str) -> list[Curve]:
-    """Each ok run's evaluated epochs of `metric` from its history.csv (runs whose history
-    cannot be read, or lacks the metric, are left out)."""
-    ok = df[df["status"] == "ok"]
+    """Each ok or pruned run's evaluated epochs of `metric` from its history.csv (a pruned
+    run's end where the pruner stopped it; runs whose history cannot be read, or lacks the
+    metric, are left out)."""
+    ok = df[df["status"].isin(("ok", "pruned"))]
     curves = []
     for _, row in ok.iterrows():
         try:  # History's own reader, not pandas' read_csv: cheaper a file (docs/speed.md)
@@ -43,6 +44,7 @@ def read_curves(df: pd.DataFrame, keys: list[str], metric: str) -> list[Curve]:
                 setting=", ".join(f"{k}={v}" for k, v in zip(keys, values)),
                 epochs=epochs[kept],
                 values=found[kept],
+                pruned=row["status"] == "pruned",
             )
         )
     return curves
@@ -57,7 +59,7 @@ def curve_metric(df: pd.DataFrame, objective: Objective) -> str:
 def draw_curves(
     sweep_dir: Path, df: pd.DataFrame, keys: list[str], objective: Objective
 ) -> Path | None:
-    """curves.png, when some ok run has a history of the metric; its path."""
+    """curves.png, when some ok or pruned run has a history of the metric; its path."""
     metric = curve_metric(df, objective)
     curves = read_curves(df, keys, metric)
     if not curves:

@@ -70,8 +70,9 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
     Columns: job, name, one column per overridden key in the order they were typed (a
     config group override such as `penalty=l2` shows the group's name as `penalty.name`),
-    status, metrics (accuracy only when a job has it), error when a job has one. Works with
-    failed or missing jobs."""
+    status, metrics (accuracy only when a job has it), the epoch a job stopped at when one
+    stopped early (early stopping, an Optuna search's pruner), error when a job has one. Works
+    with failed or missing jobs."""
     config_keys = df.attrs.get("config_keys", [])
     swept: dict[str, str] = {}  # override key -> column
     for overrides in df["overrides"]:
@@ -94,6 +95,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
             table[col] = df[col]
         elif not optional:
             table[col] = float("nan")  # every job failed: keep the columns anyway
+    if "stopped_epoch" in df and df["stopped_epoch"].notna().any():  # early stopping, pruning
+        table["stopped_epoch"] = df["stopped_epoch"].astype("Int64")
     if REUSED in df and df[REUSED].notna().any():
         table[REUSED] = df[REUSED]
     if df["error"].notna().any():

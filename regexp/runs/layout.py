@@ -39,7 +39,10 @@ MLFLOW_RUN = "mlflow_run.json"  # logger=mlflow: the store and parent run of a s
 STUDY = "study.db"  # an Optuna sweep's study (SQLite), in its sweep folder
 BEST = "best.yaml"  # a sweep's best run by its objective, written at its ending
 REUSED = "reused_from"  # metrics.json of a job filled from the store: where it was trained
-STATUSES = ("ok", "diverged", "failed")  # what the runner writes into metrics.json
+# what the runner writes into metrics.json; "pruned": an Optuna search's pruner stopped the job
+# (a trial cut short on purpose: finished, not a failure)
+STATUSES = ("ok", "pruned", "diverged", "failed")
+DONE = ("ok", "pruned")  # finished as asked: a resumed sweep never runs them again
 # metrics.json's "figures" of a trained job until its figures are drawn: an interrupted sweep
 # leaves it, and its resume draws them
 NOT_DRAWN = "not drawn yet: if the sweep was stopped, regexp sweep --resume draws them"
@@ -152,7 +155,8 @@ class RunDir:
         write_json(self.metrics_file, metrics)
 
     def status(self) -> str | None:
-        """ok, diverged or failed from metrics.json; None while it is absent or unreadable."""
+        """ok, pruned, diverged or failed from metrics.json; None while it is absent or
+        unreadable."""
         try:
             status = self.metrics().get("status")
         except (OSError, ValueError):
@@ -160,8 +164,9 @@ class RunDir:
         return status if status in STATUSES else None
 
     def is_done(self) -> bool:
-        """Finished with status ok and its weights written: nothing left to run again."""
-        return self.status() == "ok" and self.has_weights()
+        """Finished with status ok (or pruned) and its weights written: nothing left to run
+        again."""
+        return self.status() in DONE and self.has_weights()
 
     def figures_missing(self) -> bool:
         """Finished, but its figures were not drawn (an interrupted sweep)."""

@@ -1,64 +1,53 @@
-"""Run a unit of work: train its jobs as one program, then write each job's folder.
+"""Run a unit of work: train its jobs as one program, writing each job's folder as it ends.
 
 The one interface between a launcher and the runs. Whoever dispatches a unit (the batched
 launcher here or in a Ray task or a SLURM job, or Hydra's task function for a job alone)
 calls run_unit with the jobs' settings and where each job's folder is; a program of one is
-`regexp run`. Every job's folder is written by regexp.runs.write, in two steps: first every
-trained job's numbers (an interrupt waits for them), then the figures.
+`regexp run`. Every job's folder is written by regexp.runs.write as soon as the job ends
+(regexp.runs.unit_jobs: its numbers first, an interrupt meanwhile waits for them, then its
+figures). In an Optuna search the unit's jobs are trials (regexp.runs.search): they report to
+the search's pruner, are told to the study as they end, and a freed row takes the next trial.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from regexp.config import objective
 from regexp.config.errors import ConfigError
 from regexp.config.settings import DataSettings, Settings
 from regexp.config.size import culprit, estimate, size
 from regexp.figures.templates import warm_up
 from regexp.runs.store import Store, reuse_on
-from regexp.runs.write import (
-    Trained,
-    Written,
-    finish_figures,
-    record_failure,
-    write_numbers,
-    write_reused,
-)
+from regexp.runs.unit_jobs import Folders, Outcome, UnitJobs, Writer, outcome
+from regexp.runs.write import Trained, write_reused
 from regexp.system.pools import ProcessPool, cpu_count
 from regexp.system.progress import SweepProgress
-from regexp.system.signals import interrupts_deferred
-from regexp.system.threads import threads_for
 from regexp.train.data import Dataset, make_data, stack
-from regexp.train.engine import fit
+from regexp.train.engine import Member, fit
 from regexp.train.init import pick_init
+from regexp.train.watch import Watch
 
+if TYPE_CHECKING:
+    from regexp.runs.search import TrialJobs
 
-class Folders(Protocol):
-    """Where a unit's jobs go, from whoever dispatches it: open(i) makes job i's folder (as
-    Hydra's run_job would: the batched launcher) or gives the one made already (a job alone);
-    close(i, value) hears that its numbers are written, with its objective's value."""
-
-    def open(self, i: int) -> Path: ...
-
-    def close(self, i: int, value: float) -> None: ...
+__all__ = ["Folders", "Given", "Outcome", "figure_pool", "outcome", "run_unit", "train"]
 
 
 class Given:
-    """Folders made already: job i's is paths[i]."""
+    """Folders made already: job i's is paths[i]; one path: the one job's, whatever its key
+    (a trial's is its number)."""
 
     def __init__(self, *paths: Path):
         self.paths = paths
 
     def open(self, i: int) -> Path:
-        return self.paths[i]
+        return self.paths[0] if len(self.paths) == 1 else self.paths[i]
 
     def close(self, i: int, value: float) -> None:
         pass
@@ -70,25 +59,20 @@ class Given:
 POOL_MIN_JOBS = 64
 
 
-@dataclass
-class Outcome:
-    """A job's result as its launcher returns it: its metrics, and its objective's value
-    (what an optimizing sweeper is told; NaN for a job that is not ok)."""
-
-    metrics: dict[str, Any]
-    value: float
-
-
 def pick_device(setting: str) -> torch.device:
     if setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(setting)
 
 
-def train(settings: Sequence[Settings], display: Any = None) -> list[Trained]:
+def train(
+    settings: Sequence[Settings], display: Any = None, jobs: UnitJobs | None = None
+) -> list[Trained]:
     """Train jobs of one stack_key as one program, each on its own data draw (one object for
-    the jobs that share one); display: a sweep's progress display. Raises on errors that
-    concern the whole program (bad data, out of memory)."""
+    the jobs that share one); display: a sweep's progress display; jobs: hears the program's
+    passes and refills its freed rows, and gets each job's outcome as it ends
+    (regexp.runs.unit_jobs). Each job's Trained: the settings given, then the refills. Raises
+    on errors that concern the whole program (bad data, out of memory)."""
     first = settings[0]
     device = pick_device(first.device)
     made: dict[DataSettings, Dataset] = {}
@@ -110,12 +94,45 @@ def train(settings: Sequence[Settings], display: Any = None) -> list[Trained]:
         start, info = pick_init(first, data)
         inits = [start]
     label = first.name if len(settings) == 1 else "batched"
-    members = fit(settings, data, inits, label, display)
-    return [Trained(m, str(device), draw, info) for m, draw in zip(members, draws)]
+    watch = _Watch(jobs, list(settings), made, device, info)
+    members = fit(settings, data, inits, label, display, watch)
+    return [watch.trained(job, m) for job, m in enumerate(members)]
 
 
-def outcome(settings: Settings | None, metrics: dict[str, Any]) -> Outcome:
-    return Outcome(metrics, objective.of_job(settings and settings.objective, metrics))
+class _Watch(Watch):
+    """fit's watch for train: UnitJobs' passes and refills; each job's outcome made a Trained
+    (its device, its data draw: a refill's made here too) and handed on as it ends."""
+
+    def __init__(
+        self, jobs: UnitJobs | None, settings: list[Settings], made: dict, device: torch.device,
+        info: dict[str, Any] | None,
+    ):  # fmt: skip
+        self.jobs, self.settings, self.made, self.device, self.info = (
+            jobs,
+            settings,
+            made,
+            device,
+            info,
+        )
+
+    def evaluated(self, jobs, epochs, values):  # noqa: ANN001, ANN201 (Watch's)
+        return self.jobs.evaluated(jobs, epochs, values) if self.jobs is not None else ()
+
+    def refill(self, job: int) -> Settings | None:
+        s = self.jobs.refill(job) if self.jobs is not None else None
+        if s is not None:
+            self.settings.append(s)
+            if s.data not in self.made:
+                self.made[s.data] = make_data(s.data).to(self.device)
+        return s
+
+    def trained(self, job: int, member: Member) -> Trained:
+        s = self.settings[job]
+        return Trained(member, str(self.device), self.made[s.data], self.info if job == 0 else None)
+
+    def finished(self, job: int, member: Member) -> None:
+        if self.jobs is not None:
+            self.jobs.ended(job, self.trained(job, member))
 
 
 def run_unit(
@@ -124,73 +141,41 @@ def run_unit(
     pool: ProcessPool | None = None,
     progress: SweepProgress | None = None,
     batched: bool = False,
+    trials: TrialJobs | None = None,
 ) -> list[Outcome]:
     """Train the jobs as one program (its epochs shown in the sweep's `progress` display),
     but those the store of finished jobs holds (regexp.runs.store), and write every job's
-    folder: its numbers, weights and metrics.json (an interrupt meanwhile waits until every
-    job's are written), then its figures: in `pool`, when one is given, as soon as the job's
-    numbers are, else here once every job's numbers are. batched: a batched launcher's
-    program (metrics.json's "batched" says its K). Raises when the program could not be
-    trained: nothing is written then."""
+    folder as soon as the job ends: its numbers, weights and metrics.json (an interrupt
+    meanwhile waits until the folders of every job that ended with it are written), then its
+    figures: in `pool`, when one is given, at once, else here once the program has trained.
+    batched: a batched launcher's program (metrics.json's "batched" says its K). trials: the
+    jobs are these trials of an Optuna search (regexp.runs.search.TrialJobs: folders named by
+    trial number, passes reported, pruned trials stopped, each told as it ends, freed rows
+    refilled). Each job's Outcome: the jobs given, then the refills. Raises when the program
+    could not be trained (nothing is written then, unless some of its jobs had ended)."""
     store = Store()
-    outcomes: dict[int, Outcome] = {}
-    plotted: list[Written] = []
+    keys = list(trials.numbers) if trials is not None else list(range(len(settings)))
+    writer = Writer(folders, pool, progress, trials)
     entries = {i: store.find(s) for i, s in enumerate(settings) if reuse_on(s)}
     todo = [i for i in range(len(settings)) if entries.get(i) is None]
-    display = progress.bar if progress is not None else None
-    results = dict(zip(todo, train([settings[i] for i in todo], display))) if todo else {}
     extra = {"batched": len(todo)} if batched else None
-    if progress is not None:
-        progress.program_trained()
-    done = progress.figure_done if progress is not None else None
-
-    def finished(i: int, s: Settings, written: Written | None) -> None:
-        """Job i's numbers are written: its outcome kept and told to its Folders; its
-        figures queued in the pool at once (drawn meanwhile on the other cores), or kept to
-        draw here once every job's numbers are written."""
-        metrics = written.metrics if written is not None else _unwritten()
-        outcomes[i] = outcome(s, metrics)
-        folders.close(i, outcomes[i].value)
+    jobs = UnitJobs(writer, [settings[i] for i in todo], [keys[i] for i in todo], trials, extra)
+    if todo:
+        display = progress.bar if progress is not None else None
+        try:
+            train(jobs.settings[:], display, jobs)
+        finally:  # the jobs that ended, written even when the program stops
+            jobs.flush()
         if progress is not None:
-            progress.job_done()
-        if written is None or written.specs is None:
-            return
-        if progress is not None:
-            progress.figures_queued(1)
-        if pool is not None:
-            finish_figures(written, pool, done)
-        else:
-            plotted.append(written)
-
-    # one intra-op thread while writing: idle OpenMP threads spin after each small op on the
-    # cores the figure processes use (docs/speed.md, trick 4)
-    with threads_for(0, threads=1):
-        with interrupts_deferred():  # a trained job is never lost to Ctrl-C
-            for i, s in enumerate(settings):
-                entry = entries.get(i)
-                if entry is not None:
-                    write = functools.partial(write_reused, settings=s, entry=entry)
-                else:
-                    write = functools.partial(write_numbers, settings=s, trained=results[i],
-                                              extra=extra)  # fmt: skip
-                finished(i, s, _write(folders, i, write))
-        for written in plotted:
-            finish_figures(written, None, done)
-    return [outcomes[i] for i in range(len(settings))]
-
-
-def _write(folders: Folders, i: int, write: Callable[[Path], Written]) -> Written | None:
-    """Job i's folder made and written; None when its folder cannot be made."""
-    try:
-        out = folders.open(i)
-    except Exception as err:
-        record_failure({}, err)
-        return None
-    return write(out)
-
-
-def _unwritten() -> dict[str, Any]:
-    return {"status": "failed", "error": "its folder could not be made"}
+            progress.program_trained()
+    if progress is not None and trials is not None:
+        progress.started(len(settings) - len(todo))
+    writer.write([
+        (keys[i], settings[i], functools.partial(write_reused, settings=settings[i], entry=e))
+        for i, e in entries.items() if e is not None
+    ])  # fmt: skip
+    writer.draw_rest()
+    return [writer.outcomes[k] for k in [*keys, *jobs.keys[len(todo) :]]]
 
 
 def figure_pool(plotted: int) -> contextlib.AbstractContextManager[ProcessPool | None]:

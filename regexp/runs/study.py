@@ -1,14 +1,15 @@
-"""A sweep's Optuna study (hydra/sweeper=optuna): where it lives, its sampler by name, the
-distributions of its search space, and a job's value told back.
+"""A sweep's Optuna study (hydra/sweeper=optuna): where it lives, its sampler and pruner by
+name, the distributions of its search space, checked before any folder; the search the
+sweeper runs over it (open_search, regexp.runs.search), and the trial a job alone is
+(lone_trial).
 
 By default the study lives in the sweep folder, SQLite's study.db: `regexp sweep --resume`
 reopens it and `optuna-dashboard sqlite:///DIR/study.db` shows it. Optuna is imported only
-where a sweep searches with it (the sweeper's process, and its ending's).
+where a sweep searches with it (the sweeper's process, its jobs', and its ending's).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import sqlite3
 import warnings
@@ -24,13 +25,23 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.trial import FrozenTrial, TrialState
 
 from regexp.config.errors import ConfigError
 from regexp.config.objective import register_resolvers
 from regexp.config.overrides import parse_override
 from regexp.config.search_space import Dimension, SearchSpace, search_space
 from regexp.runs.layout import SweepDir
+from regexp.runs.pruners import make_pruner
+from regexp.runs.search import (  # noqa: F401 (the sweeper's and the ending's, through here)
+    Search,
+    TrialJobs,
+    Trials,
+    asked,
+    best_so_far,
+    failure_rate,
+    tell,
+    unfinished,
+)
 
 # hydra.sweeper.sampler.name -> the class in optuna.samplers
 SAMPLERS = {
@@ -62,6 +73,7 @@ def check_plan(conf: Any, lines: Sequence[str], resume_dir: Path | None = None) 
     if conf.direction not in DIRECTIONS:
         raise ConfigError("hydra.sweeper.direction", f"must be one of {', '.join(DIRECTIONS)}")
     make_sampler(OmegaConf.to_container(conf.sampler, resolve=True))
+    make_pruner(_container(OmegaConf.select(conf, "pruner")))
     distributions(search_space_of(None, lines))
     check_storage(conf.storage)
     held = trials_held(conf.storage, resume_dir, conf.study_name) if resume_dir else 0
@@ -71,6 +83,10 @@ def check_plan(conf: Any, lines: Sequence[str], resume_dir: Path | None = None) 
             f"study in {resume_dir} holds: it counts the study's trials in all; give "
             f"{held} or more"
         )  # fmt: skip
+
+
+def _container(node: Any) -> Any:
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
 def save_sweep(config: DictConfig, sweep_dir: Path) -> None:
@@ -93,13 +109,13 @@ def storage_url(storage: str | None, sweep_dir: Path | str) -> str:
     return storage or f"sqlite:///{SweepDir(sweep_dir).study_file.absolute()}"
 
 
-def _storage(storage: str | None, sweep_dir: Path | str) -> Any:
+def _storage(storage: str | None, sweep_dir: Path | str) -> optuna.storages.RDBStorage:
     """The storage a sweep writes its study to: the one given, as given; else study.db with
     synchronous=OFF. Optuna commits several times per trial, and waiting for the disk at each
     commit made the study the slowest part of a batched search; a killed sweep loses nothing
     (the system holds the writes), only a machine that loses power may."""
     if storage:
-        return storage
+        return optuna.storages.RDBStorage(storage)
     path = SweepDir(sweep_dir).study_file.absolute()
 
     def connect() -> sqlite3.Connection:
@@ -218,13 +234,59 @@ def open_study(
 ) -> optuna.Study:
     """The study, created or reopened (load_if_exists) in the storage given or the sweep
     folder's study.db, with the sampler conf names."""
+    return _open(storage, sweep_dir, name, direction, sampler)[0]
+
+
+def _open(
+    storage: str | None, sweep_dir: Path | str, name: str, direction: str,
+    sampler: Mapping[str, Any],
+) -> tuple[optuna.Study, optuna.storages.RDBStorage]:  # fmt: skip
     quiet_optuna()
+    opened = _storage(storage, sweep_dir)
     study = optuna.create_study(
-        storage=_storage(storage, sweep_dir), study_name=name, direction=direction,
-        load_if_exists=True,
-    )  # fmt: skip
+        storage=opened, study_name=name, direction=direction, load_if_exists=True
+    )
     study.sampler = make_sampler(sampler, offset=len(study.trials))
-    return study
+    return study, opened
+
+
+def open_search(
+    storage: str | None,
+    sweep_dir: Path | str,
+    name: str,
+    direction: str,
+    sampler: Mapping[str, Any],
+    pruner: Mapping[str, Any] | None,
+    space: SearchSpace,
+    counts: tuple[int, int, float],
+) -> Search:
+    """The search a sweeper runs (regexp.runs.search.Search): its study opened as open_study
+    does, the pruner conf names, the space's distributions; counts: n_trials, n_jobs,
+    max_failure_rate."""
+    study, opened = _open(storage, sweep_dir, name, direction, sampler)
+    return Search(study, opened, make_pruner(_container(pruner)), space,
+                  distributions(space), *counts)  # fmt: skip
+
+
+# the sweeper whose jobs are trials of its study (hydra.sweeper._target_ in a job's config)
+OPTUNA_SWEEPER = "hydra_plugins.regexp_launcher.optuna_sweeper.OptunaSweeper"
+
+
+def lone_trial(hydra: Any) -> TrialJobs | None:
+    """The trial a job run alone is, from its Hydra config (HydraConfig: a job of regexp's
+    Optuna sweeper through any launcher, its number the trial's): the study reopened from its
+    storage, with the sweeper's pruner; None for any other job, or a trial the study does not
+    hold RUNNING."""
+    sweeper = hydra.sweeper
+    if OmegaConf.select(sweeper, "_target_") != OPTUNA_SWEEPER:
+        return None
+    quiet_optuna()
+    opened = _storage(sweeper.storage, str(hydra.sweep.dir))
+    study = optuna.load_study(study_name=str(sweeper.study_name), storage=opened)
+    trials = Trials(study, opened, make_pruner(_container(OmegaConf.select(sweeper, "pruner"))))
+    number = int(hydra.job.num)
+    running = {t.number for t in unfinished(study)}
+    return TrialJobs(trials, [number]) if number in running else None
 
 
 def load_study(sweep_dir: Path | str) -> optuna.Study | None:
@@ -243,38 +305,3 @@ def warm_up() -> None:
     """Import what opening a study's SQLite storage takes (SQLAlchemy and Alembic, which
     Optuna imports at first use), in a process that waits to read a search's study."""
     optuna.storages.RDBStorage("sqlite:///:memory:")
-
-
-def asked(study: optuna.Study) -> int:
-    """The trials the study holds, but those waiting to be asked (enqueued)."""
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING)
-
-
-def unfinished(study: optuna.Study) -> list[FrozenTrial]:
-    """Trials asked and never told: those an interrupted sweep was running."""
-    return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-
-
-def failure_rate(study: optuna.Study) -> float:
-    """The fraction of the study's told trials that failed."""
-    told = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
-    return sum(t.state == TrialState.FAIL for t in told) / len(told) if told else 0.0
-
-
-def tell(study: optuna.Study, number: int, value: Any) -> bool:
-    """Tell the study trial `number`'s value; a job that failed or diverged (NaN), or returned
-    no number, as FAIL, so the search goes on without it. Whether the trial completed."""
-    if isinstance(value, int | float) and math.isfinite(value):
-        study.tell(number, float(value))
-        return True
-    study.tell(number, state=TrialState.FAIL)
-    return False
-
-
-def best_so_far(study: optuna.Study) -> str:
-    """The best trial as a log line shows it."""
-    try:
-        best = study.best_trial
-    except ValueError:  # no trial completed
-        return "no trial completed yet"
-    return f"best so far trial {best.number}: {best.value:.4g}"

@@ -82,17 +82,23 @@ def say(text: str) -> None:
 
 
 class SweepProgress:
-    """Jobs done of N (with programs trained and time left) and figures drawn."""
+    """Jobs done of N (with programs trained and time left) and figures drawn. An Optuna
+    search's (trials=True): trials finished of n_trials, with how many train now (live), how
+    many the pruner stopped and how many ended otherwise (completed, failed)."""
 
-    def __init__(self, total: int, programs: int, bar: Any = None):
-        self.total, self.programs, self.bar = total, programs, bar
+    def __init__(self, total: int, programs: int, bar: Any = None, trials: bool = False):
+        self.total, self.programs, self.bar, self.trials = total, programs, bar, trials
         self.done = self.trained = self.figures = self.figures_done = 0
+        self.live = self.pruned = 0
         self.t0, self.logged = time.perf_counter(), 0
         if bar is not None:
-            self.jobs = bar.add_task("sweep", total=total, unit="jobs", info=self._programs())
+            name, unit = ("search", "trials") if trials else ("sweep", "jobs")
+            self.jobs = bar.add_task(name, total=total, unit=unit, info=self._programs())
             self.drawn = bar.add_task("figures", total=0, unit="drawn", info="", visible=False)
 
     def _programs(self) -> str:
+        if self.trials:
+            return f"{self.live} live, {self.pruned} pruned, {self.done - self.pruned} finished"
         return (
             f"{self.trained} of {self.programs} programs trained" if self.programs else "one by one"
         )
@@ -102,18 +108,29 @@ class SweepProgress:
         if self.bar is not None:
             self.bar.update(self.jobs, info=self._programs())
 
-    def job_done(self) -> None:
+    def started(self, n: int = 1) -> None:
+        """n trials started training (a search's)."""
+        self.live += n
+        if self.bar is not None and n:
+            self.bar.update(self.jobs, info=self._programs())
+
+    def job_done(self, status: str | None = None) -> None:
+        """A job (a trial) ended with this status (metrics.json's), its folder written."""
         self.done += 1
+        if self.trials:
+            self.live = max(self.live - 1, 0)
+            self.pruned += status == "pruned"
         if self.bar is not None:
-            self.bar.update(self.jobs, completed=self.done)
+            self.bar.update(self.jobs, completed=self.done, info=self._programs())
         elif self.done * 10 // self.total > self.logged or self.done == self.total:
             self.logged = self.done * 10 // self.total
             elapsed = time.perf_counter() - self.t0
             left = elapsed / self.done * (self.total - self.done)
+            what = "trial" if self.trials else "job"
             # stderr, not a logger: while a job is written its log file is attached to the root
-            print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}][regexp] sweep: job {self.done} of "
-                  f"{self.total} ({100 * self.done // self.total} %), {self._programs()}, about "
-                  f"{left:.0f} s left", file=sys.stderr, flush=True)  # fmt: skip
+            print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}][regexp] sweep: {what} {self.done} "
+                  f"of {self.total} ({100 * self.done // self.total} %), {self._programs()}, "
+                  f"about {left:.0f} s left", file=sys.stderr, flush=True)  # fmt: skip
 
     def figures_queued(self, n: int) -> None:
         self.figures += n
@@ -127,11 +144,11 @@ class SweepProgress:
 
 
 @contextmanager
-def sweep_progress(total: int, programs: int) -> Iterator[SweepProgress]:
+def sweep_progress(total: int, programs: int, trials: bool = False) -> Iterator[SweepProgress]:
     """A sweep's progress: its bars on a terminal (SweepProgress.bar, the display its programs'
-    training shows their epochs in), else log lines."""
+    training shows their epochs in), else log lines. trials: an Optuna search's, n_trials."""
     if not sys.stderr.isatty():
-        yield SweepProgress(total, programs)
+        yield SweepProgress(total, programs, trials=trials)
         return
     with _bars(transient=False) as bar:
-        yield SweepProgress(total, programs, bar)
+        yield SweepProgress(total, programs, bar, trials)

@@ -66,7 +66,8 @@ def test_an_optuna_search_and_its_resume(tmp_path):
         assert _lam(sweep / str(trial.number)) == trial.params["penalty.lam"]
         metrics = json.loads((sweep / str(trial.number) / "metrics.json").read_text())
         assert metrics["val_mse"] == pytest.approx(trial.value)
-    assert done.stdout.count("Launching 3 jobs: 1 stacked programs") == 2  # a batch: a program
+        assert metrics["batched"] == 3  # trials 3-5 took the rows 0-2 freed: one program
+    assert done.stdout.count("trials as one program") == 1
     best = yaml.safe_load((sweep / "best.yaml").read_text())
     assert best["job"] == study.best_trial.number and best["folder"] == str(best["job"])
     assert best["value"] == pytest.approx(study.best_value) and best["objective"] == "val_mse"
