@@ -106,7 +106,7 @@ class Reports:
         """Trial `number`'s value at `step`; whether the pruner stops it."""
         trial_id = self.ids[number]
         self.storage.set_trial_intermediate_value(trial_id, step, value)
-        return self.pruner.prune(self.copy, self.storage.get_trial(trial_id))
+        return bool(self.pruner.prune(self.copy, self.storage.get_trial(trial_id)))
 
     def trial(self, number: int) -> FrozenTrial:
         return self.storage.get_trial(self.ids[number])
