@@ -22,6 +22,7 @@ IMPORTANCE = "optuna_importance.png"
 MIN_IMPORTANCE_TRIALS = 5
 SIZE = (8.0, 4.5)  # inches
 LOG_SPAN = 10.0  # a history whose values span more than this factor gets a log axis
+PRUNED = "#ff7f0e"  # the pruned trials' marks: beside Optuna's blue trials and red best line
 
 
 def _completed(study: Any) -> list[Any]:
@@ -80,9 +81,9 @@ def _history(study: Any, metric: str) -> Any:
     ax = import_plots().plot_optimization_history(study, target_name=metric)
     pruned = _pruned(study)
     if pruned:
-        ax.scatter([t.number for t in pruned], [t.value for t in pruned], marker="x", s=18,
-                   color="0.45", label="pruned (last reported value)", zorder=1)  # fmt: skip
-        ax.legend(loc="upper right", fontsize=8)
+        ax.scatter([t.number for t in pruned], [t.value for t in pruned], marker="x", s=24,
+                   color=PRUNED, label="pruned (last reported value)", zorder=3)  # fmt: skip
+        ax.legend(loc="best", fontsize=8)
     values = [t.value for t in [*_completed(study), *pruned]]
     if min(values) > 0 and max(values) / min(values) > LOG_SPAN:
         plain_log_axis(ax)

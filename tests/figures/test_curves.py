@@ -50,6 +50,19 @@ def test_curves_png_of_a_grid_and_of_a_search(tmp_path):
             assert img.text["Title"] == "curves: val_mse by penalty.lam"
 
 
+def test_a_pruned_run_is_drawn_to_where_it_stopped_never_cutting_its_settings_band(tmp_path):
+    full = [_curve("0.01", s) for s in (1, 2)]
+    cut = Curve("0.01", "", "0.01", np.array([10]), np.array([0.6]), pruned=True)
+    drawn = settings_of([*full, cut], log=False)
+    assert [(s.runs, s.pruned, s.epochs.tolist()) for s in drawn] == [
+        (2, False, [10, 20, 30]), (1, True, [10])]  # fmt: skip
+    plot_curves(tmp_path / "c.png", [*full, cut, cut], "val_mse", "penalty.lam")
+    with Image.open(tmp_path / "c.png") as img:
+        assert img.text["Comment"].endswith(
+            "; 2 pruned: drawn to where the pruner stopped them (×)"
+        )
+
+
 def test_the_band_says_what_it_is(tmp_path):
     seeds = [_curve("0.01", s) for s in (1, 2)]
     plot_curves(tmp_path / "seeds.png", seeds, "val_mse", "penalty.lam")

@@ -30,6 +30,22 @@ def _study(n: int, keys: tuple[str, ...] = ("lam", "lr"), fail: int = 0, name: s
     return study
 
 
+def _pruned(study, n: int, keys: tuple[str, ...] = ("lam", "lr")):
+    """n more trials the pruner stopped, each after reporting 5.0 at step 1."""
+    space = {key: FloatDistribution(1e-6, 1e-1, log=True) for key in keys}
+    for _ in range(n):
+        trial = study.ask(space)
+        trial.report(5.0, 1)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    return study
+
+
+def _orange(path) -> int:
+    """Pixels near the pruned trials' marks' colour (figures.study.PRUNED, #ff7f0e)."""
+    pixels = np.asarray(_picture(path).convert("RGB")).reshape(-1, 3).astype(int)
+    return int((np.abs(pixels - [255, 127, 14]).max(axis=1) < 40).sum())
+
+
 def _picture(path) -> Image.Image:
     image = Image.open(path)
     image.load()
@@ -59,6 +75,16 @@ def test_the_importance_says_why_it_is_not_drawn(tmp_path, study, note):
     written, notes = draw_study(study(), tmp_path, "val_mse")
     assert written == [tmp_path / HISTORY]
     assert len(notes) == 1 and notes[0].startswith(f"optuna_importance.png not drawn: {note}")
+
+
+def test_the_history_marks_the_pruned_trials_at_their_last_reported_value(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    draw_study(_study(8), tmp_path / "a", "val_mse")
+    draw_study(_pruned(_study(8), 3), tmp_path / "b", "val_mse")
+    title = _picture(tmp_path / "b" / HISTORY).text["Title"]
+    assert title == "Optuna study t: val_mse by trial (8 completed, 3 pruned)"
+    assert _orange(tmp_path / "a" / HISTORY) == 0 < 20 < _orange(tmp_path / "b" / HISTORY)
 
 
 def test_a_study_without_a_completed_trial_draws_nothing(tmp_path):

@@ -28,6 +28,7 @@ def test_hydra_makes_this_sweeper_from_hydra_sweeper_optuna_with_its_settings():
     assert (made.__module__, made.__qualname__) == (OptunaSweeper.__module__, "OptunaSweeper")
     assert (sweeper.n_trials, sweeper.study_name, sweeper.direction) == (5, "lam_lr", "minimize")
     assert sweeper.sampler == {"name": "tpe", "seed": 123}
+    assert sweeper.pruner == {"name": "none"}
 
 
 def test_trials_launch_in_runs_of_consecutive_numbers():
@@ -50,6 +51,26 @@ def test_trials_launch_in_runs_of_consecutive_numbers():
         (["optimizer.lr=interval(0.1, 0.01)"], "optimizer.lr: interval(0.1, 0.01) starts above"),
         (["optimizer.lr=interval(-1, 0.1)"], "optimizer.lr: must be a number > 0"),  # a corner
         (["hydra.sweeper.n_trials=many"], "hydra.sweeper.n_trials"),
+        # a pruner Optuna has not, or arguments its pruner refuses
+        (
+            ["hydra.sweeper.pruner.name=asha"],
+            "hydra.sweeper.pruner.name: must be one of none, median, successive_halving, hyperband",
+        ),
+        (
+            ["hydra.sweeper.pruner.name=median", "+hydra.sweeper.pruner.warmup=3"],
+            "hydra.sweeper.pruner: MedianPruner: ",
+        ),
+        (
+            [
+                "hydra.sweeper.pruner.name=successive_halving",
+                "+hydra.sweeper.pruner.reduction_factor=1",
+            ],
+            "hydra.sweeper.pruner: SuccessiveHalvingPruner: The value of `reduction_factor` is 1",
+        ),
+        (
+            ["hydra.sweeper.pruner.name=hyperband", "+hydra.sweeper.pruner.min_resource=0"],
+            "hydra.sweeper.pruner: HyperbandPruner: ",
+        ),
         # a storage Optuna cannot open
         (["hydra.sweeper.storage=garbage"], "hydra.sweeper.storage: 'garbage' is not a database"),
         (["hydra.sweeper.storage=sqlite:////no/such/dir/s.db"], "no such folder /no/such/dir"),

@@ -130,6 +130,18 @@ def test_a_diverged_value_never_wins_and_no_ok_job_means_no_best_yaml(tmp_path):
     assert best_line(None).startswith("best: none")
 
 
+def test_a_pruned_trial_never_wins_even_with_the_lowest_value(tmp_path):
+    """A trial the pruner stopped early holds the value of an earlier epoch, sometimes lower
+    than any finished trial's: it is not the search's best, nor in the report's best run."""
+    sweep = make_sweep(tmp_path / "s", [_job(0.1, 0.04), _job(0.2, 0.001, "pruned"),
+                                        _job(0.3, 0.03)])  # fmt: skip
+    df = read_sweep(sweep)
+    assert list(df["status"]) == ["ok", "pruned", "ok"]
+    assert write_best(sweep, df)["job"] == 2
+    only = make_sweep(tmp_path / "p", [_job(0.1, 0.01, "pruned")])
+    assert write_best(only, read_sweep(only)) is None
+
+
 # ------------------------------------------------------------------- repeats (issue 34)
 
 GRID = {0.01: [0.020, 0.024, 0.022], 0.001: [0.025, 0.027, 0.028], 0.1: [0.019, 0.040, 0.035]}

@@ -8,6 +8,7 @@ import io
 import re
 
 import pandas as pd
+import yaml
 from PIL import Image
 from rich.console import Console
 
@@ -101,6 +102,27 @@ def test_a_failed_or_missing_job_ends_with_1_and_says_how_many(tmp_path):
     assert code == 1 and "1 job(s) not ok, 0 missing" in out
     code, out = _ending(sweep, 4)  # a job that never wrote its folder
     assert code == 1 and "1 job(s) not ok, 1 missing" in out and "(3 of 4 jobs)" in out
+
+
+def test_a_search_with_pruned_trials_ends_with_0_and_says_how_many(tmp_path):
+    """Pruned trials are not failures: exit 0, a line saying so, their stopped epochs in the
+    summary; a failed trial beside them still ends with 1."""
+    jobs = [dict(config={"seed": i}, overrides=[f"seed={i}"],
+                 result=metrics(0.1 * (i + 1), status=status, seed=i,
+                                stopped_epoch=20 if status == "pruned" else None))
+            for i, status in enumerate(("ok", "pruned", "pruned", "ok"))]  # fmt: skip
+    sweep = make_sweep(tmp_path / "s", jobs)
+    code, out = _ending(sweep, 4)
+    assert code == 0 and "not ok" not in out
+    assert "2 of 4 trials pruned (stopped early by the pruner, not failures; never the best)" in out
+    csv = pd.read_csv(sweep / "summary.csv")
+    assert csv["status"].tolist() == ["ok", "pruned", "pruned", "ok"]
+    assert csv["stopped_epoch"].tolist()[1:3] == [20, 20] and csv["stopped_epoch"].isna()[0]
+    assert yaml.safe_load((sweep / "best.yaml").read_text())["job"] == 0
+    jobs[3]["result"] = metrics(None, status="failed", error="RuntimeError: boom")
+    failed = make_sweep(tmp_path / "f", jobs)
+    code, out = _ending(failed, 4)
+    assert code == 1 and "1 job(s) not ok, 0 missing" in out
 
 
 def test_a_figure_that_fails_is_reported_and_the_sweep_keeps_its_result(tmp_path, monkeypatch):

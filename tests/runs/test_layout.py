@@ -14,6 +14,8 @@ def test_run_folder_status_and_done(tmp_path):
     assert not run.is_done()  # no weights yet: a resume runs it again
     run.weights_file.write_bytes(b"x")
     assert run.is_done()
+    run.write_metrics({"status": "pruned"})  # an Optuna search's pruner stopped it: done
+    assert run.status() == "pruned" and run.is_done()
     run.write_metrics({"status": "diverged"})
     assert run.status() == "diverged" and not run.is_done()
     run.metrics_file.write_text("{broken")

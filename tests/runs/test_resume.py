@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from regexp.runs.resume import SWEEPER, objective_of, relaunch_overrides
+from regexp.runs.resume import SWEEPER, objective_of, relaunch_overrides, settle
 from tests.fixtures_runs import make_run, metrics
 
 SAVED = """hydra:
@@ -45,3 +45,13 @@ def test_a_done_jobs_objective_is_read_back(tmp_path):
     assert objective_of(accuracy) == 0.75
     assert math.isnan(objective_of(make_run(tmp_path / "2", result=metrics(None, "failed"))))
     assert math.isnan(objective_of(tmp_path / "nowhere"))
+
+
+def test_a_pruned_job_is_done_and_never_run_again(tmp_path):
+    """A trial the pruner stopped is finished as asked: a resume keeps its folder as it is
+    (its value NaN: no objective of a pruned trial counts)."""
+    folder = make_run(tmp_path / "s" / "0", result=metrics(0.2, "pruned"))
+    (folder / "weights.safetensors").write_bytes(b"w")
+    before = sorted(p.name for p in folder.iterdir())
+    assert math.isnan(settle(folder, tmp_path / "s"))
+    assert sorted(p.name for p in folder.iterdir()) == before

@@ -10,9 +10,9 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
+from omegaconf import OmegaConf  # noqa: E402
 from optuna.distributions import FloatDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
 
 from regexp.config.search_space import search_space  # noqa: E402
 from regexp.runs import study as studies  # noqa: E402
@@ -137,7 +137,11 @@ def test_a_trial_is_told_as_its_job_ended_with_its_reports(tmp_path):
     held = {t.number: t for t in optuna.load_study(
         study_name="s", storage=studies.storage_url(None, tmp_path)).trials}  # fmt: skip
     assert [held[n].state for n in numbers] == [
-        TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.FAIL]
+        TrialState.COMPLETE,
+        TrialState.PRUNED,
+        TrialState.FAIL,
+        TrialState.FAIL,
+    ]
     assert held[0].value == 0.5 and held[1].value == 1.0 / 21
     assert held[1].intermediate_values == {10: 1.0 / 11, 20: 1.0 / 21}
     assert search.reports.trial(1).state == TrialState.PRUNED  # the pruner sees it ended
@@ -156,7 +160,7 @@ def test_a_resumed_search_tells_the_trials_whose_folders_are_done_and_runs_the_r
     """An interrupt left four trials RUNNING: two whose folders were written (ok, pruned:
     told as they say), one half written (removed, run again first), one never started."""
     search = _search(tmp_path, n_trials=6, n_jobs=3)
-    for n in range(4):
+    for _ in range(4):
         search.ask()
     search.report(1, 10, 0.7)
     _job(tmp_path / "0", "ok", 0.25)

@@ -120,6 +120,29 @@ def test_on_a_terminal_the_sweep_bar_counts_jobs_programs_and_figures(terminal):
         assert _shown(sweep.bar) == ["sweep 1/4 jobs 1 of 2 programs trained", "figures 1/4 drawn"]
 
 
+def test_a_search_counts_live_pruned_and_finished_trials(terminal, capsys):
+    """An Optuna search's bar: trials finished of n_trials, how many train now, how many the
+    pruner stopped, how many ended otherwise; off a terminal, the same in its lines."""
+    terminal(True)
+    with progress.sweep_progress(5, 0, trials=True) as search:
+        search.started(2)
+        assert _shown(search.bar) == ["search 0/5 trials 2 live, 0 pruned, 0 finished"]
+        search.job_done("pruned")
+        search.started()  # its row refilled
+        search.job_done("ok")
+        assert _shown(search.bar) == ["search 2/5 trials 1 live, 1 pruned, 1 finished"]
+    terminal(False)
+    with progress.sweep_progress(2, 0, trials=True) as search:
+        search.started(2)
+        search.job_done("pruned")
+        search.job_done("failed")
+    lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert [line.rsplit(", about", 1)[0] for line in lines] == [
+        "sweep: trial 1 of 2 (50 %), 1 live, 1 pruned, 0 finished",
+        "sweep: trial 2 of 2 (100 %), 0 live, 1 pruned, 1 finished",
+    ]
+
+
 def test_off_a_terminal_no_bar_is_made(terminal):
     with progress.sweep_progress(5, 1) as sweep:
         assert sweep.bar is None
