@@ -14,7 +14,12 @@ Sections (--sections picks them):
 - mixed: issue 23's sweeps through both launchers, and how far their train/val MSE lie apart;
 - split: where a batched sweep's time goes: its fixed cost (1 job of 1 epoch), `regexp run`'s,
   the per-job cost outside training (two sweep sizes, their difference less engine time) and
-  engine time per job.
+  engine time per job;
+- search: issue 33's Optuna search of λ × learning rate (96 trials of [256,256], 2000 epochs,
+  n_jobs=16; quick: 12 of [16,16], 200 epochs, 4) through the batched launcher without a
+  pruner and with successive halving, and through the basic launcher with successive
+  halving: wall time, model-epochs (each trial's epochs, summed), the best value, and what
+  study.db and the folders hold.
 Always `regexp --help`; with --reproduce, the wall time of `make reproduce`.
 
 Absolute times on a shared machine vary; ratios taken in one run are what to compare. Every
@@ -40,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.console import Console
@@ -56,7 +62,7 @@ from regexp.train.engine import fit
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MODELS = {"[2]": [2], "[16,16]": [16, 16], "[1024]": [1024], "5x1024": [1024] * 5}
-SECTIONS = ("steps", "engine", "sweep", "mixed", "split")
+SECTIONS = ("steps", "engine", "sweep", "mixed", "split", "search")
 # where main puts the scratch folder that every command writes under, removed at its end only
 SCRATCH: list[Path] = []
 Add = Callable[..., None]  # add(section, what, values or a note, unit, ratio="")
@@ -416,6 +422,65 @@ def split_section(args: argparse.Namespace, add: Add) -> None:
         [e_long / big * 1000], "ms")  # fmt: skip
 
 
+def search_args(quick: bool) -> list[str]:
+    """issue 33's search: the optuna_lam_lr preset (L2 λ and learning rate, log scales)."""
+    hidden, epochs, trials, k = ("[16,16]", 200, 12, 4) if quick else ("[256,256]", 2000, 96, 16)
+    return ["hydra/sweeper=optuna_lam_lr", "penalty=l2", f"hidden_units={hidden}",
+            f"train.epochs={epochs}", f"hydra.sweeper.n_trials={trials}",
+            f"hydra.sweeper.n_jobs={k}", "plots.enabled=false"]  # fmt: skip
+
+
+# successive halving: a first rung at a twentieth of the epochs, a third promoted at each rung
+def halving(epochs: int) -> list[str]:
+    return ["hydra.sweeper.pruner.name=successive_halving",
+            f"+hydra.sweeper.pruner.min_resource={max(1, epochs // 20)}",
+            "+hydra.sweeper.pruner.reduction_factor=3"]  # fmt: skip
+
+
+def search_run(args: list[str], launcher: str) -> dict[str, Any]:
+    """One search, to its end (exit 0, or call raises): wall seconds, model-epochs, the best
+    value, study.db's trials and how many are PRUNED, and whether every trial's folder says
+    its state (status pruned for PRUNED, ok for COMPLETE)."""
+    from regexp.runs.study import load_study  # optuna: only for this section
+
+    seconds, folder, _ = run_sweep(args, launcher)
+    study = load_study(folder)
+    metrics = {int(p.name): json.loads((p / "metrics.json").read_text())
+               for p in folder.iterdir() if p.name.isdigit()}  # fmt: skip
+    said = {"COMPLETE": "ok", "PRUNED": "pruned"}
+    agree = all(said.get(t.state.name) == metrics[t.number]["status"] for t in study.trials)
+    return {"seconds": seconds, "epochs": sum(m["epochs"] for m in metrics.values()),
+            "best": study.best_value, "trials": len(study.trials), "agree": agree,
+            "pruned": sum(t.state.name == "PRUNED" for t in study.trials)}  # fmt: skip
+
+
+def search_section(args: argparse.Namespace, add: Add) -> dict[str, float]:
+    """The search without a pruner and with successive halving, both batched, then with
+    successive halving through the basic launcher (an Optuna user's one trial at a time);
+    returns the headline: wall time and model-epochs without/with, the best values' gap."""
+    base = search_args(args.quick)
+    epochs = int(base[3].split("=")[1])
+    runs = {
+        "batched, no pruner": search_run([*base, "hydra.sweeper.pruner.name=none"], "batched"),
+        "batched, successive halving": search_run([*base, *halving(epochs)], "batched"),
+        "basic, successive halving": search_run([*base, *halving(epochs)], "basic"),
+    }
+    none = runs["batched, no pruner"]
+    for label, r in runs.items():
+        ratio = f"none/this = {none['seconds'] / r['seconds']:.2f}"
+        add("search", f"{label}: wall", [r["seconds"]], "s", ratio)
+        ratio = f"none/this = {none['epochs'] / r['epochs']:.2f}"
+        add("search", f"{label}: model-epochs", [r["epochs"]], "epochs", ratio)
+        gap = r["best"] / none["best"] - 1
+        add("search", f"{label}: best val_mse", [r["best"]], "val_mse", f"vs none {gap:+.1%}")
+        add("search", f"{label}: study.db", f"{r['trials']} trials, {r['pruned']} PRUNED; "
+            f"folders say so: {'yes' if r['agree'] else 'NO'}", "")  # fmt: skip
+    cut, basic = runs["batched, successive halving"], runs["basic, successive halving"]
+    return {"wall": none["seconds"] / cut["seconds"], "epochs": none["epochs"] / cut["epochs"],
+            "best": cut["best"] / none["best"] - 1,
+            "basic": basic["seconds"] / cut["seconds"]}  # fmt: skip
+
+
 def help_seconds(repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
@@ -485,6 +550,7 @@ def bench(args: argparse.Namespace) -> int:
         mixed_section(args, add)
     if "split" in args.sections:
         split_section(args, add)
+    search = search_section(args, add) if "search" in args.sections else {}
     add("start-up", "regexp --help", help_seconds(5), "s")
     if args.reproduce:
         t0 = time.perf_counter()
@@ -502,6 +568,13 @@ def bench(args: argparse.Namespace) -> int:
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     console.print(table)
+    if search:
+        said = (f"search (batched, successive halving vs no pruner): {search['wall']:.1f}x less "
+                f"wall time (target >= 2), {search['epochs']:.1f}x fewer model-epochs (target "
+                f">= 3), best val_mse {search['best']:+.1%} (target within 15 %); the basic "
+                f"launcher took {search['basic']:.1f}x the batched wall time")  # fmt: skip
+        lines += ["", said]
+        console.print(said)
     if headline:
         said = (f"sweep of {max(args.ks)} seeds of [16,16], {args.sweep_epochs} epochs, "
                 f"batched/basic models/s: {headline['no plots']:.1f} without plots (target "
@@ -510,7 +583,7 @@ def bench(args: argparse.Namespace) -> int:
         console.print(said)
     out = claim_dir(output_root() / "bench")
     (out / "bench.md").write_text("\n".join(lines) + "\n")
-    record = {"rows": rows, "headline": headline, "torch": torch.__version__,
+    record = {"rows": rows, "headline": headline, "search": search, "torch": torch.__version__,
               "threads": torch.get_num_threads()}  # fmt: skip
     (out / "bench.json").write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"written: {out}/bench.md and bench.json")

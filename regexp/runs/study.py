@@ -10,6 +10,7 @@ where a sweep searches with it (the sweeper's process, its jobs', and its ending
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import warnings
@@ -43,6 +44,7 @@ from regexp.runs.search import (  # noqa: F401 (the sweeper's and the ending's, 
     unfinished,
 )
 
+log = logging.getLogger("regexp")
 # hydra.sweeper.sampler.name -> the class in optuna.samplers
 SAMPLERS = {
     "tpe": "TPESampler",
@@ -276,14 +278,22 @@ def lone_trial(hydra: Any) -> TrialJobs | None:
     """The trial a job run alone is, from its Hydra config (HydraConfig: a job of regexp's
     Optuna sweeper through any launcher, its number the trial's): the study reopened from its
     storage, with the sweeper's pruner; None for any other job, or a trial the study does not
-    hold RUNNING."""
+    hold RUNNING, or a study the job cannot open (a warning: the job then trains to its end,
+    and the sweeper tells its trial from what it returns)."""
     sweeper = hydra.sweeper
     if OmegaConf.select(sweeper, "_target_") != OPTUNA_SWEEPER:
         return None
     quiet_optuna()
-    opened = _storage(sweeper.storage, str(hydra.sweep.dir))
-    study = optuna.load_study(study_name=str(sweeper.study_name), storage=opened)
-    trials = Trials(study, opened, make_pruner(_container(OmegaConf.select(sweeper, "pruner"))))
+    try:
+        opened = _storage(sweeper.storage, str(hydra.sweep.dir))
+        study = optuna.load_study(study_name=str(sweeper.study_name), storage=opened)
+        pruner = make_pruner(_container(OmegaConf.select(sweeper, "pruner")))
+        trials = Trials(study, opened, pruner)
+    except Exception as err:  # SQLAlchemy's and Optuna's errors for a storage out of reach
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        log.warning("trial %s: its study cannot be opened (%s); it is not pruned",
+                    hydra.job.num, first)  # fmt: skip
+        return None
     number = int(hydra.job.num)
     running = {t.number for t in unfinished(study)}
     return TrialJobs(trials, [number]) if number in running else None

@@ -212,3 +212,4 @@ def test_a_job_of_the_sweeper_is_its_trial(tmp_path):
     assert type(trial.trials.reports.pruner) is optuna.pruners.SuccessiveHalvingPruner
     assert studies.lone_trial(_hydra(tmp_path, 0)) is None  # told: no trial to run
     assert studies.lone_trial(_hydra(tmp_path, 1, "hydra_plugins.x.Other")) is None
+    assert studies.lone_trial(_hydra(tmp_path / "elsewhere", 1)) is None  # no study there

@@ -37,7 +37,7 @@ def test_options_default_to_the_headline_and_quick_shrinks_both_sides(bench, cap
     with pytest.raises(SystemExit) as exit:
         bench.parse(["--sections", "sweep,swep"])
     assert exit.value.code == 2
-    assert "--sections: swep: not a section; allowed: steps,engine,sweep,mixed,split" in (
+    assert "--sections: swep: not a section; allowed: steps,engine,sweep,mixed,split,search" in (
         capsys.readouterr().err
     )
 
@@ -191,6 +191,51 @@ def test_main_writes_its_table_and_headline(bench, monkeypatch, tmp_path):
     assert record["headline"] == {"no plots": 4.0, "with plots": 4.0}
     assert [r["section"] for r in record["rows"]][:2] == ["disk", "sweep"]
     assert not (tmp_path / "scratch").exists()  # every command's folder went at the end
+
+
+def test_the_search_section_sets_successive_halving_against_no_pruner(bench, monkeypatch):
+    """issue 33's search at its full size: the three sides' overrides, and each row and the
+    headline from their results."""
+    calls = []
+
+    def search_run(args, launcher):
+        pruner = next(a.split("=")[1] for a in args if a.startswith("hydra.sweeper.pruner.name"))
+        calls.append((launcher, pruner, args))
+        if pruner == "none":
+            return {"seconds": 300.0, "epochs": 192000, "best": 0.020, "trials": 96,
+                    "pruned": 0, "agree": True}  # fmt: skip
+        seconds = 100.0 if launcher == "batched" else 250.0
+        return {"seconds": seconds, "epochs": 38400, "best": 0.022, "trials": 96, "pruned": 80,
+                "agree": True}  # fmt: skip
+
+    monkeypatch.setattr(bench, "search_run", search_run)
+    rows, headline = rows_of(bench.search_section, bench.parse([]))
+    assert [(lc, p) for lc, p, _ in calls] == [
+        ("batched", "none"),
+        ("batched", "successive_halving"),
+        ("basic", "successive_halving"),
+    ]
+    for *_, args in calls:
+        assert {"hidden_units=[256,256]", "train.epochs=2000", "hydra.sweeper.n_trials=96",
+                "hydra.sweeper.n_jobs=16", "penalty=l2"} <= set(args)  # fmt: skip
+    assert "+hydra.sweeper.pruner.min_resource=100" in calls[1][2]
+    assert headline == {"wall": 3.0, "epochs": 5.0, "best": pytest.approx(0.1), "basic": 2.5}
+    assert rows["batched, successive halving: wall"][4] == "none/this = 3.00"
+    assert rows["batched, successive halving: model-epochs"][4] == "none/this = 5.00"
+    assert rows["basic, successive halving: best val_mse"][4] == "vs none +10.0%"
+    assert rows["batched, successive halving: study.db"][2] == (
+        "96 trials, 80 PRUNED; folders say so: yes"
+    )
+    quick = bench.search_args(True)
+    assert "hydra.sweeper.n_trials=12" in quick and "hidden_units=[16,16]" in quick
+
+
+@pytest.mark.slow
+def test_a_quick_search_runs_to_its_end(bench):
+    args = [*bench.search_args(True), *bench.halving(200)]
+    result = bench.search_run(args, "batched")
+    assert result["trials"] == 12 and result["agree"] and 0 < result["epochs"] < 12 * 200
+    assert result["best"] > 0 and result["pruned"] > 0
 
 
 @pytest.mark.slow
