@@ -26,13 +26,14 @@ def run_search(
     the search's own (the trials' count decides, as a launch's jobs do)."""
     from regexp.runs.run_unit import figure_pool  # torch: once a search starts
 
+    total = search.left()
     batch = search.batch()
     if not batch:
         return
     loaded = {t.number: jobs.load(t.number, t.overrides) for t in batch}
     plotted = next(iter(loaded.values())).settings
-    plots = search.n_trials if plotted is not None and plotted.plots.enabled else 0
-    with figure_pool(plots) as pool, sweep_progress(search.n_trials, 0, True) as progress:
+    plots = total if plotted is not None and plotted.plots.enabled else 0
+    with figure_pool(plots) as pool, sweep_progress(total, 0, True) as progress:
         try:
             while loaded:
                 stacked = [j.settings if jobs.stackable(j) else None for j in loaded.values()]

@@ -55,11 +55,6 @@ def make_pruner(conf: Mapping[str, Any] | None) -> optuna.pruners.BasePruner:
     return pruner
 
 
-def prunes(conf: Mapping[str, Any] | None) -> bool:
-    """Whether the pruner conf names can stop a trial (any but none)."""
-    return dict(conf or {}).get("name", "none") != "none"
-
-
 def reported(objective: str) -> str:
     """The validation value a trial reports for its objective (Settings.objective, a
     metrics.json key): the objective itself where a pass computes it (val_mse, val_loss,

@@ -107,13 +107,8 @@ class _Watch(Watch):
         self, jobs: UnitJobs | None, settings: list[Settings], made: dict, device: torch.device,
         info: dict[str, Any] | None,
     ):  # fmt: skip
-        self.jobs, self.settings, self.made, self.device, self.info = (
-            jobs,
-            settings,
-            made,
-            device,
-            info,
-        )
+        self.jobs, self.settings, self.made = jobs, settings, made
+        self.device, self.info = device, info
 
     def evaluated(self, jobs, epochs, values):  # noqa: ANN001, ANN201 (Watch's)
         return self.jobs.evaluated(jobs, epochs, values) if self.jobs is not None else ()

@@ -214,6 +214,11 @@ class Search(Trials):
         self.pending: list[Trial] = []  # asked, to run first
         self.stopped = False
 
+    def left(self) -> int:
+        """Trials still to finish: n_trials less those the study holds finished."""
+        done = sum(t.state.is_finished() for t in self.study.get_trials(deepcopy=False))
+        return max(self.n_trials - done, 0)
+
     def trial(self, frozen: FrozenTrial) -> Trial:
         return Trial(frozen.number, self.space.overrides(frozen.params))
 

@@ -174,6 +174,7 @@ def test_a_resumed_search_tells_the_trials_whose_folders_are_done_and_runs_the_r
     assert states[:2] == [TrialState.COMPLETE, TrialState.PRUNED]
     assert again.study.trials[0].value == 0.25
     assert not (tmp_path / "2").exists()
+    assert again.left() == 4  # of 6: two told
     assert [t.number for t in again.batch()] == [2, 3, 4]  # run again, then a new one
     assert again.running([0, 1, 2, 3, 4]) == [2, 3, 4]
 
