@@ -135,19 +135,23 @@ penalties-b: $(STAMP)
 classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
 	$(call nb_sweep,classification,$(NB_CLASSIF))
 
+# The sweeps of `make reproduce`, the penalties' two halves first (one on each lane);
+# SWEEPS= a few of them (DRAWS=auto adds draws only to those an undecided lesson reads)
+NB_SWEEPS := penalties-a penalties-b classification units layers
+SWEEPS ?= $(NB_SWEEPS)
+
 reproduce-sections: $(STAMP)
-	rm -rf $(REPRO)/penalties
-	$(MAKE) --no-print-directory -j$(NB_JOBS) --output-sync=target \
-		penalties-a penalties-b classification units layers
+	$(MAKE) --no-print-directory -j$(NB_JOBS) --output-sync=target $(SWEEPS)
 
 reproduce: $(STAMP)  ## the whole notebook, its lessons at the end (DRAWS=5: on 5 data draws; DRAWS=auto)
 ifeq ($(DRAWS),auto)
-	n=$(DRAWS_FIRST); while :; do \
-		echo "make reproduce DRAWS=auto: $$n data draws"; \
-		$(MAKE) --no-print-directory reproduce-sections DRAWS=$$n || exit $$?; \
+	n=$(DRAWS_FIRST); sweeps="$(NB_SWEEPS)"; while :; do \
+		echo "make reproduce DRAWS=auto: $$n data draws of $$sweeps"; \
+		$(MAKE) --no-print-directory reproduce-sections DRAWS=$$n SWEEPS="$$sweeps" || exit $$?; \
 		next=$$($(NB_NOTEBOOK) $(REPRO) $(nb_plan) --decide) || exit $$?; \
-		[ "$$next" -gt "$$n" ] 2>/dev/null || break; \
-		n=$$next; \
+		set -- $$next; \
+		[ "$${1:-0}" -gt "$$n" ] 2>/dev/null || break; \
+		n=$$1; shift; sweeps="$$*"; \
 	done
 	$(NB_NOTEBOOK) $(REPRO) $(nb_plan)
 else

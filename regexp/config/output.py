@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import socket
+import time
 import weakref
 from datetime import datetime
 from pathlib import Path
@@ -102,8 +103,9 @@ def _locked(folder: Path) -> Claim | None:
     fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        text = f"pid {os.getpid()} on {socket.gethostname()}\n".encode()
+        os.pwrite(fd, text, 0)  # write, then cut: a reader never finds the file emptied
+        os.ftruncate(fd, len(text))
     except BlockingIOError:
         os.close(fd)
         return None
@@ -113,13 +115,18 @@ def _locked(folder: Path) -> Claim | None:
     return Claim(folder, fd)
 
 
-def holder(folder: Path) -> str:
-    """Who holds folder's lock, as its lock file says (pid N on HOST), else 'another process'."""
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        text = (folder / LOCK).read_text(encoding="utf-8").strip()
-        if text:
-            return text
-    return "another process"
+def holder(folder: Path, wait: float = 1.0) -> str:
+    """Who holds folder's lock, as its lock file says (pid N on HOST), else 'another process'.
+    Waits up to `wait` seconds for the text: the holder truncates, then writes it."""
+    deadline = time.monotonic() + wait
+    while True:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            text = (folder / LOCK).read_text(encoding="utf-8").strip()
+            if text:
+                return text
+        if time.monotonic() >= deadline:
+            return "another process"
+        time.sleep(0.02)
 
 
 def holds_anything(folder: Path) -> bool:

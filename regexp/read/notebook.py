@@ -7,7 +7,8 @@ notebook_output: the table and the lessons printed, notebook.json and notebook.p
 into FOLDER. A lesson that fails is a finding, not an error: the exit code is 0. Missing or
 not-ok runs are one error line and exit 2, with nothing written. `--draws-max` states the
 looks of `make reproduce DRAWS=auto` (regexp.read.statistics.Plan); `--decide` prints only
-how many draws the folder should hold next (0: done), for the Makefile's loop. No torch here.
+how many draws the folder should hold next (0: done) and the sweeps that need them, for the
+Makefile's loop. No torch here.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def _parser() -> ArgumentParser:
                    help="draws added between looks (default 5)")  # fmt: skip
     p.add_argument("--decide", action="store_true",
                    help="print only the draws the folder should hold next (0: every lesson "
-                   "decided, or the last look reached); write nothing")  # fmt: skip
+                   "decided, or the last look reached) and the sweeps of make reproduce that "
+                   "need them; write nothing")  # fmt: skip
     return p
 
 
@@ -87,7 +89,8 @@ def cli(argv: list[str]) -> int:
     if not runs.empty and not args.decide:
         print_models(report, runs, published, root)
         print_lessons(report, published)
-    lacking, bad = missing(runs, report.draws), not_ok(runs)
+    needed = report.draws_needed() if plan is not None else None
+    lacking, bad = missing(runs, report.draws, needed), not_ok(runs)
     if lacking or bad:  # an incomplete report leaves the folder as it was
         problems = []
         if lacking:
@@ -100,7 +103,9 @@ def cli(argv: list[str]) -> int:
         undecided = ", ".join(r.lesson.key for r in report.undecided) or "none"
         print(f"regexp notebook: {len(report.draws)} draws; undecided: {undecided}",
               file=sys.stderr)  # fmt: skip
-        print(report.next_draws)
+        # for the Makefile: the draws to hold next (0: done), then the sweeps that need them
+        sweeps = report.sweeps_to_run() if report.next_draws else []
+        print(" ".join([str(report.next_draws), *sweeps]))
         return 0
     try:
         write_files(report, published, root)

@@ -70,13 +70,18 @@ def per_draw(runs: pd.DataFrame, draws: list[Draw]) -> dict[Draw, Metrics]:
     }
 
 
-def missing(runs: pd.DataFrame, draws: list[Draw]) -> list[str]:
-    """The models that lack a run: the model's name, or its name and the draws it lacks."""
+def missing(
+    runs: pd.DataFrame, draws: list[Draw], needed: dict[str, int] | None = None
+) -> list[str]:
+    """The models that lack a run: the model's name, or its name and the draws it lacks.
+    needed: how many of the draws (in order) each model's runs must cover (default all: a
+    sweep that DRAWS=auto stopped adding draws to holds fewer)."""
     have = set(zip(runs["model"], runs["draw"]))
     out = []
     for model in MODELS:
-        lacking = [d for d in draws if (model, d) not in have]
-        if len(lacking) == len(draws):
+        wanted = draws[: (needed or {}).get(model, len(draws))]
+        lacking = [d for d in wanted if (model, d) not in have]
+        if len(lacking) == len(wanted):  # none at all (or a folder without draws)
             out.append(model)
         elif lacking:
             out.append(f"{model} on {', '.join(draw_label(d) for d in lacking)}")

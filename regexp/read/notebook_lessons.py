@@ -55,6 +55,15 @@ TARGETS: dict[str, tuple[str, ...]] = {
     ),
 }
 MODELS: tuple[str, ...] = tuple(m for models in TARGETS.values() for m in models)
+# The sweeps `make reproduce` runs (Makefile targets; the penalties section in two, one per
+# lane), each model's: DRAWS=auto adds draws to those an undecided lesson reads.
+SWEEPS: dict[str, tuple[str, ...]] = {
+    "penalties-a": ("model_somany", "model_somany_l2_0p01"),
+    "penalties-b": ("model_somany_l2_0p001", "model_somany_l1_0p001"),
+    "classification": TARGETS["classification"],
+    "units": TARGETS["units"],
+    "layers": TARGETS["layers"],
+}
 
 # The width chain starts at model_2units_c where it starts at all: the table in cell [310]
 # lists that seed only (the notebook shows the other two to make the point that a 2-unit fit
@@ -107,6 +116,11 @@ class Lesson:
     scale: str  # ratio | difference
     above: bool
     bound: float  # on the natural scale: a ratio, or a difference
+
+    @property
+    def models(self) -> set[str]:
+        """The models whose numbers it reads."""
+        return {t.model for pair in self.pairs for t in pair}
 
     @property
     def cut(self) -> float:

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 from regexp.read.notebook_folder import Draw, as_metrics, draws_of, per_draw
-from regexp.read.notebook_lessons import LESSONS, Lesson, Metrics, Outcome, outcomes, spreads
+from regexp.read.notebook_lessons import (
+    LESSONS,
+    MODELS,
+    SWEEPS,
+    Lesson,
+    Metrics,
+    Outcome,
+    outcomes,
+    spreads,
+)
 from regexp.read.statistics import (
     UNDECIDED,
     Decision,
@@ -112,6 +121,26 @@ class Report:
     @property
     def undecided(self) -> list[LessonOverDraws]:
         return [r for r in self.lessons if r.verdict == UNDECIDED]
+
+    def sweeps_to_run(self) -> list[str]:
+        """The sweeps of `make reproduce` whose models an undecided lesson reads: where the
+        next look's draws are needed."""
+        wanted = {m for r in self.undecided for m in r.lesson.models}
+        return [sweep for sweep, models in SWEEPS.items() if wanted & set(models)]
+
+    def draws_needed(self) -> dict[str, int]:
+        """How many of the folder's draws (in the order they were added) each model's runs
+        must cover: all of them while a lesson that reads it is undecided, else as many as
+        the looks that decided its lessons used (at least the plan's first look)."""
+        needed = {}
+        for model in MODELS:
+            reading = [r for r in self.lessons if model in r.lesson.models]
+            if any(r.verdict == UNDECIDED for r in reading):
+                needed[model] = len(self.draws)
+            else:
+                used = [r.decision.draws for r in reading]
+                needed[model] = min(len(self.draws), max([self.plan.first, *used]))
+        return needed
 
 
 def report_of(runs: pd.DataFrame, published: pd.DataFrame, plan: Plan | None = None) -> Report:

@@ -4,6 +4,7 @@ what it prints, writes, and refuses."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 
 from regexp.cli import main
 from regexp.config.compose import compose
+from regexp.config.errors import UsageError
 from regexp.read import notebook
 from regexp.read.notebook_lessons import LESSONS, MODELS, SHIPPED_SEED
 from tests.read.reproduce_folders import published_runs, scaled, write_runs
@@ -146,7 +148,7 @@ def test_decide_prints_the_draws_the_plan_needs_next_and_writes_nothing(tmp_path
     root = _draws(tmp_path / "reproduce", 5)
     assert notebook.cli([str(root), "--draws-max", "20", "--decide"]) == 0
     captured = capsys.readouterr()
-    assert captured.out == "10\n"
+    assert captured.out == "10 penalties-a penalties-b\n"  # the sweeps L1's lesson reads
     assert "undecided: " in captured.err and "l1_0p001_lowers_val" in captured.err
     assert not (root / "notebook.json").exists() and not (root / "notebook.png").exists()
     assert notebook.cli([str(root), "--draws-max", "5", "--decide"]) == 0  # the last look
@@ -155,6 +157,37 @@ def test_decide_prints_the_draws_the_plan_needs_next_and_writes_nothing(tmp_path
     assert "decided at" in capsys.readouterr().out
     written = json.loads((root / "notebook.json").read_text())
     assert written["method"]["looks"] == [5, 10, 15, 20] and written["next_draws"] == 10
+
+
+def test_auto_draws_added_only_where_a_lesson_was_undecided_make_a_whole_report(tmp_path, capsys):
+    """Five draws of every model, then five more of the two sweeps the undecided L1 lesson
+    reads (penalties-a, penalties-b): over the plan the report is whole, every model covering
+    the draws its lessons needed; a model missing a draw it needed is still named; read as
+    one look at every draw (no plan) the other models lack draws."""
+    root = _draws(tmp_path / "reproduce", 5)
+    for d in range(5, 10):
+        runs = scaled(published_runs(), 1 + d / 7, (0.86, 0.872, 0.90))
+        runs["model_somany_l1_0p001"]["val_mse"] = runs["model_somany"]["val_mse"] * (
+            1.1 if d % 2 else 0.9
+        )  # L1 against somany wanders: still undecided at 10
+        more = {m: runs[m] for m in ("model_somany", "model_somany_l2_0p01",
+                                     "model_somany_l2_0p001", "model_somany_l1_0p001")}  # fmt: skip
+        write_runs(root, more, draw=d)
+    plan = ["--draws-max", "20"]
+    assert notebook.cli([str(root), *plan, "--decide"]) == 0
+    assert capsys.readouterr().out == "15 penalties-a penalties-b\n"
+    assert notebook.cli([str(root), *plan]) == 0 and (root / "notebook.json").is_file()
+    written = json.loads((root / "notebook.json").read_text())
+    assert written["draws"] == 10
+    capsys.readouterr()
+    (root / "notebook.json").unlink()
+    (root / "notebook.png").unlink()
+    with pytest.raises(UsageError, match=r"model_1layer on data.seed=5, data.seed=6, "):
+        notebook.cli([str(root)])  # one look at all 10 draws: layers' runs lack 5 of them
+    shutil.rmtree(root / "penalties" / "7-0")  # somany on data.seed=7, which L1 still reads
+    with pytest.raises(UsageError, match=r"model_somany on data.seed=7"):
+        notebook.cli([str(root), *plan])
+    assert not (root / "notebook.json").exists()
 
 
 @pytest.mark.parametrize(

@@ -88,3 +88,9 @@ def test_the_sequential_plan_decides_each_lesson_at_its_first_clear_look(tmp_pat
     at_five = report_of(_folder(tmp_path / "five", 5, l1), load_figures(), Plan(5, 5, 20))
     assert at_five.next_draws == 10
     assert [r.lesson.key for r in at_five.undecided] == ["l1_0p001_lowers_val"]
+    # the next draws go to the sweeps L1's lesson reads: somany (penalties-a) and L1
+    # (penalties-b); a model only decided lessons read needs the draws that decided them
+    assert at_five.sweeps_to_run() == ["penalties-a", "penalties-b"]
+    assert report.draws_needed()["model_somany_l2_0p001"] == 5  # decided at 5
+    assert report.draws_needed()["model_somany"] == 10  # L1, undecided, reads it
+    assert report.draws_needed()["model_8units"] == 5  # the plan's first look at least

@@ -48,8 +48,7 @@ def test_draws_put_every_section_on_the_shipped_seed_and_seeds_1_to_n_minus_1():
         # the shipped draw is the data configs' seed (tests/read/test_notebook.py pins it)
         assert re.findall(r"data\.seed=(\S+)", line) == [f"{SHIPPED_SEED},1,2"]
     assert "model_somany,model_somany_l2_0p01 " in sweeps["out/r/penalties/a"]
-    # the section's folder goes first (a layout of old), then each half clears its own
-    assert done.stdout.index("rm -rf out/r/penalties\n") < done.stdout.index("penalties/a")
+    assert "rm -rf out/r/penalties/a\n" in done.stdout  # each sweep clears its own folder
     lines = [line for line in done.stdout.splitlines() if "regexp sweep" in line]
     assert "penalties/a" in lines[0] and "penalties/b" in lines[1]  # the longest first
 
@@ -103,23 +102,26 @@ def _stand_in(tmp_path: Path, answers: list[str], code: int = 0) -> tuple[Path, 
     return script, calls
 
 
-def _rounds(out: str) -> list[list[str]]:
-    """The data.seed list of the units sweep, in the order make would run them."""
+def _rounds(out: str, sweep: str = "units") -> list[list[str]]:
+    """The data.seed list of one sweep (a folder under out/r), in the order make would run
+    them."""
     lines = out.replace("\\\n", " ").splitlines()
     return [re.findall(r"data\.seed=(\S+)", line)[0].split(",")
-            for line in lines if "hydra.sweep.dir=out/r/units" in line]  # fmt: skip
+            for line in lines if f"hydra.sweep.dir=out/r/{sweep} " in f"{line} "]  # fmt: skip
 
 
-def test_auto_adds_a_batch_of_draws_while_the_report_asks_for_more(tmp_path):
-    """The report asks for 10, then 15 draws, then says every lesson is decided: three rounds
-    of every section, 5, 10 and 15 draws from SEEDS_FROM, then the report over the plan."""
-    script, calls = _stand_in(tmp_path, ["10", "15", "0"])
+def test_auto_adds_a_batch_of_draws_to_the_sweeps_the_report_names(tmp_path):
+    """Every sweep on 5 draws; the report asks for 10 draws of penalties-a and units, then 15
+    of penalties-a, then says every lesson is decided: each sweep has the draws it was asked
+    for, from SEEDS_FROM, then the report over the plan."""
+    script, calls = _stand_in(tmp_path, ["10 penalties-a units", "15 penalties-a", "0"])
     done = _make("reproduce", "DRAWS=auto", "SEEDS_FROM=11", "REPRO=out/r", f"NB_NOTEBOOK={script}")
     assert done.returncode == 0, done.stderr
-    rounds = _rounds(done.stdout)
-    assert [len(r) for r in rounds] == [5, 10, 15]
-    assert rounds[2] == [str(SHIPPED_SEED), *map(str, range(11, 25))]
-    assert len(_sweeps(done.stdout)) == 5  # every section each round
+    assert [len(r) for r in _rounds(done.stdout, "penalties/a")] == [5, 10, 15]
+    assert [len(r) for r in _rounds(done.stdout)] == [5, 10]
+    for sweep in ("penalties/b", "classification", "layers"):
+        assert [len(r) for r in _rounds(done.stdout, sweep)] == [5], sweep
+    assert _rounds(done.stdout, "penalties/a")[2] == [str(SHIPPED_SEED), *map(str, range(11, 25))]
     plan = "--first 5 --batch 5 --draws-max 20"
     assert calls.read_text().splitlines() == [f"out/r {plan} --decide"] * 3
     assert done.stdout.rstrip().splitlines()[-1] == f"{script} out/r {plan}"
