@@ -159,10 +159,10 @@ def run_unit(
         display = progress.bar if progress is not None else None
         try:
             train(jobs.settings[:], display, jobs)
+            if progress is not None:  # before its last jobs are written: the count says so
+                progress.program_trained()
         finally:  # the jobs that ended, written even when the program stops
             jobs.flush()
-        if progress is not None:
-            progress.program_trained()
     if progress is not None and trials is not None:
         progress.started(len(settings) - len(todo))
     writer.write([
