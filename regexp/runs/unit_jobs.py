@@ -194,9 +194,9 @@ class UnitJobs:
         sampler is asked again), then the search's next trial that fits the program; a
         trial the store holds is filled from there and the next one asked; one that does not
         fit waits for the launcher's next program, and the row stays empty."""
-        self.flush()
         if self.trials is None or self.trials.load is None:
-            return None
+            return None  # nothing to refill: the jobs that ended are written when fit returns
+        self.flush()
         search = self.trials.trials
         while (trial := search.ask()) is not None:
             s = self.trials.load(trial)
