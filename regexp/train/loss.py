@@ -16,15 +16,19 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from regexp.config.settings import PenaltySettings
-from regexp.train.model import output
+from regexp.train.model import VECTOR_ALIGN, output
 
 
 def data_loss(task: str, out: Tensor, y: Tensor) -> Tensor:
     """[K] losses of stacked outputs [K, N, 1] against targets [N, 1] (one draw for all) or
     [K, N, 1] (each model's own)."""
     if task == "classification":
+        n, pad = out.shape[1], -out.shape[1] % VECTOR_ALIGN
         target = y.expand_as(out)
-        return F.binary_cross_entropy_with_logits(out, target, reduction="none").mean((1, 2))
+        if pad:  # rows to whole vectors (model.VECTOR_ALIGN): exp and log's last partial one
+            out, target = F.pad(out, (0, 0, 0, pad)), F.pad(target, (0, 0, 0, pad))
+        bce = F.binary_cross_entropy_with_logits(out, target, reduction="none")
+        return bce[:, :n].mean((1, 2))
     return (out - y).square().mean((1, 2))
 
 

@@ -54,6 +54,8 @@ def seeded_layers(
 # product (and a sum): a batched GEMM of such thin matrices is mostly call overhead, one per
 # model. Wider, the GEMM passes over the activations fewer times, forward and backward.
 BROADCAST_MAX_WIDTH = 16
+# From this width on a model's last layer (one output) is a GEMV of its own.
+GEMV_MIN_WIDTH = 64
 
 
 def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -65,20 +67,45 @@ def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         if n_in == 1:
             return h * w + b
         return (h * w.transpose(1, 2)).sum(-1, keepdim=True) + b
-    return torch.baddbmm(b, h.expand(k, *h.shape) if h.dim() == 2 else h, w)
+    h = h.expand(k, *h.shape) if h.dim() == 2 else h
+    if n_out == 1 and n_in >= GEMV_MIN_WIDTH:
+        # a wide matrix-vector product: one GEMV a model, alone or stacked (torch's batched
+        # one is slower, and rounds apart from the GEMV it runs for a batch of one)
+        rows = zip(h.unbind(0), w.unbind(0), b.unbind(0))
+        return torch.stack([torch.addmm(bi, hi, wi) for hi, wi, bi in rows])
+    if k == 1 and n_out == 1:
+        # torch runs a batch of one matrix-vector product as a plain GEMV, whose sums round
+        # apart from the batched kernel's; as a batch of two (a copy, whose gradient is zero)
+        # a model alone computes what it computes inside any stack, forward and backward.
+        return torch.baddbmm(b.expand(2, -1, -1), h.expand(2, -1, -1), w.expand(2, -1, -1))[:1]
+    return torch.baddbmm(b, h, w)
+
+
+# torch runs exp, log and the like in vectors, but a tensor's last partial vector in a scalar
+# loop that rounds apart: so that a model's numbers never depend on how many models are
+# stacked with it (where its elements fall), such a tensor is padded to whole vectors.
+VECTOR_ALIGN = 32
+
+
+def activate(h: torch.Tensor, activation: str) -> torch.Tensor:
+    """The activation of a layer's product, in place; tanh and sigmoid over whole vectors."""
+    pad = -h.numel() % VECTOR_ALIGN
+    if activation == "relu" or not pad:  # relu rounds nothing
+        return ACTIVATIONS[activation](h)
+    whole = torch.nn.functional.pad(h.reshape(-1), (0, pad))
+    return ACTIVATIONS[activation](whole)[: h.numel()].view(h.shape)
 
 
 def forward(params: Sequence[torch.Tensor], x: torch.Tensor, activation: str) -> list[torch.Tensor]:
     """Each layer's output for K stacked models, [K, N, width] each: the hidden layers after
     their activation, then the raw output (a logit if binary) last. x [N, in] is every
     model's input; x [K, N, in] gives each model its own."""
-    act = ACTIVATIONS[activation]
     outs, h = [], x
     last = len(params) // 2 - 1
     for i in range(last + 1):
         h = dense(h, params[2 * i], params[2 * i + 1])
         if i < last:
-            h = act(h)
+            h = activate(h, activation)
         outs.append(h)
     return outs
 

@@ -1,4 +1,5 @@
-"""K models' parameters stacked in one flat buffer θ [K, P], each layer a view of it.
+"""K models' parameters stacked in one flat buffer θ [K, P], each layer a view of it (P: the
+parameters of the widest model, rounded up to ROW_ALIGN; the rest of a row stays 0).
 
 Models of one depth but different widths are padded with zeros to the widest of each layer.
 A padded unit's incoming and outgoing weights and its bias start at 0, and its gradients are
@@ -16,6 +17,12 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+# A row's length, rounded up to whole 64-byte lines of float32: torch's fused optimizer kernels
+# take a buffer's last partial vector through a scalar loop that rounds apart from the vector
+# one, so a model's update would depend on where its row ends; with whole lines no element is
+# ever in a tail, and a model computes the same alone, in any stack, or in a list of rows.
+ROW_ALIGN = 16
 
 
 def padded_widths(widths: Sequence[Sequence[int]]) -> list[int]:
@@ -42,13 +49,14 @@ class Stack:
         self.shapes = [s for a, b in zip(padded, padded[1:]) for s in ((a, b), (1, b))]
         self.sizes = [a * b for a, b in self.shapes]
         self.padded = any(w != padded for w in self.widths)
-        total = sum(self.sizes)
+        self.used = sum(self.sizes)
+        total = -(-self.used // ROW_ALIGN) * ROW_ALIGN
         self.theta = torch.zeros(self.k, total, device=device)
         # 1 on each model's own entries: its gradient's padding is zeroed every step
         self.mask = torch.zeros(self.k, total, device=device) if self.padded else None
         for i, tensors in enumerate(inits):
             if not self.padded:
-                self.theta[i].copy_(torch.cat([t.reshape(-1) for t in tensors]))
+                self.theta[i, : self.used].copy_(torch.cat([t.reshape(-1) for t in tensors]))
                 continue
             for view, keep, t in zip(self.views(self.theta[i]), self._own(i), tensors):
                 view[keep].copy_(t.reshape(view[keep].shape))
@@ -91,7 +99,7 @@ class Stack:
 
     def views(self, flat: Tensor) -> list[Tensor]:
         """[w0, b0, w1, ...] of a [K, P] buffer (or of one row [P], then without K)."""
-        parts = flat.split(self.sizes, dim=-1)
+        parts = flat[..., : self.used].split(self.sizes, dim=-1)
         return [p.view(*flat.shape[:-1], *s) for p, s in zip(parts, self.shapes)]
 
     def state_dict(self, k: int, row: Tensor | None = None) -> dict[str, Tensor]:

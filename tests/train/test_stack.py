@@ -10,7 +10,7 @@ import torch
 from regexp.train.data import make_data, stack
 from regexp.train.loss import PenaltyTable, objective, penalty
 from regexp.train.model import MLP, seeded_layers
-from regexp.train.stack import Stack
+from regexp.train.stack import ROW_ALIGN, Stack
 from regexp.train.steps import EagerStep
 from tests.conftest import settings
 
@@ -76,9 +76,10 @@ def test_each_models_gradients_are_its_own_and_its_padding_gets_none(activation)
     leaves = [p.detach().requires_grad_() for p in program.params]
     total, _ = objective(leaves, data.x_train, data.y_train, "regression", activation, table)
     grads = torch.cat([g.flatten(1) for g in torch.autograd.grad(total, leaves)], 1)
+    mask = program.mask[:, : program.used]  # a row's alignment padding has no gradient
     if activation == "sigmoid":  # sigmoid(0) = 0.5: a padded unit's outgoing weights would move
-        assert (grads * (1 - program.mask)).abs().max() > 0
-    masked = grads * program.mask  # what the engine's step keeps
+        assert (grads * (1 - mask)).abs().max() > 0
+    masked = grads * mask  # what the engine's step keeps
     for k, s in enumerate(members):
         alone = stack_of([s])
         mine = make_data(s.data)
@@ -131,3 +132,18 @@ def test_each_models_updates_and_optimizer_state_are_its_own(optimizer, activati
             scale = theirs.abs().max().item()
             for got, want in zip(_own(program, k, ours), alone.views(theirs)):
                 torch.testing.assert_close(got, want[0], rtol=tol, atol=tol * scale)
+
+
+def test_a_row_is_whole_vectors_long_and_its_alignment_padding_stays_zero():
+    inits = [seeded_layers([1, 32, 1], seed) for seed in (1, 2, 3)]
+    program = Stack([1, 32, 1], inits, "cpu")
+    assert program.used == 97 and program.theta.shape == (3, 112) and 112 % ROW_ALIGN == 0
+    assert (program.theta[:, 97:] == 0).all()
+    assert [tuple(p.shape) for p in program.params] == [
+        (3, 1, 32),
+        (3, 1, 32),
+        (3, 32, 1),
+        (3, 1, 1),
+    ]
+    program.keep([2, 0])
+    assert program.state_dict(0)["layers.1.bias"].item() == inits[2][3].item()
