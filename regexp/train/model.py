@@ -71,6 +71,8 @@ def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if n_out == 1 and n_in >= GEMV_MIN_WIDTH:
         # a wide matrix-vector product: one GEMV a model, alone or stacked (torch's batched
         # one is slower, and rounds apart from the GEMV it runs for a batch of one)
+        if k == 1:  # the same product, without a stack's bookkeeping
+            return torch.addmm(b[0], h[0], w[0]).unsqueeze(0)
         rows = zip(h.unbind(0), w.unbind(0), b.unbind(0))
         return torch.stack([torch.addmm(bi, hi, wi) for hi, wi, bi in rows])
     if k == 1 and n_out == 1:
