@@ -73,7 +73,17 @@ class LessonOverDraws:
 
     @property
     def unknown(self) -> list[tuple[Draw, str]]:
-        return [(d, o.detail) for d, o in self.on if o.passed is None]
+        """Draws without the numbers, among those before the statement's last one (a lesson
+        decided at an early look never asked for the later draws)."""
+        out, seen = [], 0
+        for d, o in self.on:
+            if self.verdict != UNDECIDED and seen >= self.used:
+                break
+            if o.passed is None:
+                out.append((d, o.detail))
+            elif o.effect is not None:
+                seen += 1
+        return out
 
 
 def lesson_over_draws(

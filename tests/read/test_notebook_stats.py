@@ -94,3 +94,26 @@ def test_the_sequential_plan_decides_each_lesson_at_its_first_clear_look(tmp_pat
     assert report.draws_needed()["model_somany_l2_0p001"] == 5  # decided at 5
     assert report.draws_needed()["model_somany"] == 10  # L1, undecided, reads it
     assert report.draws_needed()["model_8units"] == 5  # the plan's first look at least
+
+
+def test_a_lesson_decided_early_does_not_miss_the_draws_it_never_asked_for(tmp_path):
+    """DRAWS=auto adds draws only to the sweeps an undecided lesson reads: L2 0.001's model,
+    decided at 5, has no runs on draws 6-10, and its lesson names no draw as missing; the
+    undecided L1 lesson still names a draw whose runs are missing."""
+    l1 = [0.9, 1.1, 0.95, 1.05, 1.0, 0.92, 1.08, 0.97, 1.02, 0.99]
+    root = tmp_path / "reproduce"
+    for d in range(10):
+        runs = scaled(published_runs(), 1 + d / 10, (0.86 + d / 1000, 0.87, 0.90))
+        somany = runs["model_somany"]["val_mse"]
+        runs["model_somany_l2_0p001"]["val_mse"] = somany * RATIOS[d]
+        runs["model_somany_l1_0p001"]["val_mse"] = somany * l1[d]
+        if d >= 5:
+            del runs["model_somany_l2_0p001"]
+        if d == 7:
+            del runs["model_somany_l1_0p001"]
+        write_runs(root, runs, draw=SHIPPED_SEED if d == 0 else d)
+    report = report_of(load_runs(root), load_figures(), Plan(first=5, batch=5, draws_max=10))
+    l2, l1_found = _lessons(report)["l2_0p001_lowers_val"], _lessons(report)["l1_0p001_lowers_val"]
+    assert (l2.verdict, l2.used, l2.unknown) == ("holds", 5, [])
+    assert l1_found.verdict == "undecided"
+    assert [d for d, _ in l1_found.unknown] == [report.draws[7]]
