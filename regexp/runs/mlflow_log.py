@@ -33,10 +33,12 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+from omegaconf import OmegaConf
+
 from regexp.config.output import output_root
 from regexp.config.settings import Settings
 from regexp.config.values import flatten
-from regexp.runs.layout import RunDir, SweepDir, write_json
+from regexp.runs.layout import RunDir, SweepDir, read_yaml, write_json
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -208,8 +210,6 @@ def end_sweep(sweep_dir: Path, ok: bool) -> None:
 
 
 def _best_value(path: Path) -> float | None:
-    from regexp.runs.layout import read_yaml
-
     try:
         value = read_yaml(path).get("value")
     except Exception:
@@ -309,8 +309,6 @@ def _history_metrics(history: History, now: int) -> Iterator[Any]:
 
 def _config(run_dir: RunDir, settings: Settings) -> dict[str, Any]:
     """The job's resolved config (.hydra/config.yaml), else its validated settings."""
-    from omegaconf import OmegaConf
-
     try:
         tree = run_dir.config_tree()
         if isinstance(tree, dict):

@@ -25,7 +25,7 @@ from regexp.config.settings import Settings, n_params
 from regexp.figures.draw import draw_plots
 from regexp.figures.specs import PlotSpec, plot_specs
 from regexp.runs.layout import NOT_DRAWN, REUSED, RunDir
-from regexp.runs.record import made_by
+from regexp.runs.made_by import made_by
 from regexp.runs.store import Entry, Store, fill, reuse_on
 from regexp.runs.weights import load_run, rebuild, save_weights
 from regexp.system.files import write_atomic

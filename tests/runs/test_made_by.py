@@ -1,4 +1,4 @@
-"""regexp.runs.record: each run's metrics.json says how it was made."""
+"""regexp.runs.made_by: each run's metrics.json says how it was made."""
 
 import json
 import subprocess
@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import regexp
-from regexp.runs import record
+from regexp.runs import made_by
 from regexp.system.command import COMMAND_ENV
 
 
 def test_the_record_names_the_command_code_packages_and_machine(monkeypatch):
     monkeypatch.setenv(COMMAND_ENV, "regexp run seed=3")
-    made = record.made_by("cpu")
+    made = made_by.made_by("cpu")
     assert made["command"] == "regexp run seed=3"
     assert made["regexp"] and made["python"] == ".".join(map(str, sys.version_info[:3]))
     for package in ("torch", "hydra", "numpy"):
@@ -34,7 +34,7 @@ def test_the_record_names_the_command_code_packages_and_machine(monkeypatch):
 
 def test_without_the_regexp_command_the_process_command_line_counts(monkeypatch):
     monkeypatch.delenv(COMMAND_ENV, raising=False)
-    assert record.made_by("cpu")["command"].split()[0] == sys.argv[0].split()[0]
+    assert made_by.made_by("cpu")["command"].split()[0] == sys.argv[0].split()[0]
 
 
 def test_a_runs_metrics_json_holds_its_record(tmp_path, cfg_of, monkeypatch):
