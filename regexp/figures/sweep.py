@@ -89,9 +89,19 @@ def ordered(values: pd.Series) -> list[Any]:
 
 
 def is_continuous(values: pd.Series) -> bool:
-    """Many numeric values (a search's, or a fine grid's): points, not a line through means."""
+    """Many numeric values (a fine grid's), or values a sampler drew (a search's: more
+    significant digits than anyone types): points, not a line through means."""
     distinct = list(dict.fromkeys(values.map(fmt)))
-    return len(distinct) > MAX_LINES and as_numbers(distinct) is not None
+    if as_numbers(distinct) is None:
+        return False
+    return len(distinct) > MAX_LINES or any(_sampled(v) for v in values)
+
+
+def _sampled(value: Any) -> bool:
+    """A float no one typed: more than 6 significant digits."""
+    if not isinstance(value, float) or not math.isfinite(value) or value.is_integer():
+        return False
+    return len(repr(abs(value)).split("e")[0].replace(".", "").strip("0")) > 6
 
 
 def spread(values: np.ndarray, log: bool) -> tuple[float, float, float]:
@@ -128,7 +138,8 @@ def sweep_panels(df: pd.DataFrame, keys: list[str]) -> list[Panel]:
         finite = values.dropna()
         log_y = metric.endswith("mse") and len(finite) > 0 and bool((finite > 0).all())
         for key in swept or [""]:
-            others = [k for k in swept if k != key and ok[k].map(fmt).nunique() <= MAX_LINES]
+            others = [k for k in swept if k != key and ok[k].map(fmt).nunique() <= MAX_LINES
+                      and not is_continuous(ok[k])]  # fmt: skip
             by = others[0] if others else None
             scatter = bool(key) and is_continuous(ok[key])
             xs = ordered(ok[key]) if key else ["all runs"]
@@ -228,7 +239,9 @@ def _draw_panel(ax: Any, panel: Panel) -> None:
     if labels is not None:
         ax.set_xticks(pos, labels, rotation=30 if _rotated(panel) else 0, ha="right")
     elif panel.log_x and len(pos):
-        if (pos > 0).all():
+        if (pos > 0).all() and panel.scatter:  # drawn values: ticks at 1, 2, 5 a decade
+            plain_log_axis(ax, "x")
+        elif (pos > 0).all():
             ax.set_xscale("log")
         else:  # λ = 0 next to small positive λ: linear near 0, log beyond
             ax.set_xscale("symlog", linthresh=float(np.min(pos[pos > 0], initial=1e-3)))

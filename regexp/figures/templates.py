@@ -297,12 +297,17 @@ def fit_limits(
         setter(lo, hi)
 
 
-def plain_log_axis(ax: Any) -> None:
-    """A log y axis labelled 0.04, 0.1, 1e-05 (mathtext labels are wide and slow)."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # a tick within any range
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-    ax.yaxis.set_minor_locator(NullLocator())  # unlabelled minor ticks: 3 artists each a draw
+def plain_log_axis(ax: Any, which: str = "y") -> None:
+    """A log axis (y, or x) labelled 0.04, 0.1, 1e-05 (mathtext labels are wide and slow)."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    subs = (1.0, 2.0, 5.0)  # a tick within any range
+    lo, hi = ax.dataLim.intervalx if which == "x" else (1.0, 1.0)
+    if 0 < lo and hi > 100 * lo:  # x labels are side by side: over two decades, decades
+        subs = (1.0,)
+    axis.set_major_locator(LogLocator(subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axis.set_minor_locator(NullLocator())  # unlabelled minor ticks: 3 artists each a draw
 
 
 def unit_colors(n: int) -> np.ndarray:

@@ -115,6 +115,29 @@ def test_a_key_of_many_values_is_a_point_per_run(tmp_path):
     assert not lr_panel.scatter and lr_panel.lines[0].x == ["0.003", "0.01", "0.03"]
 
 
+def test_a_few_values_a_sampler_drew_are_points_without_a_legend_of_them(tmp_path):
+    """An Optuna search's six completed trials: λ and lr drawn (many digits), so each panel
+    is a point per run, and neither key is made a line per value of the other."""
+    rng = np.random.default_rng(0)
+    draws = [(float(10 ** rng.uniform(-6, -2)), float(10 ** rng.uniform(-3, -1))) for _ in range(6)]
+    jobs = [
+        dict(
+            config={"penalty.lam": lam, "optimizer.lr": lr},
+            overrides=[f"penalty.lam={lam}", f"optimizer.lr={lr}"],
+            result=metrics(0.03 + lam),
+        )
+        for lam, lr in draws
+    ]
+    df = collect([make_sweep(tmp_path / "s", jobs)])
+    panels = sweep_panels(df, ["penalty.lam", "optimizer.lr"])
+    assert panels and all(p.scatter and p.by is None and p.log_x for p in panels)
+    assert all(len(p.lines) == 1 and len(p.lines[0].x) == 6 for p in panels)
+    typed = collect([make_sweep(tmp_path / "t", [
+        dict(config={"penalty.lam": lam}, overrides=[f"penalty.lam={lam}"],
+             result=metrics(0.03 + lam)) for lam in (0.0125, 0.001, 3e-05)])])  # fmt: skip
+    assert not any(p.scatter for p in sweep_panels(typed, ["penalty.lam"]))  # typed: a line
+
+
 def test_only_seeds_swept_is_one_panel_per_metric(sweep):
     df = collect([sweep / "0", sweep / "1", sweep / "2"])  # seeds 1, 2, 3 of one setting
     panels = sweep_panels(df, differing_keys(df))
