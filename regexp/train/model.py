@@ -61,21 +61,24 @@ GEMV_MIN_WIDTH = 64
 def dense(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """h @ w + b for K models; h [N, in] (shared by all K) or [K, N, in]: one batched GEMM,
     or a broadcast product for a narrow layer of one input or one output (the 1-D
-    regression's first and last)."""
+    regression's first and last); on the CPU a layer of one output is computed the same way
+    at any K (README: how close batched and one-by-one training are)."""
     k, n_in, n_out = w.shape
     if min(n_in, n_out) == 1 and max(n_in, n_out) <= BROADCAST_MAX_WIDTH:
         if n_in == 1:
             return h * w + b
         return (h * w.transpose(1, 2)).sum(-1, keepdim=True) + b
     h = h.expand(k, *h.shape) if h.dim() == 2 else h
-    if n_out == 1 and n_in >= GEMV_MIN_WIDTH:
+    if n_out != 1 or h.device.type != "cpu":  # the GPU's batched kernel is its fast path
+        return torch.baddbmm(b, h, w)
+    if n_in >= GEMV_MIN_WIDTH:
         # a wide matrix-vector product: one GEMV a model, alone or stacked (torch's batched
         # one is slower, and rounds apart from the GEMV it runs for a batch of one)
         if k == 1:  # the same product, without a stack's bookkeeping
             return torch.addmm(b[0], h[0], w[0]).unsqueeze(0)
         rows = zip(h.unbind(0), w.unbind(0), b.unbind(0))
         return torch.stack([torch.addmm(bi, hi, wi) for hi, wi, bi in rows])
-    if k == 1 and n_out == 1:
+    if k == 1:
         # torch runs a batch of one matrix-vector product as a plain GEMV, whose sums round
         # apart from the batched kernel's; as a batch of two (a copy, whose gradient is zero)
         # a model alone computes what it computes inside any stack, forward and backward.
