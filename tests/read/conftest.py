@@ -47,3 +47,23 @@ def tree(tmp_path: Path) -> dict[str, Path]:
         plot=True,
     )
     return {"root": tmp_path, "hidden": hidden, "seeds": seeds, "single": single}
+
+
+DRAW_VALUES = {
+    0.01: [0.020, 0.024, 0.022, 0.026, 0.023],
+    0.001: [0.025, 0.027, 0.028, 0.031, 0.026],
+}  # val_mse of the `draws` sweep, by penalty.lam, over data.seed 1-5
+
+
+@pytest.fixture
+def draws(tmp_path: Path) -> Path:
+    """Two penalties over five data draws (val_mse DRAW_VALUES), one run of λ 0.001 failed."""
+    jobs = []
+    for lam, values in DRAW_VALUES.items():
+        for seed, value in enumerate(values, start=1):
+            failed = (lam, seed) == (0.001, 5)
+            result = metrics(None, status="failed") if failed else metrics(value)
+            overrides = [f"penalty.lam={lam}", f"data.seed={seed}"]
+            jobs.append(dict(config={"penalty.lam": lam, "data.seed": seed}, overrides=overrides,
+                             result=result))  # fmt: skip
+    return make_sweep(tmp_path / "draws", jobs)

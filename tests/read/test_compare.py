@@ -14,7 +14,8 @@ from PIL import Image
 from regexp.config.errors import UsageError
 from regexp.read.collect import collect
 from regexp.read.compare import cli, differing_keys
-from tests.fixtures_runs import make_run, make_sweep, metrics
+from tests.fixtures_runs import make_run, metrics
+from tests.read.conftest import DRAW_VALUES
 
 
 def _csv(tmp_path: Path, *args: str) -> pd.DataFrame:
@@ -164,8 +165,6 @@ def test_out_and_plot_never_write_into_a_run_or_sweep_folder(tree, tmp_path, cap
 
 @pytest.mark.parametrize("broken", ["incomplete", "corrupt", "failed"])
 def test_plot_over_runs_none_of_which_is_ok_is_refused(tmp_path, broken):
-    from tests.fixtures_runs import metrics
-
     result = {"incomplete": None, "corrupt": "{bad", "failed": metrics(None, status="failed")}
     run = make_run(tmp_path / "r", result=None)
     if result[broken] is not None:
@@ -178,25 +177,6 @@ def test_plot_over_runs_none_of_which_is_ok_is_refused(tmp_path, broken):
 
 
 # ------------------------------------------------------------- intervals and pairs (issue 34)
-
-DRAW_VALUES = {
-    0.01: [0.020, 0.024, 0.022, 0.026, 0.023],
-    0.001: [0.025, 0.027, 0.028, 0.031, 0.026],
-}
-
-
-@pytest.fixture
-def draws(tmp_path: Path) -> Path:
-    """Two penalties over five data draws (val_mse DRAW_VALUES), one run of λ 0.001 failed."""
-    jobs = []
-    for lam, values in DRAW_VALUES.items():
-        for seed, value in enumerate(values, start=1):
-            failed = (lam, seed) == (0.001, 5)
-            result = metrics(None, status="failed") if failed else metrics(value)
-            overrides = [f"penalty.lam={lam}", f"data.seed={seed}"]
-            jobs.append(dict(config={"penalty.lam": lam, "data.seed": seed}, overrides=overrides,
-                             result=result))  # fmt: skip
-    return make_sweep(tmp_path / "draws", jobs)
 
 
 def test_over_gives_each_mean_its_95_percent_t_interval(draws, tmp_path, capsys):

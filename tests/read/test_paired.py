@@ -13,32 +13,13 @@ import pytest
 from regexp.config.errors import UsageError
 from regexp.read.compare import cli
 from tests.fixtures_runs import make_sweep, metrics
+from tests.read.conftest import DRAW_VALUES
 
 
 def _csv(tmp_path: Path, *args: str) -> pd.DataFrame:
     out = tmp_path / "table.csv"
     assert cli([*args, "--out", str(out)]) == 0
     return pd.read_csv(out)
-
-
-DRAW_VALUES = {
-    0.01: [0.020, 0.024, 0.022, 0.026, 0.023],
-    0.001: [0.025, 0.027, 0.028, 0.031, 0.026],
-}
-
-
-@pytest.fixture
-def draws(tmp_path: Path) -> Path:
-    """Two penalties over five data draws (val_mse DRAW_VALUES), one run of λ 0.001 failed."""
-    jobs = []
-    for lam, values in DRAW_VALUES.items():
-        for seed, value in enumerate(values, start=1):
-            failed = (lam, seed) == (0.001, 5)
-            result = metrics(None, status="failed") if failed else metrics(value)
-            overrides = [f"penalty.lam={lam}", f"data.seed={seed}"]
-            jobs.append(dict(config={"penalty.lam": lam, "data.seed": seed}, overrides=overrides,
-                             result=result))  # fmt: skip
-    return make_sweep(tmp_path / "draws", jobs)
 
 
 def test_paired_compares_two_penalties_over_the_draws_both_have(draws, tmp_path, capsys):

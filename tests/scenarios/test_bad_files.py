@@ -226,9 +226,8 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
 FLAT = [(kind, argv, message) for kind, cases in CASES.items() for argv, message in cases]
 
 
-@pytest.mark.parametrize(("kind", "argv", "message"), FLAT, ids=[" ".join(c[1]) for c in FLAT])
-def test_bad_file_or_place_gets_one_line_and_changes_nothing(kind, argv, message, work):
-    before = _snapshot(work)
+def _main_in(work: Path, argv: list[str]) -> tuple[int, str]:
+    """regexp's exit code and stderr for argv, run from the folder work."""
     err = io.StringIO()
     cwd = os.getcwd()
     os.chdir(work)
@@ -237,7 +236,13 @@ def test_bad_file_or_place_gets_one_line_and_changes_nothing(kind, argv, message
             code = main(argv)
     finally:
         os.chdir(cwd)
-    text = err.getvalue()
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "argv", "message"), FLAT, ids=[" ".join(c[1]) for c in FLAT])
+def test_bad_file_or_place_gets_one_line_and_changes_nothing(kind, argv, message, work):
+    before = _snapshot(work)
+    code, text = _main_in(work, argv)
     assert code == 2, (kind, argv, text)
     assert text.startswith("regexp: error: ") and text.count("\n") == 1, (kind, argv, text)
     assert message in text and "Traceback" not in text, (kind, argv, text)
@@ -264,16 +269,9 @@ def test_a_folder_another_regexp_is_writing_is_refused(folder, argv, key, work):
 
     with claim_named(work / folder, "k", resume=True):
         before = _snapshot(work)
-        err = io.StringIO()
-        cwd = os.getcwd()
-        os.chdir(work)
-        try:
-            with contextlib.redirect_stderr(err):
-                code = main(argv)
-        finally:
-            os.chdir(cwd)
-        assert code == 2, err.getvalue()
-        assert err.getvalue() == (
+        code, text = _main_in(work, argv)
+        assert code == 2, text
+        assert text == (
             f"regexp: error: {key}: {folder} is being written by pid {os.getpid()} on "
             f"{socket.gethostname()}; wait for it to end, or give another folder\n"
         )
