@@ -93,7 +93,8 @@ VECTOR_ALIGN = 32
 
 
 def activate(h: torch.Tensor, activation: str) -> torch.Tensor:
-    """The activation of a layer's product, in place; tanh and sigmoid over whole vectors."""
+    """The activation of a layer's product (in place, but tanh and sigmoid on a tensor that
+    ends mid-vector: over a padded copy)."""
     pad = -h.numel() % VECTOR_ALIGN
     if activation == "relu" or not pad:  # relu rounds nothing
         return ACTIVATIONS[activation](h)
