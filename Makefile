@@ -52,11 +52,11 @@ REPRO        := outputs/reproduce
 NB_UNITS     := model_2units_a model_2units_b model_2units_c model_8units model_128units \
                 model_1024units model_8192units
 NB_LAYERS    := model_1layer model_2layers model_3layers model_4layers
-# The penalties section in two sweeps (two models each) that `make reproduce` runs on its two
-# lanes: it is the longest section, and its 5 x 1024 models train one by one.
-NB_PENALTIES_A := model_somany model_somany_l2_0p01
-NB_PENALTIES_B := model_somany_l2_0p001 model_somany_l1_0p001
-NB_CLASSIF   := model_classification model_classification_l2_0p001 model_classification_l2_0p01
+# The penalties and classification sections: a sweep per model (their 5 x 1024 models train
+# one by one), so `make reproduce` spreads them over its two lanes and DRAWS=auto adds draws
+# only to the models an undecided lesson reads (regexp/read/notebook_lessons.SWEEPS).
+NB_PENALTIES := penalties-none penalties-l2-0p01 penalties-l2-0p001 penalties-l1-0p001
+NB_CLASSIF   := classification-none classification-l2-0p001 classification-l2-0p01
 nb_empty     :=
 nb_space     := $(nb_empty) $(nb_empty)
 nb_comma     := ,
@@ -66,12 +66,14 @@ nb_comma     := ,
 # sweep: the launcher trains a model's draws as one program where that is cheaper (all but the
 # 5 x 1024 nets). DRAWS=auto starts at DRAWS_FIRST draws and adds DRAWS_BATCH at a time until
 # `regexp notebook --decide` says every lesson is decided, or DRAWS_MAX: the looks of its
-# sequential rule (regexp/read/statistics.py), so stopping early keeps its error.
+# sequential rule (regexp/read/statistics.py), so stopping early keeps its error. Which
+# lessons: DRAWS_FOR=published (the notebook's own, printed in it) or all (ours too).
 DRAWS       ?= 1
 DRAWS_FIRST ?= 5
 DRAWS_BATCH ?= 5
 DRAWS_MAX   ?= 20
 SEEDS_FROM  ?= 1
+DRAWS_FOR   ?= published
 nb_whole     = $(shell [ "$(1)" -ge $(2) ] 2>/dev/null && echo ok)
 ifneq ($(DRAWS),auto)
 ifneq ($(call nb_whole,$(DRAWS),1),ok)
@@ -87,6 +89,9 @@ endif
 ifneq ($(call nb_whole,$(DRAWS_MAX),$(DRAWS_FIRST)),ok)
 $(error DRAWS_MAX: must be a whole number of at least DRAWS_FIRST ($(DRAWS_FIRST)), got '$(DRAWS_MAX)')
 endif
+ifeq ($(filter published all,$(DRAWS_FOR)),)
+$(error DRAWS_FOR: must be published or all, got '$(DRAWS_FOR)')
+endif
 ifneq ($(call nb_whole,$(SEEDS_FROM),0),ok)
 $(error SEEDS_FROM: must be a whole number, got '$(SEEDS_FROM)')
 endif
@@ -94,7 +99,8 @@ NB_SHIPPED  := 20200217
 nb_extra     = $(shell seq $(SEEDS_FROM) $$(($(SEEDS_FROM) + $(DRAWS) - 2)))
 nb_seeds     = $(subst $(nb_space),$(nb_comma),$(strip $(NB_SHIPPED) $(nb_extra)))
 nb_draws     = $(if $(filter-out 1,$(DRAWS)),data.seed=$(nb_seeds))
-nb_plan      = --first $(DRAWS_FIRST) --batch $(DRAWS_BATCH) --draws-max $(DRAWS_MAX)
+nb_plan      = --first $(DRAWS_FIRST) --batch $(DRAWS_BATCH) --draws-max $(DRAWS_MAX) \
+               --draws-for $(DRAWS_FOR)
 # the report (a test puts a stand-in here to walk DRAWS=auto's loop under make -n)
 NB_NOTEBOOK ?= $(BIN)/regexp notebook
 # $(call nb_sweep,TARGET,EXPERIMENTS): a Hydra multirun over experiment configs (and draws), with
@@ -110,13 +116,13 @@ endef
 # 18x slower (it waits at every barrier for a descheduled twin); alone, 1 thread is as fast
 # or ~1.3x slower. `make reproduce NB_THREADS=2` on a machine of your own.
 NB_THREADS ?= 1
-# Sections at once in `make reproduce`: single-threaded sweeps share no barrier, so two of
-# them use both cores. The penalties' two halves, the longest sweeps, start first, one on
-# each lane; the other sections follow on whichever lane is free. NB_JOBS=1 runs them one
-# after another.
+# Sweeps at once in `make reproduce`: single-threaded sweeps share no barrier, so two of
+# them use both cores. The penalties' four sweeps, the longest, start first, two on each
+# lane; the others follow on whichever lane is free. NB_JOBS=1 runs them one after another.
 NB_JOBS ?= 2
 
-.PHONY: units layers penalties penalties-a penalties-b classification reproduce reproduce-sections
+.PHONY: units layers penalties $(NB_PENALTIES) classification $(NB_CLASSIF) reproduce \
+	reproduce-sections
 
 units: $(STAMP)  ## notebook: one hidden layer of 2 (three seeds), 8, 128, 1024, 8192 units
 	$(call nb_sweep,units,$(NB_UNITS))
@@ -124,20 +130,34 @@ units: $(STAMP)  ## notebook: one hidden layer of 2 (three seeds), 8, 128, 1024,
 layers: $(STAMP)  ## notebook: 1 to 4 hidden layers of 16 units
 	$(call nb_sweep,layers,$(NB_LAYERS))
 
-penalties: penalties-a penalties-b  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0.01, 0.001, L1 0.001
+penalties: $(NB_PENALTIES)  ## notebook: 5 x 1024 ("somany") without penalty, with L2 0.01, 0.001, L1 0.001
 
-penalties-a: $(STAMP)
-	$(call nb_sweep,penalties/a,$(NB_PENALTIES_A))
+penalties-none: $(STAMP)
+	$(call nb_sweep,penalties/none,model_somany)
 
-penalties-b: $(STAMP)
-	$(call nb_sweep,penalties/b,$(NB_PENALTIES_B))
+penalties-l2-0p01: $(STAMP)
+	$(call nb_sweep,penalties/l2_0p01,model_somany_l2_0p01)
 
-classification: $(STAMP)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
-	$(call nb_sweep,classification,$(NB_CLASSIF))
+penalties-l2-0p001: $(STAMP)
+	$(call nb_sweep,penalties/l2_0p001,model_somany_l2_0p001)
 
-# The sweeps of `make reproduce`, the penalties' two halves first (one on each lane);
+penalties-l1-0p001: $(STAMP)
+	$(call nb_sweep,penalties/l1_0p001,model_somany_l1_0p001)
+
+classification: $(NB_CLASSIF)  ## notebook: 5 x 1024 classifier without penalty, with L2 0.001, 0.01
+
+classification-none: $(STAMP)
+	$(call nb_sweep,classification/none,model_classification)
+
+classification-l2-0p001: $(STAMP)
+	$(call nb_sweep,classification/l2_0p001,model_classification_l2_0p001)
+
+classification-l2-0p01: $(STAMP)
+	$(call nb_sweep,classification/l2_0p01,model_classification_l2_0p01)
+
+# The sweeps of `make reproduce`, longest first (make -j hands them out in this order);
 # SWEEPS= a few of them (DRAWS=auto adds draws only to those an undecided lesson reads)
-NB_SWEEPS := penalties-a penalties-b classification units layers
+NB_SWEEPS := $(NB_PENALTIES) $(NB_CLASSIF) units layers
 SWEEPS ?= $(NB_SWEEPS)
 
 reproduce-sections: $(STAMP)

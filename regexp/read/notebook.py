@@ -8,7 +8,8 @@ into FOLDER. A lesson that fails is a finding, not an error: the exit code is 0.
 not-ok runs are one error line and exit 2, with nothing written. `--draws-max` states the
 looks of `make reproduce DRAWS=auto` (regexp.read.statistics.Plan); `--decide` prints only
 how many draws the folder should hold next (0: done) and the sweeps that need them, for the
-Makefile's loop. No torch here.
+Makefile's loop; `--draws-for` says whose undecided verdicts add draws (the notebook's
+published lessons, or all). No torch here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from regexp.read.notebook_output import (
     print_models,
     write_files,
 )
-from regexp.read.notebook_stats import report_of
+from regexp.read.notebook_stats import ALL, PUBLISHED, report_of
 from regexp.read.statistics import Plan
 from regexp.system.flags import ArgumentParser, number
 
@@ -51,9 +52,12 @@ def _parser() -> ArgumentParser:
                    help="the plan's first look (default 5 draws)")  # fmt: skip
     p.add_argument("--batch", type=number(1, integer=True), default=5, metavar="B",
                    help="draws added between looks (default 5)")  # fmt: skip
+    p.add_argument("--draws-for", choices=(PUBLISHED, ALL), default=PUBLISHED,
+                   help="whose undecided verdicts add draws: the notebook's published lessons "
+                   "(default) or all, ours too")  # fmt: skip
     p.add_argument("--decide", action="store_true",
                    help="print only the draws the folder should hold next (0: every lesson "
-                   "decided, or the last look reached) and the sweeps of make reproduce that "
+                   "that adds draws decided, or the last look reached) and the sweeps of make reproduce that "
                    "need them; write nothing")  # fmt: skip
     return p
 
@@ -85,7 +89,7 @@ def cli(argv: list[str]) -> int:
         raise UsageError(f"{root}: no such folder; run `make reproduce` first")
     runs = load_runs(root)
     published = load_figures()
-    report = report_of(runs, published, plan)
+    report = report_of(runs, published, plan, args.draws_for)
     if not runs.empty and not args.decide:
         print_models(report, runs, published, root)
         print_lessons(report, published)
@@ -100,7 +104,7 @@ def cli(argv: list[str]) -> int:
             problems.append(f"runs not ok: {', '.join(bad)}")
         raise UsageError(f"{root}: {'; '.join(problems)}; {JSON_NAME} and {PNG_NAME} not written")
     if args.decide:
-        undecided = ", ".join(r.lesson.key for r in report.undecided) or "none"
+        undecided = ", ".join(r.lesson.key for r in report.waiting) or "none"
         print(f"regexp notebook: {len(report.draws)} draws; undecided: {undecided}",
               file=sys.stderr)  # fmt: skip
         # for the Makefile: the draws to hold next (0: done), then the sweeps that need them

@@ -55,12 +55,18 @@ TARGETS: dict[str, tuple[str, ...]] = {
     ),
 }
 MODELS: tuple[str, ...] = tuple(m for models in TARGETS.values() for m in models)
-# The sweeps `make reproduce` runs (Makefile targets; the penalties section in two, one per
-# lane), each model's: DRAWS=auto adds draws to those an undecided lesson reads.
+# The sweeps `make reproduce` runs (Makefile targets), each model's. The 5 x 1024 models of the
+# penalties and classification sections are a sweep each: DRAWS=auto adds draws to the sweeps
+# an undecided lesson reads, so a model no undecided lesson reads is not trained again; units
+# and layers are cheap whole.
 SWEEPS: dict[str, tuple[str, ...]] = {
-    "penalties-a": ("model_somany", "model_somany_l2_0p01"),
-    "penalties-b": ("model_somany_l2_0p001", "model_somany_l1_0p001"),
-    "classification": TARGETS["classification"],
+    "penalties-none": ("model_somany",),
+    "penalties-l2-0p01": ("model_somany_l2_0p01",),
+    "penalties-l2-0p001": ("model_somany_l2_0p001",),
+    "penalties-l1-0p001": ("model_somany_l1_0p001",),
+    "classification-none": ("model_classification",),
+    "classification-l2-0p001": ("model_classification_l2_0p001",),
+    "classification-l2-0p01": ("model_classification_l2_0p01",),
     "units": TARGETS["units"],
     "layers": TARGETS["layers"],
 }

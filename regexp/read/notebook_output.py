@@ -78,9 +78,11 @@ def chance_text(r: LessonOverDraws) -> str:
     return "n/a" if r.p_improvement is None else f"{r.p_improvement:.2f}"
 
 
-def needed_text(r: LessonOverDraws) -> str:
+def needed_text(r: LessonOverDraws, adds_draws: bool = True) -> str:
     at = r.decision.decided_at
-    return "not yet" if at is None else f"{at} draws"
+    if at is None:
+        return "not yet" if adds_draws else "adds none"
+    return f"{at} draws"
 
 
 def method_text(plan: Plan) -> str:
@@ -184,7 +186,7 @@ def print_lessons(report: Report, published: pd.DataFrame) -> None:
             "notebook" if r.lesson.published else "ours", Text(effect_text(r)),
             Text(held_text(r)), chance_text(r), NOTEBOOK[r.notebook],
         ]  # fmt: skip
-        table.add_row(*cells, *([needed_text(r)] if sequential else []))
+        table.add_row(*cells, *([needed_text(r, report.adds_draws(r))] if sequential else []))
     console.print(table)
     for r in report.lessons:
         for draw, detail in r.failing:
@@ -199,8 +201,14 @@ def print_lessons(report: Report, published: pd.DataFrame) -> None:
                 console.print(f"      {r.lesson.key}: {r.on[0][1].detail}", highlight=False,
                               markup=False)  # fmt: skip
     needed = report.next_draws
-    if report.undecided and needed:
-        console.print(f"{len(report.undecided)} undecided; the plan's next look: {needed} draws")
+    if report.waiting and needed:
+        console.print(f"{len(report.waiting)} undecided; the plan's next look: {needed} draws")
+    resting = [r for r in report.undecided if not report.adds_draws(r)]
+    if report.plan.sequential and resting:
+        keys = ", ".join(r.lesson.key for r in resting)
+        console.print(f"      {keys}: undecided on the draws it has; draws are added for the "
+                      "notebook's published lessons only (make reproduce DRAWS_FOR=all adds "
+                      "them for ours too)", highlight=False, markup=False)  # fmt: skip
     console.print("Spreads, ours beside the notebook's:")
     for spread, pub in zip(report.spreads, spreads(as_metrics(published))):
         console.print(
@@ -256,6 +264,7 @@ def to_json(report: Report) -> dict[str, Any]:
             "p_improvement": "the chance the lesson holds on a new draw: Student's t predictive",
         },
         "draws_max": plan.draws_max,
+        "draws_for": report.draws_for,
         "draws": len(report.draws),
         "data_seeds": report.draws,
         "draws_needed": {r.lesson.key: r.decision.decided_at for r in report.lessons},

@@ -34,6 +34,10 @@ from regexp.read.statistics import (
 )
 
 
+# whose undecided verdicts add draws (regexp notebook --draws-for, make reproduce DRAWS_FOR=)
+PUBLISHED, ALL = "published", "all"
+
+
 @dataclass(frozen=True)
 class LessonOverDraws:
     """One lesson over the draws: its outcome on each draw, the plan's decision, and over the
@@ -118,34 +122,46 @@ class Report:
     plan: Plan
     lessons: list[LessonOverDraws]
     spreads: list[SpreadOverDraws]
+    draws_for: str = PUBLISHED  # whose undecided verdicts add draws: PUBLISHED or ALL
 
     def values(self, model: str, key: str) -> list[float]:
         """The model's metric on each draw, NaN where that draw has none."""
         return [self.per_draw[d].get(model, {}).get(key, math.nan) for d in self.draws]
 
+    def adds_draws(self, r: LessonOverDraws) -> bool:
+        """Whether the lesson's verdict adds draws (draws_for: the published ones, or all)."""
+        return self.draws_for == ALL or r.lesson.published
+
     @property
     def next_draws(self) -> int:
-        """The draws the folder should hold next (0: every lesson decided, or draws_max)."""
-        return draws_to_add([r.decision for r in self.lessons], self.plan, len(self.draws))
+        """The draws the folder should hold next (0: every lesson that adds draws decided, or
+        draws_max)."""
+        driving = [r.decision for r in self.lessons if self.adds_draws(r)]
+        return draws_to_add(driving, self.plan, len(self.draws))
 
     @property
     def undecided(self) -> list[LessonOverDraws]:
         return [r for r in self.lessons if r.verdict == UNDECIDED]
 
+    @property
+    def waiting(self) -> list[LessonOverDraws]:
+        """The undecided lessons that add draws."""
+        return [r for r in self.undecided if self.adds_draws(r)]
+
     def sweeps_to_run(self) -> list[str]:
-        """The sweeps of `make reproduce` whose models an undecided lesson reads: where the
-        next look's draws are needed."""
-        wanted = {m for r in self.undecided for m in r.lesson.models}
+        """The sweeps of `make reproduce` whose models a waiting lesson reads: where the next
+        look's draws are needed."""
+        wanted = {m for r in self.waiting for m in r.lesson.models}
         return [sweep for sweep, models in SWEEPS.items() if wanted & set(models)]
 
     def draws_needed(self) -> dict[str, int]:
         """How many of the folder's draws (in the order they were added) each model's runs
-        must cover: all of them while a lesson that reads it is undecided, else as many as
-        the looks that decided its lessons used (at least the plan's first look)."""
+        must cover: all of them while a waiting lesson reads it, else as many as the looks
+        its lessons rest on used (at least the plan's first look)."""
         needed = {}
         for model in MODELS:
             reading = [r for r in self.lessons if model in r.lesson.models]
-            if any(r.verdict == UNDECIDED for r in reading):
+            if any(r.verdict == UNDECIDED and self.adds_draws(r) for r in reading):
                 needed[model] = len(self.draws)
             else:
                 used = [r.decision.draws for r in reading]
@@ -153,9 +169,15 @@ class Report:
         return needed
 
 
-def report_of(runs: pd.DataFrame, published: pd.DataFrame, plan: Plan | None = None) -> Report:
+def report_of(
+    runs: pd.DataFrame,
+    published: pd.DataFrame,
+    plan: Plan | None = None,
+    draws_for: str = PUBLISHED,
+) -> Report:
     """Every lesson and spread over the draws of runs; plan: the looks of `make reproduce
-    DRAWS=auto` (None: one look at the draws there are)."""
+    DRAWS=auto` (None: one look at the draws there are); draws_for: whose undecided verdicts
+    add draws (PUBLISHED: the notebook's lessons; ALL: ours too)."""
     draws = draws_of(runs)
     plan = plan or Plan.fixed(len(draws))
     numbers = per_draw(runs, draws)
@@ -175,7 +197,7 @@ def report_of(runs: pd.DataFrame, published: pd.DataFrame, plan: Plan | None = N
         )  # fmt: skip
         for i, pub in enumerate(spreads(as_metrics(published)))
     ]
-    return Report(draws, numbers, plan, lessons, spread)
+    return Report(draws, numbers, plan, lessons, spread, draws_for)
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float] | None:

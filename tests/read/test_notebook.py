@@ -148,7 +148,7 @@ def test_decide_prints_the_draws_the_plan_needs_next_and_writes_nothing(tmp_path
     root = _draws(tmp_path / "reproduce", 5)
     assert notebook.cli([str(root), "--draws-max", "20", "--decide"]) == 0
     captured = capsys.readouterr()
-    assert captured.out == "10 penalties-a penalties-b\n"  # the sweeps L1's lesson reads
+    assert captured.out == "10 penalties-none penalties-l1-0p001\n"  # the sweeps L1's lesson reads
     assert "undecided: " in captured.err and "l1_0p001_lowers_val" in captured.err
     assert not (root / "notebook.json").exists() and not (root / "notebook.png").exists()
     assert notebook.cli([str(root), "--draws-max", "5", "--decide"]) == 0  # the last look
@@ -161,7 +161,7 @@ def test_decide_prints_the_draws_the_plan_needs_next_and_writes_nothing(tmp_path
 
 def test_auto_draws_added_only_where_a_lesson_was_undecided_make_a_whole_report(tmp_path, capsys):
     """Five draws of every model, then five more of the two sweeps the undecided L1 lesson
-    reads (penalties-a, penalties-b): over the plan the report is whole, every model covering
+    reads (penalties-none, penalties-l1-0p001): over the plan the report is whole, every model covering
     the draws its lessons needed; a model missing a draw it needed is still named; read as
     one look at every draw (no plan) the other models lack draws."""
     root = _draws(tmp_path / "reproduce", 5)
@@ -175,7 +175,7 @@ def test_auto_draws_added_only_where_a_lesson_was_undecided_make_a_whole_report(
         write_runs(root, more, draw=d)
     plan = ["--draws-max", "20"]
     assert notebook.cli([str(root), *plan, "--decide"]) == 0
-    assert capsys.readouterr().out == "15 penalties-a penalties-b\n"
+    assert capsys.readouterr().out == "15 penalties-none penalties-l1-0p001\n"
     assert notebook.cli([str(root), *plan]) == 0 and (root / "notebook.json").is_file()
     written = json.loads((root / "notebook.json").read_text())
     assert written["draws"] == 10

@@ -11,7 +11,8 @@ from scipy import stats
 
 from regexp.read.notebook_folder import load_figures, load_runs
 from regexp.read.notebook_lessons import SHIPPED_SEED
-from regexp.read.notebook_stats import report_of
+from regexp.read.notebook_output import print_lessons
+from regexp.read.notebook_stats import ALL, report_of
 from regexp.read.statistics import Plan
 from tests.read.reproduce_folders import published_runs, scaled, write_runs
 
@@ -88,9 +89,9 @@ def test_the_sequential_plan_decides_each_lesson_at_its_first_clear_look(tmp_pat
     at_five = report_of(_folder(tmp_path / "five", 5, l1), load_figures(), Plan(5, 5, 20))
     assert at_five.next_draws == 10
     assert [r.lesson.key for r in at_five.undecided] == ["l1_0p001_lowers_val"]
-    # the next draws go to the sweeps L1's lesson reads: somany (penalties-a) and L1
-    # (penalties-b); a model only decided lessons read needs the draws that decided them
-    assert at_five.sweeps_to_run() == ["penalties-a", "penalties-b"]
+    # the next draws go to the sweeps L1's lesson reads: somany (penalties-none) and L1
+    # (penalties-l1-0p001); a model only decided lessons read needs the draws that decided them
+    assert at_five.sweeps_to_run() == ["penalties-none", "penalties-l1-0p001"]
     assert report.draws_needed()["model_somany_l2_0p001"] == 5  # decided at 5
     assert report.draws_needed()["model_somany"] == 10  # L1, undecided, reads it
     assert report.draws_needed()["model_8units"] == 5  # the plan's first look at least
@@ -117,3 +118,29 @@ def test_a_lesson_decided_early_does_not_miss_the_draws_it_never_asked_for(tmp_p
     assert (l2.verdict, l2.used, l2.unknown) == ("holds", 5, [])
     assert l1_found.verdict == "undecided"
     assert [d for d, _ in l1_found.unknown] == [report.draws[7]]
+
+
+def test_only_the_published_lessons_add_draws_unless_all_are_asked_for(tmp_path, capsys):
+    """Our own lesson (L2 0.01 against somany) wanders around 1 while every published one is
+    decided at 5: by default no draws are added and its model needs only the 5 it has;
+    draws_for=all adds the next look's draws to the two sweeps it reads."""
+    wander = [0.9, 1.1, 0.95, 1.05, 1.0]
+    root = tmp_path / "reproduce"
+    for d in range(5):
+        runs = scaled(published_runs(), 1 + d / 10, (0.86 + d / 1000, 0.87, 0.90))
+        somany = runs["model_somany"]["val_mse"]
+        runs["model_somany_l2_0p01"]["val_mse"] = somany * wander[d]
+        write_runs(root, runs, draw=SHIPPED_SEED if d == 0 else d)
+    runs, plan = load_runs(root), Plan(first=5, batch=5, draws_max=20)
+    report = report_of(runs, load_figures(), plan)
+    assert [r.lesson.key for r in report.undecided] == ["l2_0p01_lowers_val"]
+    assert report.waiting == [] and report.next_draws == 0 and report.sweeps_to_run() == []
+    assert report.draws_needed()["model_somany_l2_0p01"] == 5
+    print_lessons(report, load_figures())
+    out = capsys.readouterr().out
+    assert "adds none" in out and "the plan's next look" not in out
+    assert "l2_0p01_lowers_val: undecided on the draws it has; draws are added for the" in out
+    every = report_of(runs, load_figures(), plan, ALL)
+    assert [r.lesson.key for r in every.waiting] == ["l2_0p01_lowers_val"]
+    assert every.next_draws == 10
+    assert every.sweeps_to_run() == ["penalties-none", "penalties-l2-0p01"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from regexp.read.notebook_lessons import SHIPPED_SEED
+from regexp.read.notebook_lessons import SHIPPED_SEED, SWEEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make here")
@@ -41,16 +41,28 @@ def test_draws_put_every_section_on_the_shipped_seed_and_seeds_1_to_n_minus_1():
     assert done.returncode == 0, done.stderr
     sweeps = _sweeps(done.stdout)
     assert sorted(sweeps) == [
-        "out/r/classification", "out/r/layers", "out/r/penalties/a", "out/r/penalties/b",
+        "out/r/classification/l2_0p001", "out/r/classification/l2_0p01",
+        "out/r/classification/none", "out/r/layers", "out/r/penalties/l1_0p001",
+        "out/r/penalties/l2_0p001", "out/r/penalties/l2_0p01", "out/r/penalties/none",
         "out/r/units",
     ]  # fmt: skip
     for line in sweeps.values():
         # the shipped draw is the data configs' seed (tests/read/test_notebook.py pins it)
         assert re.findall(r"data\.seed=(\S+)", line) == [f"{SHIPPED_SEED},1,2"]
-    assert "model_somany,model_somany_l2_0p01 " in sweeps["out/r/penalties/a"]
-    assert "rm -rf out/r/penalties/a\n" in done.stdout  # each sweep clears its own folder
+    assert "+experiment=model_somany_l2_0p01 " in sweeps["out/r/penalties/l2_0p01"]
+    assert "rm -rf out/r/penalties/none\n" in done.stdout  # each sweep clears its own folder
     lines = [line for line in done.stdout.splitlines() if "regexp sweep" in line]
-    assert "penalties/a" in lines[0] and "penalties/b" in lines[1]  # the longest first
+    assert all("penalties/" in line for line in lines[:4])  # the longest first
+
+
+def test_every_sweep_the_report_can_name_is_a_make_target_of_its_models():
+    """`regexp notebook --decide` names sweeps from SWEEPS; make runs each over its models."""
+    for target, models in SWEEPS.items():
+        done = _make(target, "REPRO=out/r")
+        assert done.returncode == 0, done.stderr
+        (line,) = _sweeps(done.stdout).values()
+        experiments = re.search(r"\+experiment=(\S+)", line).group(1)
+        assert experiments.split(",") == list(models), target
 
 
 def test_one_draw_is_the_default_and_adds_no_data_seed():
@@ -74,6 +86,7 @@ def test_a_bad_draws_is_one_line_and_exit_2(draws):
         ("DRAWS_MAX=4", "DRAWS_MAX: must be a whole number of at least DRAWS_FIRST (5), got '4'"),
         ("SEEDS_FROM=x", "SEEDS_FROM: must be a whole number, got 'x'"),
         ("DRAWS_BATCH=0", "DRAWS_BATCH: must be a whole number of at least 1, got '0'"),
+        ("DRAWS_FOR=ours", "DRAWS_FOR: must be published or all, got 'ours'"),
     ],
 )
 def test_a_bad_draws_plan_is_one_line_and_exit_2(setting, message):
@@ -111,18 +124,20 @@ def _rounds(out: str, sweep: str = "units") -> list[list[str]]:
 
 
 def test_auto_adds_a_batch_of_draws_to_the_sweeps_the_report_names(tmp_path):
-    """Every sweep on 5 draws; the report asks for 10 draws of penalties-a and units, then 15
-    of penalties-a, then says every lesson is decided: each sweep has the draws it was asked
-    for, from SEEDS_FROM, then the report over the plan."""
-    script, calls = _stand_in(tmp_path, ["10 penalties-a units", "15 penalties-a", "0"])
+    """Every sweep on 5 draws; the report asks for 10 draws of penalties-none and units, then
+    15 of penalties-none, then says every lesson is decided: each sweep has the draws it was
+    asked for, from SEEDS_FROM, then the report over the plan."""
+    script, calls = _stand_in(tmp_path, ["10 penalties-none units", "15 penalties-none", "0"])
     done = _make("reproduce", "DRAWS=auto", "SEEDS_FROM=11", "REPRO=out/r", f"NB_NOTEBOOK={script}")
     assert done.returncode == 0, done.stderr
-    assert [len(r) for r in _rounds(done.stdout, "penalties/a")] == [5, 10, 15]
+    assert [len(r) for r in _rounds(done.stdout, "penalties/none")] == [5, 10, 15]
     assert [len(r) for r in _rounds(done.stdout)] == [5, 10]
-    for sweep in ("penalties/b", "classification", "layers"):
+    for sweep in ("penalties/l2_0p01", "classification/none", "layers"):
         assert [len(r) for r in _rounds(done.stdout, sweep)] == [5], sweep
-    assert _rounds(done.stdout, "penalties/a")[2] == [str(SHIPPED_SEED), *map(str, range(11, 25))]
-    plan = "--first 5 --batch 5 --draws-max 20"
+    assert _rounds(done.stdout, "penalties/none")[2] == [
+        str(SHIPPED_SEED), *map(str, range(11, 25))
+    ]  # fmt: skip
+    plan = "--first 5 --batch 5 --draws-max 20 --draws-for published"
     assert calls.read_text().splitlines() == [f"out/r {plan} --decide"] * 3
     assert done.stdout.rstrip().splitlines()[-1] == f"{script} out/r {plan}"
 
@@ -131,7 +146,9 @@ def test_auto_stops_at_the_first_round_when_all_is_decided_and_on_a_failed_repor
     script, calls = _stand_in(tmp_path, ["0"])
     done = _make("reproduce", "DRAWS=auto", "DRAWS_MAX=10", "REPRO=out/r", f"NB_NOTEBOOK={script}")
     assert done.returncode == 0 and [len(r) for r in _rounds(done.stdout)] == [5]
-    assert calls.read_text() == "out/r --first 5 --batch 5 --draws-max 10 --decide\n"
+    assert calls.read_text() == (
+        "out/r --first 5 --batch 5 --draws-max 10 --draws-for published --decide\n"
+    )
     (tmp_path / "broken").mkdir()
     broken, _ = _stand_in(tmp_path / "broken", [], code=2)  # runs missing: exit 2
     done = _make("reproduce", "DRAWS=auto", "REPRO=out/r", f"NB_NOTEBOOK={broken}")
