@@ -57,8 +57,8 @@ def _parser() -> ArgumentParser:
                    "(default) or all, ours too")  # fmt: skip
     p.add_argument("--decide", action="store_true",
                    help="print only the draws the folder should hold next (0: every lesson "
-                   "that adds draws decided, or the last look reached) and the sweeps of make reproduce that "
-                   "need them; write nothing")  # fmt: skip
+                   "that adds draws decided, or the last look reached) and the sweeps of make "
+                   "reproduce that need them; write nothing")  # fmt: skip
     return p
 
 

@@ -33,7 +33,6 @@ from regexp.read.statistics import (
     wilson,
 )
 
-
 # whose undecided verdicts add draws (regexp notebook --draws-for, make reproduce DRAWS_FOR=)
 PUBLISHED, ALL = "published", "all"
 

@@ -161,8 +161,8 @@ def test_decide_prints_the_draws_the_plan_needs_next_and_writes_nothing(tmp_path
 
 def test_auto_draws_added_only_where_a_lesson_was_undecided_make_a_whole_report(tmp_path, capsys):
     """Five draws of every model, then five more of the two sweeps the undecided L1 lesson
-    reads (penalties-none, penalties-l1-0p001): over the plan the report is whole, every model covering
-    the draws its lessons needed; a model missing a draw it needed is still named; read as
+    reads (penalties-none, penalties-l1-0p001): over the plan the report is whole, every model
+    covering the draws its lessons needed; a model missing a draw it needed is still named; read as
     one look at every draw (no plan) the other models lack draws."""
     root = _draws(tmp_path / "reproduce", 5)
     for d in range(5, 10):
