@@ -78,10 +78,10 @@ def chance_text(r: LessonOverDraws) -> str:
     return "n/a" if r.p_improvement is None else f"{r.p_improvement:.2f}"
 
 
-def needed_text(r: LessonOverDraws, adds_draws: bool = True) -> str:
+def needed_text(r: LessonOverDraws) -> str:
     at = r.decision.decided_at
     if at is None:
-        return "not yet" if adds_draws else "adds none"
+        return "not yet" if r.adds_draws else "adds none"
     return f"{at} draws"
 
 
@@ -186,7 +186,7 @@ def print_lessons(report: Report, published: pd.DataFrame) -> None:
             "notebook" if r.lesson.published else "ours", Text(effect_text(r)),
             Text(held_text(r)), chance_text(r), NOTEBOOK[r.notebook],
         ]  # fmt: skip
-        table.add_row(*cells, *([needed_text(r, report.adds_draws(r))] if sequential else []))
+        table.add_row(*cells, *([needed_text(r)] if sequential else []))
     console.print(table)
     for r in report.lessons:
         for draw, detail in r.failing:
@@ -203,7 +203,7 @@ def print_lessons(report: Report, published: pd.DataFrame) -> None:
     needed = report.next_draws
     if report.waiting and needed:
         console.print(f"{len(report.waiting)} undecided; the plan's next look: {needed} draws")
-    resting = [r for r in report.undecided if not report.adds_draws(r)]
+    resting = [r for r in report.undecided if not r.adds_draws]
     if report.plan.sequential and resting:
         keys = ", ".join(r.lesson.key for r in resting)
         console.print(f"      {keys}: undecided on the draws it has; draws are added for the "

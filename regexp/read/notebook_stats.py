@@ -51,6 +51,7 @@ class LessonOverDraws:
     wilson95: tuple[float, float]
     p_improvement: float | None
     notebook: bool | None  # on the notebook's own figures (None: not printed)
+    adds_draws: bool = True  # whether its verdict adds draws (Report.draws_for)
 
     @property
     def verdict(self) -> str:
@@ -77,10 +78,11 @@ class LessonOverDraws:
     @property
     def unknown(self) -> list[tuple[Draw, str]]:
         """Draws without the numbers, among those before the statement's last one (a lesson
-        decided at an early look never asked for the later draws)."""
+        decided at an early look, or one that adds no draws, never asked for the later
+        draws)."""
         out, seen = [], 0
         for d, o in self.on:
-            if self.verdict != UNDECIDED and seen >= self.used:
+            if (self.verdict != UNDECIDED or not self.adds_draws) and seen >= self.used:
                 break
             if o.passed is None:
                 out.append((d, o.detail))
@@ -90,7 +92,11 @@ class LessonOverDraws:
 
 
 def lesson_over_draws(
-    lesson: Lesson, on: list[tuple[Draw, Outcome]], plan: Plan, notebook: bool | None
+    lesson: Lesson,
+    on: list[tuple[Draw, Outcome]],
+    plan: Plan,
+    notebook: bool | None,
+    adds_draws: bool = True,
 ) -> LessonOverDraws:
     effects = [o.effect for _, o in on if o.effect is not None]
     decision = decide_one(effects, plan, lesson.cut, lesson.above)
@@ -99,7 +105,7 @@ def lesson_over_draws(
     held = sum((e > lesson.cut) if lesson.above else (e < lesson.cut) for e in counted)
     return LessonOverDraws(
         lesson, on, decision, used, held, wilson(held, used),
-        p_improvement(counted, lesson.cut, lesson.above), notebook,
+        p_improvement(counted, lesson.cut, lesson.above), notebook, adds_draws,
     )  # fmt: skip
 
 
@@ -127,15 +133,11 @@ class Report:
         """The model's metric on each draw, NaN where that draw has none."""
         return [self.per_draw[d].get(model, {}).get(key, math.nan) for d in self.draws]
 
-    def adds_draws(self, r: LessonOverDraws) -> bool:
-        """Whether the lesson's verdict adds draws (draws_for: the published ones, or all)."""
-        return self.draws_for == ALL or r.lesson.published
-
     @property
     def next_draws(self) -> int:
         """The draws the folder should hold next (0: every lesson that adds draws decided, or
         draws_max)."""
-        driving = [r.decision for r in self.lessons if self.adds_draws(r)]
+        driving = [r.decision for r in self.lessons if r.adds_draws]
         return draws_to_add(driving, self.plan, len(self.draws))
 
     @property
@@ -145,7 +147,7 @@ class Report:
     @property
     def waiting(self) -> list[LessonOverDraws]:
         """The undecided lessons that add draws."""
-        return [r for r in self.undecided if self.adds_draws(r)]
+        return [r for r in self.undecided if r.adds_draws]
 
     def sweeps_to_run(self) -> list[str]:
         """The sweeps of `make reproduce` whose models a waiting lesson reads: where the next
@@ -160,7 +162,7 @@ class Report:
         needed = {}
         for model in MODELS:
             reading = [r for r in self.lessons if model in r.lesson.models]
-            if any(r.verdict == UNDECIDED and self.adds_draws(r) for r in reading):
+            if any(r.verdict == UNDECIDED and r.adds_draws for r in reading):
                 needed[model] = len(self.draws)
             else:
                 used = [r.decision.draws for r in reading]
@@ -183,7 +185,13 @@ def report_of(
     found = {d: outcomes(numbers[d]) for d in draws}
     theirs = outcomes(as_metrics(published))
     lessons = [
-        lesson_over_draws(lesson, [(d, found[d][i]) for d in draws], plan, theirs[i].passed)
+        lesson_over_draws(
+            lesson,
+            [(d, found[d][i]) for d in draws],
+            plan,
+            theirs[i].passed,
+            draws_for == ALL or lesson.published,
+        )  # fmt: skip
         for i, lesson in enumerate(LESSONS)
     ]
     ours = {d: spreads(numbers[d]) for d in draws}

@@ -144,3 +144,20 @@ def test_only_the_published_lessons_add_draws_unless_all_are_asked_for(tmp_path,
     assert [r.lesson.key for r in every.waiting] == ["l2_0p01_lowers_val"]
     assert every.next_draws == 10
     assert every.sweeps_to_run() == ["penalties-none", "penalties-l2-0p01"]
+
+
+def test_a_lesson_that_adds_no_draws_names_no_draw_it_never_asked_for(tmp_path):
+    """Somany gets 10 draws for a published lesson, L2 0.01 keeps its 5: our lesson rests on
+    those 5 and names none of draws 5-9 as n/a (with draws_for=all it would have asked)."""
+    wander = [0.9, 1.1, 0.95, 1.05, 1.0]
+    root = tmp_path / "reproduce"
+    for d in range(10):
+        runs = scaled(published_runs(), 1 + d / 10, (0.86 + d / 1000, 0.87, 0.90))
+        runs["model_somany_l2_0p01"]["val_mse"] = runs["model_somany"]["val_mse"] * wander[d % 5]
+        if d >= 5:
+            runs = {"model_somany": runs["model_somany"]}
+        write_runs(root, runs, draw=SHIPPED_SEED if d == 0 else d)
+    report = report_of(load_runs(root), load_figures(), Plan(first=5, batch=5, draws_max=20))
+    ours = _lessons(report)["l2_0p01_lowers_val"]
+    assert (ours.verdict, ours.used, ours.adds_draws) == ("undecided", 5, False)
+    assert ours.unknown == []
