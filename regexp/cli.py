@@ -20,6 +20,7 @@ from regexp.config.objective import register_resolvers
 from regexp.config.output import drop_empty_root
 from regexp.config.overrides import parse_override
 from regexp.config.plan import plan_run, plan_sweep
+from regexp.read.ending_process import EndingProcess, start_ending
 from regexp.read.report import print_run
 from regexp.runs.resume import relaunch_overrides
 from regexp.system.command import remember_command
@@ -248,25 +249,34 @@ def _run_sweep(plan: Any, source: Any) -> int:
 
         start_sweep(plan.out)
     code = 1  # until Hydra returns (an interrupted sweep's parent run ends as failed)
+    ending = start_ending()  # imports the ending's modules while the jobs train
     try:
         code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
     finally:
-        summary = _end_sweep(plan, tracked, code)
+        summary = _end_sweep(plan, tracked, code, ending)
     return max(summary, 1 if code else 0)
 
 
-def _end_sweep(plan: Any, tracked: bool, code: int) -> int:
+def _end_sweep(plan: Any, tracked: bool, code: int, ending: EndingProcess | None) -> int:
     """The sweep's summary, whatever stopped it; a signal meanwhile waits until it is written
-    (then the pictures are left out). 0 only when every expected job is ok (or pruned)."""
+    (then, ended here, the pictures are left out). 0 only when every expected job is ok (or
+    pruned)."""
     summary = 1
     try:
-        with interrupts_deferred():
-            from regexp.read.summary import draw_ending, write_ending  # pandas: at the end
+        ended = None
+        if ending is not None:
+            with ending, interrupts_deferred():
+                ended = ending.end(plan.out, plan.expected, plan.jobs, plan.optimizing)
+        if ended is not None:
+            summary = ended
+        else:  # no ending process, or it died: the ending here
+            with interrupts_deferred():
+                from regexp.read.summary import draw_ending, write_ending  # pandas: at the end
 
-            summary, table = write_ending(
-                plan.out, plan.expected, jobs=plan.jobs, searching=plan.optimizing
-            )
-        draw_ending(plan.out, table)
+                summary, table = write_ending(
+                    plan.out, plan.expected, jobs=plan.jobs, searching=plan.optimizing
+                )
+            draw_ending(plan.out, table)
     finally:
         if tracked:
             from regexp.runs.mlflow_log import end_sweep as end_parent_run

@@ -190,9 +190,10 @@ def end_sweep(
     expected: int,
     console: Console | None = None,
     jobs: list[list[str]] | None = None,
+    searching: bool = False,
 ) -> int:
     """write_ending, then draw_ending: 0 only when every expected job is ok (or pruned)."""
     console = console or terminal()
-    code, df = write_ending(sweep_dir, expected, console, jobs)
+    code, df = write_ending(sweep_dir, expected, console, jobs, searching)
     draw_ending(sweep_dir, df, console)
     return code

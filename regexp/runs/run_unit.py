@@ -22,7 +22,6 @@ import torch
 from regexp.config.errors import ConfigError
 from regexp.config.settings import DataSettings, Settings
 from regexp.config.size import culprit, estimate, size
-from regexp.figures.templates import warm_up
 from regexp.runs.store import Store, reuse_on
 from regexp.runs.unit_jobs import Folders, Outcome, UnitJobs, Writer, outcome
 from regexp.runs.write import Trained, write_reused
@@ -180,4 +179,6 @@ def figure_pool(plotted: int) -> contextlib.AbstractContextManager[ProcessPool |
     processes = min(cpu_count(), plotted)
     if plotted < POOL_MIN_JOBS or processes < 2:
         return contextlib.nullcontext(None)
+    from regexp.figures.templates import warm_up  # matplotlib: only where figures are drawn
+
     return ProcessPool(processes, warm_up=warm_up)

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from regexp.config.settings import Settings, n_params
-from regexp.figures.draw import draw_plots
 from regexp.figures.specs import PlotSpec, plot_specs
 from regexp.runs.layout import NOT_DRAWN, REUSED, RunDir
 from regexp.runs.made_by import made_by
@@ -189,6 +188,8 @@ def finish_figures(
             done()
 
     if pool is not None:
+        from regexp.figures.draw import draw_plots  # matplotlib: only where figures are drawn
+
         try:
             pool.submit(draw_plots, written.specs, done=drawn)
             return
@@ -198,8 +199,12 @@ def finish_figures(
 
 
 def _draw_here(specs: list[PlotSpec] | None) -> Exception | None:
+    if not specs:
+        return None
+    from regexp.figures.draw import draw_plots  # matplotlib: only where figures are drawn
+
     try:
-        draw_plots(specs or [])
+        draw_plots(specs)
     except Exception as err:
         return err
     return None
@@ -222,6 +227,8 @@ def draw_missing(run_dir: Path | str) -> None:
     run = RunDir(run_dir)
     settings, model, data = load_run(run.path)
     history = History.from_csv(run.history_file.read_text(encoding="utf-8"))
+    from regexp.figures.draw import draw_plots  # matplotlib: only where figures are drawn
+
     draw_plots(plot_specs(run.plots_dir, run.fit_file, model, data, settings, history))
     metrics = run.metrics()
     metrics.pop("figures", None)

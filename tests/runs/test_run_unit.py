@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from regexp.config.errors import ConfigError
+from regexp.figures import draw
 from regexp.runs import run_unit as unit
-from regexp.runs import write
 from regexp.runs.layout import NOT_DRAWN
 from regexp.runs.run_unit import pick_device, run_unit, train
 from regexp.train.data import make_data
@@ -119,7 +119,7 @@ def test_every_trained_jobs_numbers_are_written_before_figures_and_kept_on_ctrl_
     def interrupted(specs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(write, "draw_plots", interrupted)
+    monkeypatch.setattr(draw, "draw_plots", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_unit(plotted, _Folders(tmp_path))
     for i in range(3):
