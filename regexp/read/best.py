@@ -29,7 +29,7 @@ import yaml
 from regexp.config import objective as objectives
 from regexp.config.values import fmt, isna
 from regexp.read.statistics import Interval, mean_interval, welch_interval
-from regexp.read.table import differing_keys
+from regexp.read.table import differing_keys, support
 from regexp.runs.layout import SweepDir, write_atomic
 
 REPEATS = ("seed", "data.seed")  # keys whose values are repeats of one configuration
@@ -140,7 +140,7 @@ def repeated_best(df: pd.DataFrame, objective: Objective | None = None) -> Repea
         Configuration(
             {k: _plain(runs[k].iloc[0]) for k in keys},
             runs,
-            mean_interval(list(runs[objective.metric])),
+            mean_interval(list(runs[objective.metric]), support=support(objective.metric)),
         )  # fmt: skip
         for _, runs in groups
     ]

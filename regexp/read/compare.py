@@ -27,7 +27,7 @@ from regexp.read.collect import collect
 from regexp.read.html_report import write_report
 from regexp.read.paired import paired_table, parse_paired, shown_paired
 from regexp.read.statistics import t_bounds
-from regexp.read.table import differing_keys, plain_columns, study_frame
+from regexp.read.table import differing_keys, plain_columns, study_frame, support
 from regexp.runs.layout import RunDir, SweepDir, write_atomic
 from regexp.system.flags import ArgumentParser
 
@@ -89,8 +89,9 @@ def with_intervals(agg: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     agg = agg.copy()
     for m in metrics:
         count = agg.pop(f"{m}_count")
-        agg[f"{m}_ci95_low"], agg[f"{m}_ci95_high"] = t_bounds(agg[f"{m}_mean"], agg[f"{m}_std"],
-                                                               count)  # fmt: skip
+        agg[f"{m}_ci95_low"], agg[f"{m}_ci95_high"] = t_bounds(
+            agg[f"{m}_mean"], agg[f"{m}_std"], count, support=support(m)
+        )
     return agg
 
 

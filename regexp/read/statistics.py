@@ -89,17 +89,26 @@ class Interval:
     n: int
 
 
+ANY = (-math.inf, math.inf)  # the values a quantity can take: no bound
+
+
 def t_bounds(
-    mean: np.ndarray, std: np.ndarray, n: np.ndarray, confidence: float | np.ndarray = CONFIDENCE
+    mean: np.ndarray,
+    std: np.ndarray,
+    n: np.ndarray,
+    confidence: float | np.ndarray = CONFIDENCE,
+    support: tuple[float, float] = ANY,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) of Student's t-interval of a mean from its sample std (ddof 1) and count,
-    elementwise; NaN where n < 2."""
+    elementwise; NaN where n < 2. support: the values the quantity can take (an MSE's
+    [0, inf), an accuracy's [0, 1]); the interval is cut to it, which keeps its coverage (the
+    mean lies within the support, so in the cut interval whenever in the whole one)."""
     mean, std, n = (np.asarray(v, dtype=float) for v in (mean, std, n))
     enough = n >= 2
     df = np.where(enough, n - 1, 1.0)
     half = _t_quantile(0.5 + np.asarray(confidence) / 2, df) * std / np.sqrt(np.where(enough, n, 1))
     half = np.where(enough, half, np.nan)
-    return mean - half, mean + half
+    return np.clip(mean - half, *support), np.clip(mean + half, *support)
 
 
 def t_intervals(
@@ -118,12 +127,16 @@ def t_intervals(
     return mean, low, high
 
 
-def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
-    """The mean of the finite values with its t-interval (NaN bounds under two values)."""
+def mean_interval(
+    values: Sequence[float], confidence: float = CONFIDENCE, support: tuple[float, float] = ANY
+) -> Interval:
+    """The mean of the finite values with its t-interval (NaN bounds under two values), cut to
+    the quantity's support (t_bounds)."""
     finite = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if finite.size == 0:
         return Interval(math.nan, math.nan, math.nan, 0)
     mean, low, high = t_intervals(finite, confidence)
+    low, high = np.clip(low, *support), np.clip(high, *support)
     return Interval(float(mean), float(low), float(high), int(finite.size))
 
 

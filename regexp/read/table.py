@@ -3,6 +3,7 @@ table of runs shows, and a sweep's summary (summary.csv / summary.md)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,18 @@ from regexp.runs.layout import METRIC_COLUMNS, REUSED, write_atomic
 
 SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
 SUMMARY_METRICS += ("train_accuracy", "val_accuracy", "n_params", "seconds")
+# the values a metric of a run can take: an interval of its mean stops there
+SHARES = ("train_accuracy", "val_accuracy")
+NON_NEGATIVE = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty", "n_params", "seconds")
+
+
+def support(metric: str) -> tuple[float, float]:
+    """The values a run's metric can take: [0, 1] for an accuracy, [0, inf) for an MSE, a
+    loss (penalty included), a count or seconds; any other (a metric of the user's own) is
+    unbounded."""
+    if metric in SHARES:
+        return 0.0, 1.0
+    return (0.0, math.inf) if metric in NON_NEGATIVE else (-math.inf, math.inf)
 
 
 def differing_keys(df: pd.DataFrame) -> list[str]:

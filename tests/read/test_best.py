@@ -205,4 +205,6 @@ def test_an_accuracy_with_repeats_is_maximised_and_one_setting_has_no_runner_up(
     assert (best["objective"], best["params"]) == ("val_accuracy", {})
     assert best["value"] == pytest.approx(0.85)
     assert "runner_up" not in best
-    assert best_line(best).startswith("best: the one setting, val_accuracy mean 0.85 [")
+    # two runs: t(0.975, 1) = 12.71 puts the t-interval at [0.2147, 1.485], cut at 1
+    assert best["repeats"]["ci95"] == [pytest.approx(0.85 - 12.7062 * 0.05, abs=1e-5), 1.0]
+    assert best_line(best).startswith("best: the one setting, val_accuracy mean 0.85 [0.2147, 1]")

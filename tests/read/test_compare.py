@@ -196,6 +196,17 @@ def test_over_gives_each_mean_its_95_percent_t_interval(draws, tmp_path, capsys)
     assert "0.023 ± 0.002236 [0.02022, 0.02578]" in out and "95 % t-interval of the mean" in out
 
 
+def test_an_mse_interval_stops_at_0_and_an_accuracy_interval_at_1(tmp_path):
+    """Two seeds far apart: the t-interval (t(0.975, 1) = 12.71) would reach below 0 for the
+    MSE and beyond 1 for the accuracy; each stops where the metric does."""
+    for seed, (mse, acc) in enumerate([(0.01, 0.80), (0.30, 0.99)], start=1):
+        make_run(tmp_path / "s" / str(seed), config={"seed": seed}, overrides=[f"seed={seed}"],
+                 result=metrics(mse, seed=seed, val_accuracy=acc))  # fmt: skip
+    (row,) = _csv(tmp_path, str(tmp_path / "s"), "--over", "seed").to_dict("records")
+    assert row["val_mse_ci95_low"] == 0.0 and row["val_mse_ci95_high"] > 1
+    assert (row["val_accuracy_ci95_low"], row["val_accuracy_ci95_high"]) == (0.0, 1.0)
+
+
 def test_a_group_of_one_run_has_no_interval(tree, tmp_path):
     table = _csv(tmp_path, str(tree["hidden"]), "--group-by", "hidden_units")
     assert table["val_mse_ci95_low"].isna().all()  # one ok run a group

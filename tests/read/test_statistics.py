@@ -38,6 +38,17 @@ def test_t_interval_of_a_mean():
     assert (same.low, same.high) == (0.5, 0.5)
 
 
+def test_an_interval_stops_at_the_values_the_quantity_can_take():
+    """Three MSEs, one far off: the t-interval reaches below 0, where no mean of MSEs can be;
+    cut to [0, inf) it covers whatever the whole interval covers."""
+    whole = st.mean_interval([0.01, 0.01, 0.5])
+    assert whole.low < 0
+    cut = st.mean_interval([0.01, 0.01, 0.5], support=(0.0, math.inf))
+    assert (cut.estimate, cut.low, cut.high) == (whole.estimate, 0.0, whole.high)
+    low, high = st.t_bounds([0.9, 0.5], [0.2, 0.01], [3, 3], support=(0.0, 1.0))
+    assert high[0] == 1.0 and low[1] == pytest.approx(0.5 - 4.302653 * 0.01 / 3**0.5)
+
+
 def test_welch_interval_against_a_hand_computation():
     # a: mean 2, var 1 (n 3); b: mean 5, var 4 (n 3): se = sqrt(1/3 + 4/3) = 1.2910,
     # df = (5/3)^2 / ((1/9 + 16/9) / 2) = 2.9412, t(0.975, 2.9412) = 3.2184
