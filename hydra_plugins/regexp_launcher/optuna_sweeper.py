@@ -57,7 +57,7 @@ ConfigStore.instance().store(
 )
 
 
-def _consecutive(trials: Sequence[Any]) -> list[list[Any]]:
+def consecutive_runs(trials: Sequence[Any]) -> list[list[Any]]:
     """Trials in runs of consecutive numbers: a launch numbers its jobs from the first."""
     runs: list[list[Any]] = []
     for trial in trials:
@@ -134,7 +134,7 @@ class OptunaSweeper(Sweeper):
         """The search's trials n_jobs at a time through Hydra's launch (job numbers: the
         trials'); each trial told from its job's return unless its job told it."""
         while batch := search.batch():
-            for run in _consecutive(batch):
+            for run in consecutive_runs(batch):
                 overrides = [trial.overrides for trial in run]
                 returns = self.launcher.launch(overrides, initial_job_idx=run[0].number)
                 for trial, ret in zip(run, returns):

@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_module
 from hydra.plugins.sweeper import Sweeper
 from hydra.utils import instantiate
 
-from hydra_plugins.regexp_launcher.optuna_sweeper import OptunaSweeper, _consecutive
+from hydra_plugins.regexp_launcher.optuna_sweeper import OptunaSweeper, consecutive_runs
 from regexp.cli import main
 from regexp.config.objective import register_resolvers
 
@@ -33,7 +33,7 @@ def test_hydra_makes_this_sweeper_from_hydra_sweeper_optuna_with_its_settings():
 
 def test_trials_launch_in_runs_of_consecutive_numbers():
     trials = [SimpleNamespace(number=n) for n in (4, 5, 9, 10, 11, 2)]
-    runs = [[t.number for t in run] for run in _consecutive(trials)]
+    runs = [[t.number for t in run] for run in consecutive_runs(trials)]
     assert runs == [[4, 5], [9, 10, 11], [2]]
 
 
