@@ -4,6 +4,7 @@ training jobs and the comparison of two trained members."""
 from __future__ import annotations
 
 import logging
+import signal
 
 import numpy as np
 import pytest
@@ -20,6 +21,19 @@ def _every_test_trains_what_it_runs():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REGEXP_REUSE", "0")
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_the_commands_tests_start():
+    """Where the suite runs with SIGINT ignored (a background job of a shell without job
+    control), every command a test starts inherits that, and Python then installs no Ctrl-C
+    handler in it: the interrupt tests' SIGINT would be shrugged off. The suite takes SIGINT
+    back, as pytest in a terminal has it; a started command then gets the default."""
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(autouse=True)
