@@ -10,7 +10,8 @@ Sections (--sections picks them):
 - sweep: `regexp sweep` of K seeds of [16,16] and [128] through the batched launcher vs
   Hydra's basic launcher, both running all K jobs in this run, without plots; then [16,16]
   with plots (K = 32 and the largest K). Its headline, printed last: the largest K of
-  [16,16] (128 seeds, 300 epochs by default), batched/basic without and with plots;
+  [16,16] (128 seeds, 300 epochs by default), batched/basic without and with plots, the
+  median over --repeats pairs run one after the other (one pair for the other rows);
 - mixed: issue 23's sweeps through both launchers, and how far their train/val MSE lie apart;
 - split: where a batched sweep's time goes: its fixed cost (1 job of 1 epoch), `regexp run`'s,
   the per-job cost outside training (two sweep sizes, their difference less engine time) and
@@ -321,26 +322,52 @@ def sweep_seconds(
     return seconds, trained, ended, write_ms
 
 
+def pairs(hidden: str, k: int, epochs: int, plots: bool, repeats: int) -> tuple[list, list]:
+    """(basic's seconds, batched's) over `repeats` pairs run one after the other, so a busy
+    spell of the shared machine hits both sides alike."""
+    basic, batched = [], []
+    for _ in range(repeats):
+        basic.append(sweep_seconds(hidden, k, "basic", epochs, plots)[0])
+        batched.append(sweep_seconds(hidden, k, "batched", epochs, plots)[0])
+    return basic, batched
+
+
 def sweep_section(args: argparse.Namespace, add: Add) -> dict[str, float]:
-    """Both sides of every ratio run all K jobs, in this run; returns the headline ratios."""
+    """Both sides of every ratio run all K jobs, in this run, in interleaved pairs (the
+    headline's, 128 seeds of [16,16], `--repeats` pairs; the others one); returns the
+    headline ratios, medians over the pairs."""
     headline = {}
     for hidden in ("[16,16]", "[128]"):
         for k in args.ks:
-            basic, _ = sweep_seconds(hidden, k, "basic", args.sweep_epochs)
-            batched, _ = sweep_seconds(hidden, k, "batched", args.sweep_epochs)
-            add("sweep", f"{hidden} K={k} basic launcher (one by one)", [k / basic], "models/s")
-            add("sweep", f"{hidden} K={k} batched launcher", [k / batched], "models/s",
-                f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
-            if hidden == "[16,16]" and k == max(args.ks):
-                headline["no plots"] = basic / batched
+            top = hidden == "[16,16]" and k == max(args.ks)
+            basic, batched = pairs(hidden, k, args.sweep_epochs, False, args.repeats if top else 1)
+            ratio = statistics.median(b / a for b, a in zip(basic, batched))
+            add("sweep", f"{hidden} K={k} basic launcher (one by one)", [k / s for s in basic],
+                "models/s")  # fmt: skip
+            add(
+                "sweep",
+                f"{hidden} K={k} batched launcher",
+                [k / s for s in batched],
+                "models/s",
+                f"batched/basic = {ratio:.1f} (median of {len(basic)}; both ran {k} jobs)",
+            )
+            if top:
+                headline["no plots"] = ratio
     # the default sweep draws each job's figures: a mid-sized sweep and the largest K
     for k in sorted({min(32, max(args.ks)), max(args.ks)}):
-        basic, _ = sweep_seconds("[16,16]", k, "basic", args.sweep_epochs, True)
-        batched, _ = sweep_seconds("[16,16]", k, "batched", args.sweep_epochs, True)
-        add("sweep", f"[16,16] K={k} with plots, basic launcher", [k / basic], "models/s")
-        add("sweep", f"[16,16] K={k} with plots, batched launcher", [k / batched], "models/s",
-            f"batched/basic = {basic / batched:.1f} (both ran {k} jobs)")  # fmt: skip
-        headline["with plots"] = basic / batched
+        top = k == max(args.ks)
+        basic, batched = pairs("[16,16]", k, args.sweep_epochs, True, args.repeats if top else 1)
+        ratio = statistics.median(b / a for b, a in zip(basic, batched))
+        add("sweep", f"[16,16] K={k} with plots, basic launcher", [k / s for s in basic],
+            "models/s")  # fmt: skip
+        add(
+            "sweep",
+            f"[16,16] K={k} with plots, batched launcher",
+            [k / s for s in batched],
+            "models/s",
+            f"batched/basic = {ratio:.1f} (median of {len(basic)}; both ran {k} jobs)",
+        )
+        headline["with plots"] = ratio
     return headline
 
 
@@ -577,7 +604,8 @@ def bench(args: argparse.Namespace) -> int:
         console.print(said)
     if headline:
         said = (f"sweep of {max(args.ks)} seeds of [16,16], {args.sweep_epochs} epochs, "
-                f"batched/basic models/s: {headline['no plots']:.1f} without plots (target "
+                f"batched/basic models/s (median of {args.repeats} interleaved pairs): "
+                f"{headline['no plots']:.1f} without plots (target "
                 f">= 8), {headline['with plots']:.1f} with plots (target >= 5)")  # fmt: skip
         lines += ["", said]
         console.print(said)

@@ -120,12 +120,15 @@ def test_the_sweep_section_sets_128_seeds_of_16_16_batched_against_basic(bench, 
         ("basic", False): 2.0, ("batched", False): 20.0,
         ("basic", True): 1.0, ("batched", True): 6.0}[launcher, plots])  # fmt: skip
     rows, headline = rows_of(bench.sweep_section, bench.parse([]))
-    for plots in (False, True):
-        assert ("[16,16]", 128, "basic", 300, plots) in calls
-        assert ("[16,16]", 128, "batched", 300, plots) in calls
+    for plots in (False, True):  # the headline: --repeats (3) pairs, one side then the other
+        headline_calls = [c[2] for c in calls if c[:2] == ("[16,16]", 128) and c[4] == plots]
+        assert headline_calls == ["basic", "batched"] * 3
+    assert [c[2] for c in calls if c[:2] == ("[128]", 128)] == ["basic", "batched"]
     assert headline == {"no plots": pytest.approx(10.0), "with plots": pytest.approx(6.0)}
-    assert rows["[16,16] K=128 batched launcher"][4] == "batched/basic = 10.0 (both ran 128 jobs)"
-    assert rows["[16,16] K=128 with plots, batched launcher"][2] == [pytest.approx(6.0)]
+    assert rows["[16,16] K=128 batched launcher"][4] == (
+        "batched/basic = 10.0 (median of 3; both ran 128 jobs)"
+    )
+    assert rows["[16,16] K=128 with plots, batched launcher"][2] == [pytest.approx(6.0)] * 3
     assert rows["[16,16] K=32 with plots, basic launcher"][2] == [pytest.approx(1.0)]
     assert "[128] K=8 basic launcher (one by one)" in rows
 
@@ -184,8 +187,8 @@ def test_main_writes_its_table_and_headline(bench, monkeypatch, tmp_path):
     text = (folder / "bench.md").read_text()
     assert "| sweep | [16,16] K=3 batched launcher | 4 | 4 | 4 | models/s |" in text
     assert text.endswith(
-        "sweep of 3 seeds of [16,16], 5 epochs, batched/basic models/s: 4.0 without plots "
-        "(target >= 8), 4.0 with plots (target >= 5)\n"
+        "sweep of 3 seeds of [16,16], 5 epochs, batched/basic models/s (median of 3 "
+        "interleaved pairs): 4.0 without plots (target >= 8), 4.0 with plots (target >= 5)\n"
     )
     record = json.loads((folder / "bench.json").read_text())
     assert record["headline"] == {"no plots": 4.0, "with plots": 4.0}
