@@ -64,9 +64,10 @@ def _panel(ax, panel: Panel) -> None:
     thin = 0.9 if len(lines) <= 5 else 0.6
     alpha = 0.75 if len(lines) <= 5 else max(0.3, 3.5 / len(lines))
     for i, row in reversed(list(enumerate(lines))):  # the shipped draw on top
-        shown = np.isfinite(row)
         colour, width = (SHIPPED, 1.8) if i == 0 else (DRAW, thin)
-        ax.plot(xs[shown], row[shown], "-o", color=colour, lw=width, ms=2.5,
+        # a model the draw has no number for breaks its line (NaN): no segment claims a
+        # comparison the draw did not make (DRAWS=auto trains some models on fewer draws)
+        ax.plot(xs, row, "-o", color=colour, lw=width, ms=2.5,
                 alpha=1.0 if i == 0 else alpha, zorder=3 if i == 0 else 2)  # fmt: skip
     pub = np.array([np.nan if p is None else p for p in panel.published], dtype=float)
     if np.isfinite(pub).any():

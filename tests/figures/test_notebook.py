@@ -40,14 +40,25 @@ def test_the_figure_draws_a_line_per_draw_and_writes_the_lessons_in_their_colour
     fig = notebook_figure([UNITS, ACCURACY], 3, "one look")
     plot, notes, plot2, notes2 = fig.axes
     assert len(plot.get_lines()) == 3 and len(plot2.get_lines()) == 2
-    # the draw whose first model is missing goes through the two it has
-    assert [len(line.get_xdata()) for line in plot.get_lines()] == [2, 3, 3]
+    # the draw whose first model is missing has no point there (drawn last: lines reversed)
+    assert [int(np.isnan(line.get_ydata()).sum()) for line in plot.get_lines()] == [1, 0, 0]
     assert plot.get_yscale() == "log" and plot2.get_yscale() == "linear"
     texts = [(t.get_text(), t.get_color()) for t in notes.texts]
     assert ("HOLDS", COLOURS["holds"]) in texts and ("UNDECIDED", COLOURS["undecided"]) in texts
     assert ("ratio 1.05 [0.9, 1.2]", COLOURS["undecided"]) in texts
     assert [t.get_text() for t in notes2.texts][:1] == ["FAILS"]
     assert fig.get_suptitle() == "The notebook reproduced on 3 data draws\none look"
+
+
+def test_a_model_a_draw_lacks_breaks_its_line_there():
+    """A draw without the middle model's number: its line keeps the gap (matplotlib draws
+    no segment to or from a NaN), so a and c are not joined as if compared."""
+    gap = Panel("penalties", "val_mse", ["a", "b", "c"], [[0.04], [math.nan], [0.03]],
+                [None, None, None], [])  # fmt: skip
+    fig = notebook_figure([gap], 1, "one look")
+    (line,) = fig.axes[0].get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [0, 1, 2])
+    np.testing.assert_array_equal(line.get_ydata(), [0.04, math.nan, 0.03])
 
 
 def test_plot_notebook_writes_the_png(tmp_path):
