@@ -249,8 +249,9 @@ def _run_sweep(plan: Any, source: Any) -> int:
 
         start_sweep(plan.out)
     code = 1  # until Hydra returns (an interrupted sweep's parent run ends as failed)
-    ending = start_ending()  # imports the ending's modules while the jobs train
+    ending = None  # started inside the try: whatever stops the sweep, _end_sweep closes it
     try:
+        ending = start_ending()  # imports the ending's modules while the jobs train
         code = _call_hydra(["--multirun", *source.hydra_flags(), *plan.overrides])
     finally:
         summary = _end_sweep(plan, tracked, code, ending)

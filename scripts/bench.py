@@ -322,52 +322,41 @@ def sweep_seconds(
     return seconds, trained, ended, write_ms
 
 
-def pairs(hidden: str, k: int, epochs: int, plots: bool, repeats: int) -> tuple[list, list]:
-    """(basic's seconds, batched's) over `repeats` pairs run one after the other, so a busy
-    spell of the shared machine hits both sides alike."""
+def launchers_side_by_side(
+    args: argparse.Namespace, add: Add, hidden: str, k: int, plots: bool, repeats: int
+) -> float:
+    """`repeats` pairs of the sweep through Hydra's basic launcher then the batched one, one
+    after the other so a busy spell of the shared machine hits both sides alike; adds both
+    rows and returns the median batched/basic ratio."""
     basic, batched = [], []
     for _ in range(repeats):
-        basic.append(sweep_seconds(hidden, k, "basic", epochs, plots)[0])
-        batched.append(sweep_seconds(hidden, k, "batched", epochs, plots)[0])
-    return basic, batched
+        basic.append(sweep_seconds(hidden, k, "basic", args.sweep_epochs, plots)[0])
+        batched.append(sweep_seconds(hidden, k, "batched", args.sweep_epochs, plots)[0])
+    ratio = statistics.median(b / a for b, a in zip(basic, batched))
+    what = f"{hidden} K={k} with plots," if plots else f"{hidden} K={k}"
+    add("sweep", f"{what} basic launcher" + ("" if plots else " (one by one)"),
+        [k / s for s in basic], "models/s")  # fmt: skip
+    add("sweep", f"{what} batched launcher", [k / s for s in batched], "models/s",
+        f"batched/basic = {ratio:.1f} (median of {repeats}; both ran {k} jobs)")  # fmt: skip
+    return ratio
 
 
 def sweep_section(args: argparse.Namespace, add: Add) -> dict[str, float]:
-    """Both sides of every ratio run all K jobs, in this run, in interleaved pairs (the
-    headline's, 128 seeds of [16,16], `--repeats` pairs; the others one); returns the
-    headline ratios, medians over the pairs."""
+    """Both sides of every ratio run all K jobs, in this run (the headline, 128 seeds of
+    [16,16], `--repeats` pairs; the others one); returns the headline ratios."""
     headline = {}
     for hidden in ("[16,16]", "[128]"):
         for k in args.ks:
             top = hidden == "[16,16]" and k == max(args.ks)
-            basic, batched = pairs(hidden, k, args.sweep_epochs, False, args.repeats if top else 1)
-            ratio = statistics.median(b / a for b, a in zip(basic, batched))
-            add("sweep", f"{hidden} K={k} basic launcher (one by one)", [k / s for s in basic],
-                "models/s")  # fmt: skip
-            add(
-                "sweep",
-                f"{hidden} K={k} batched launcher",
-                [k / s for s in batched],
-                "models/s",
-                f"batched/basic = {ratio:.1f} (median of {len(basic)}; both ran {k} jobs)",
-            )
+            ratio = launchers_side_by_side(args, add, hidden, k, False, args.repeats if top else 1)
             if top:
                 headline["no plots"] = ratio
     # the default sweep draws each job's figures: a mid-sized sweep and the largest K
     for k in sorted({min(32, max(args.ks)), max(args.ks)}):
         top = k == max(args.ks)
-        basic, batched = pairs("[16,16]", k, args.sweep_epochs, True, args.repeats if top else 1)
-        ratio = statistics.median(b / a for b, a in zip(basic, batched))
-        add("sweep", f"[16,16] K={k} with plots, basic launcher", [k / s for s in basic],
-            "models/s")  # fmt: skip
-        add(
-            "sweep",
-            f"[16,16] K={k} with plots, batched launcher",
-            [k / s for s in batched],
-            "models/s",
-            f"batched/basic = {ratio:.1f} (median of {len(basic)}; both ran {k} jobs)",
+        headline["with plots"] = launchers_side_by_side(
+            args, add, "[16,16]", k, True, args.repeats if top else 1
         )
-        headline["with plots"] = ratio
     return headline
 
 

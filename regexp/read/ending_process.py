@@ -1,9 +1,9 @@
 """A sweep's ending (regexp.read.summary: its table, best.yaml, figures and report.html) in a
 process of its own, started with the sweep.
 
-The ending's modules (pandas, matplotlib, scipy) take most of a second to import; started
-with the sweep, the ending's process imports them on another core while the jobs train, and
-draws once they are done (docs/speed.md). Where that gains nothing (one core, or the modules
+The ending's modules (pandas, matplotlib, scipy) are slow to import; started with the sweep,
+the ending's process imports them on another core while the jobs train, and draws once they
+are done (docs/speed.md has the figures). Where that gains nothing (one core, or the modules
 loaded already, as in a test's process) the ending runs in the sweep's process. Its process
 leaves Ctrl-C and SIGTERM to the sweep's, which waits for it; should it die, the sweep's
 process ends the sweep itself. No pandas here: the sweep's process imports this module.

@@ -112,18 +112,20 @@ def t_bounds(
 
 
 def t_intervals(
-    values: np.ndarray, confidence: float | np.ndarray = CONFIDENCE
+    values: np.ndarray,
+    confidence: float | np.ndarray = CONFIDENCE,
+    support: tuple[float, float] = ANY,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, low, high) of Student's t-interval over the last axis of values (vectorized over
-    the others, as the simulation test needs). NaN bounds for fewer than two values; a zero
-    spread gives an interval of zero width."""
+    the others, as the simulation test needs), cut to the quantity's support (t_bounds). NaN
+    bounds for fewer than two values; a zero spread gives an interval of zero width."""
     values = np.asarray(values, dtype=float)
     n = values.shape[-1]
     if n < 2:
         nan = np.full(values.shape[:-1], np.nan)
         return (values[..., 0] if n else nan), nan, nan
     mean = values.mean(axis=-1)
-    low, high = t_bounds(mean, values.std(-1, ddof=1), np.full(mean.shape, n), confidence)
+    low, high = t_bounds(mean, values.std(-1, ddof=1), np.full(mean.shape, n), confidence, support)
     return mean, low, high
 
 
@@ -135,8 +137,7 @@ def mean_interval(
     finite = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if finite.size == 0:
         return Interval(math.nan, math.nan, math.nan, 0)
-    mean, low, high = t_intervals(finite, confidence)
-    low, high = np.clip(low, *support), np.clip(high, *support)
+    mean, low, high = t_intervals(finite, confidence, support)
     return Interval(float(mean), float(low), float(high), int(finite.size))
 
 

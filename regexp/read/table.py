@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from regexp.config.values import fmt, isna
+from regexp.read.statistics import ANY
 from regexp.runs.layout import METRIC_COLUMNS, REUSED, write_atomic
 
 SUMMARY_METRICS = ("train_mse", "val_mse", "train_loss", "val_loss", "penalty")
@@ -24,7 +25,7 @@ def support(metric: str) -> tuple[float, float]:
     unbounded."""
     if metric in SHARES:
         return 0.0, 1.0
-    return (0.0, math.inf) if metric in NON_NEGATIVE else (-math.inf, math.inf)
+    return (0.0, math.inf) if metric in NON_NEGATIVE else ANY
 
 
 def differing_keys(df: pd.DataFrame) -> list[str]:

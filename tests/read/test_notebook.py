@@ -198,6 +198,11 @@ def test_auto_draws_added_only_where_a_lesson_was_undecided_make_a_whole_report(
         (["--draws-max", "x"], "notebook: argument --draws-max: must be an integer >= 2, got 'x'"),
         (["--batch", "0"], "notebook: argument --batch: must be an integer >= 1, got 0"),
         (["--bogus"], "notebook: unrecognized arguments: --bogus"),
+        (
+            ["--draws-for", "ours"],
+            "notebook: argument --draws-for: invalid choice: 'ours' "
+            "(choose from 'published', 'all')",
+        ),
     ],
 )
 def test_bad_flags_are_one_line_and_exit_2(tmp_path, capsys, args, message):
