@@ -263,3 +263,18 @@ def test_an_error_that_stops_hydra_is_one_line(user_conf, monkeypatch, capsys):
     with pytest.raises(OSError):
         main(["sweep", *FAST, "seed=1,2", "hydra.sweep.dir=s2"])
     assert os.environ["HYDRA_FULL_ERROR"] == "1"
+
+
+def test_the_regexp_scripts_module_loads_nothing_of_the_cli_until_it_runs():
+    """A spawned helper (the figure pool, the sweep's ending) runs the `regexp` script again,
+    which imports regexp.__main__: the CLI's modules wait for entry(); `python -m regexp` is
+    the same command."""
+    import subprocess
+    import sys
+
+    probe = "import regexp.__main__, sys; print('regexp.cli' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.split() == ["False"], done.stderr
+    done = subprocess.run([sys.executable, "-m", "regexp", "--help"], capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.startswith("usage: regexp VERB"), done.stderr

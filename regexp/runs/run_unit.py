@@ -179,6 +179,4 @@ def figure_pool(plotted: int) -> contextlib.AbstractContextManager[ProcessPool |
     processes = min(cpu_count(), plotted)
     if plotted < POOL_MIN_JOBS or processes < 2:
         return contextlib.nullcontext(None)
-    from regexp.figures.templates import warm_up  # matplotlib: only where figures are drawn
-
-    return ProcessPool(processes, warm_up=warm_up)
+    return ProcessPool(processes, warm_up="regexp.figures.templates:warm_up")

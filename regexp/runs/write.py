@@ -28,7 +28,7 @@ from regexp.runs.made_by import made_by
 from regexp.runs.store import Entry, Store, fill, reuse_on
 from regexp.runs.weights import load_run, rebuild, save_weights
 from regexp.system.files import write_atomic
-from regexp.system.pools import ProcessPool
+from regexp.system.pools import ProcessPool, call
 from regexp.train.data import Dataset
 from regexp.train.engine import Member
 from regexp.train.history import History
@@ -188,10 +188,8 @@ def finish_figures(
             done()
 
     if pool is not None:
-        from regexp.figures.draw import draw_plots  # matplotlib: only where figures are drawn
-
-        try:
-            pool.submit(draw_plots, written.specs, done=drawn)
+        try:  # by name: matplotlib is imported by the pool's processes, not this one
+            pool.submit(call, "regexp.figures.draw:draw_plots", written.specs, done=drawn)
             return
         except BrokenExecutor:  # a process of the pool died on an earlier job: draw here
             pass

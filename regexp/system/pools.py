@@ -9,6 +9,7 @@ This module imports nothing heavy: the launcher loads it at start-up.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import threading
@@ -30,17 +31,25 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _start(warm_up: Callable[[], Any] | None) -> None:
+def call(target: str, *args: Any) -> Any:
+    """Call the function named "module:function" with args, its module imported where it
+    runs: a pool's owner names a task or a warm-up without loading its module (matplotlib,
+    for a sweep's figures, stays out of the training process)."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def _start(warm_up: str | None) -> None:
     ignore_interrupts()  # the owner decides what an interrupt stops
     if warm_up is not None:
-        warm_up()
+        call(warm_up)
 
 
 class ProcessPool:
     """`processes` spawned processes, started now rather than at the first task; each runs
-    warm_up (a module-level function) first."""
+    warm_up ("module:function", see `call`) first."""
 
-    def __init__(self, processes: int, warm_up: Callable[[], Any] | None = None):
+    def __init__(self, processes: int, warm_up: str | None = None):
         # spawn, not fork: torch's thread pools do not survive a fork
         context = multiprocessing.get_context("spawn")
         self.executor = ProcessPoolExecutor(

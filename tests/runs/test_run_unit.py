@@ -181,7 +181,7 @@ def test_figures_go_to_a_pool_of_the_launchs_own_only_for_many_plotted_jobs(monk
 
     class Pool:
         def __init__(self, processes, warm_up):
-            started.append((processes, warm_up.__module__))
+            started.append((processes, warm_up))
 
         def __enter__(self):
             return self
@@ -194,7 +194,7 @@ def test_figures_go_to_a_pool_of_the_launchs_own_only_for_many_plotted_jobs(monk
     with unit.figure_pool(unit.POOL_MIN_JOBS - 1) as pool:
         assert pool is None
     with unit.figure_pool(unit.POOL_MIN_JOBS) as pool:
-        assert isinstance(pool, Pool) and started == [(2, "regexp.figures.templates")]
+        assert isinstance(pool, Pool) and started == [(2, "regexp.figures.templates:warm_up")]
     monkeypatch.setattr(unit, "cpu_count", lambda: 1)
     with unit.figure_pool(10 * unit.POOL_MIN_JOBS) as pool:
         assert pool is None and len(started) == 1

@@ -4,10 +4,11 @@ after which metrics.json loses the mark. A figure that fails fails its job only;
 that breaks leaves the drawing to the writer; a cancelled drawing keeps the mark."""
 
 import json
+import subprocess
+import sys
 from concurrent.futures import CancelledError
 
 from regexp.config.settings import validate
-from regexp.figures.draw import draw_plots
 from regexp.runs.layout import NOT_DRAWN
 from regexp.runs.run_unit import train
 from regexp.runs.write import finish_figures, write_numbers
@@ -59,11 +60,35 @@ def test_numbers_first_then_figures_in_a_pool_then_metrics_without_the_mark(tmp_
     assert not (tmp_path / "plots").exists()
     pool, drawn = _Deferred(), []
     finish_figures(written, pool, lambda: drawn.append(1))
-    assert pool.calls[0][0] is draw_plots and drawn == []
+    assert len(pool.calls) == 1 and drawn == []
     pool.run()
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
     assert _metrics(tmp_path)["status"] == "ok" and "figures" not in _metrics(tmp_path)
     assert drawn == [1]
+
+
+def test_a_process_that_hands_its_figures_to_a_pool_never_imports_matplotlib(tmp_path):
+    """The training process names the drawing for the pool's processes: importing matplotlib
+    there would cost it half a second of CPU while its jobs wait to be written."""
+    child = f"""
+import sys
+from pathlib import Path
+from regexp.config.compose import compose
+from regexp.config.settings import validate
+from regexp.runs.run_unit import train
+from regexp.runs.write import finish_figures, write_numbers
+from regexp.system.pools import ProcessPool
+
+settings = validate(compose(["train.epochs=5", "hidden_units=[4]", "plots.enabled=true"]))
+[trained] = train([settings])
+with ProcessPool(1) as pool:
+    finish_figures(write_numbers(Path({str(tmp_path)!r}), settings, trained), pool)
+print("matplotlib" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True)
+    assert done.stdout.split() == ["False"], done.stderr
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(PLOTS)
+    assert "figures" not in _metrics(tmp_path)
 
 
 def test_without_plots_the_numbers_are_the_whole_folder(tmp_path, cfg_of):

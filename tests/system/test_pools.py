@@ -10,7 +10,7 @@ from concurrent.futures import BrokenExecutor
 import pytest
 
 from regexp.system import pools
-from regexp.system.pools import ProcessPool, thread_map
+from regexp.system.pools import ProcessPool, call, thread_map
 
 
 @pytest.fixture(scope="module")
@@ -73,25 +73,21 @@ def test_cores_are_the_affinity_mask_or_the_cpu_count_without_one(monkeypatch):
 
 
 def test_a_figure_process_never_imports_torch_and_the_pool_module_imports_nothing_heavy():
-    """A spawned process imports the module of each function it unpickles: the figures'
-    draw_plots and warm_up must not pull torch in (seconds a process, before the first
+    """A spawned process imports the module of each function it unpickles or is named: the
+    figures' draw_plots and warm_up must not pull torch in (seconds a process, before the first
     figure); the launcher loads this module at start-up."""
     import pickle
     import subprocess
     import sys
 
-    from regexp.figures.draw import draw_plots
-    from regexp.figures.templates import warm_up
-
     child = (
-        "import pickle, sys; fs = pickle.loads(sys.stdin.buffer.read()); "
-        "print(*[f.__module__ for f in fs], 'torch' in sys.modules)"
+        "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); "
+        "f('regexp.figures.templates:warm_up'); f('regexp.figures.draw:draw_plots', []); "
+        "print(f.__module__, 'matplotlib' in sys.modules, 'torch' in sys.modules)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", child], input=pickle.dumps([draw_plots, warm_up]),
-        capture_output=True,
-    )  # fmt: skip
-    want = ["regexp.figures.draw", "regexp.figures.templates", "False"]
+    done = subprocess.run([sys.executable, "-c", child], input=pickle.dumps(call),
+                          capture_output=True)  # fmt: skip
+    want = ["regexp.system.pools", "True", "False"]
     assert done.stdout.decode().split() == want, done.stderr.decode()
     imports = (
         "import regexp.system.pools, sys; "
