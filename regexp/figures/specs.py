@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +29,15 @@ def contributions(model: MLP, x: torch.Tensor) -> tuple[np.ndarray, float, np.nd
         return contrib.numpy(), float(out.bias[0]), model(x)[:, 0].numpy()
 
 
-def _scores(model: MLP, data: Dataset) -> dict[str, float]:
-    """The final model's train and val MSE (accuracy for classification), for titles."""
-    with torch.no_grad():
-        out = {}
-        for split, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val)):
-            pred = model(x)
-            if data.task == "classification":
-                out[f"{split} accuracy"] = float(((pred > 0).float() == y).float().mean())
-            else:
-                out[f"{split} MSE"] = float(((pred - y) ** 2).mean())
-        return out
+def scores(metrics: Mapping[str, Any], task: str) -> dict[str, float]:
+    """The final model's train and val MSE (accuracy for classification), for titles: the
+    job's metrics already hold them (regexp.train.loss computed them on the same model)."""
+    shown, key = ("accuracy", "accuracy") if task == "classification" else ("MSE", "mse")
+    return {
+        f"{split} {shown}": float(metrics[f"{split}_{key}"])
+        for split in ("train", "val")
+        if metrics.get(f"{split}_{key}") is not None
+    }
 
 
 def architecture(hidden_units: tuple[int, ...]) -> str:
@@ -49,11 +48,17 @@ def architecture(hidden_units: tuple[int, ...]) -> str:
 
 
 def plot_specs(
-    pdir: Path, fit_file: Path, model: MLP, data: Dataset, settings: Settings, history: Any
+    pdir: Path,
+    fit_file: Path,
+    model: MLP,
+    data: Dataset,
+    settings: Settings,
+    history: Any,
+    metrics: Mapping[str, Any],
 ) -> list[PlotSpec]:
     """The run's figures as (a regexp.figures.draw function, its arguments): the model's
-    part is done here; the drawing is left
-    to draw_plots, in this process or in a pool's."""
+    part is done here (metrics: the job's, for the titles' scores); the drawing is left to
+    draw_plots, in this process or in a pool's."""
     specs: list[PlotSpec] = []
 
     def add(name: str, *args: Any, **kwargs: Any) -> None:
@@ -89,7 +94,7 @@ def plot_specs(
                 title=f"{settings.name}: {architecture(settings.hidden_units)}",
                 x_val=data.x_val[:, 0].numpy(),
                 y_val=data.y_val[:, 0].numpy(),
-                scores=_scores(model, data),
+                scores=scores(metrics, data.task),
                 **units,
             )
             add(
@@ -128,6 +133,6 @@ def plot_specs(
                 g2.numpy(),
                 prob.numpy(),
                 title=f"{settings.name}: {architecture(settings.hidden_units)} · "
-                + ", ".join(f"{k} {v:.3g}" for k, v in _scores(model, data).items()),
+                + ", ".join(f"{k} {v:.3g}" for k, v in scores(metrics, data.task).items()),
             )
     return specs

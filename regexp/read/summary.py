@@ -4,6 +4,7 @@ report.html, at the end of the sweep's own process (regexp/cli.py)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from regexp.read.table import (
     write_summary,
 )
 from regexp.runs.layout import DONE, RunDir
+from regexp.system.pools import beside
 
 # an Optuna search's own figures, drawn into the sweep folder by read/outcome.py
 OPTUNA_FIGURES = ("optuna_history.png", "optuna_importance.png")
@@ -42,10 +44,11 @@ def write_pictures(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
     frame, keys = study_frame(df)
     objective = objective_of(df)
     png, page = sweep_dir / "summary.png", sweep_dir / "report.html"
-    plot_sweep(png, frame, keys, lambda run: RunDir(run).fit_file)
-    drawn = [png, draw_curves(sweep_dir, frame, keys, objective)]
+    summary_drawn = beside(functools.partial(plot_sweep, png, frame, keys, _fit_file))
+    drawn = [draw_curves(sweep_dir, frame, keys, objective)]
     drawn.append(draw_parallel(sweep_dir, frame, keys, objective))
-    figures = [p for p in drawn if p is not None]
+    summary_drawn()
+    figures = [p for p in [png, *drawn] if p is not None]
     theirs = [sweep_dir / name for name in OPTUNA_FIGURES if (sweep_dir / name).is_file()]
     numeric = df.sort_values("job", kind="stable")[plain_columns(df, False)]
     shown = numeric.map(fmt)
@@ -58,6 +61,10 @@ def write_pictures(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
     write_report(page, shown, caption, list(numeric["path"]), figures + theirs,
                  f"sweep {sweep_dir.name}", best)  # fmt: skip
     return [*figures, page]
+
+
+def _fit_file(run: str | Path) -> Path:
+    return RunDir(run).fit_file
 
 
 def highlight(

@@ -124,7 +124,13 @@ def write_numbers(
             model.load_state_dict(member.state)
             data = trained.data.to("cpu")
             specs = plot_specs(
-                folder.plots_dir, folder.fit_file, model.eval(), data, settings, member.history
+                folder.plots_dir,
+                folder.fit_file,
+                model.eval(),
+                data,
+                settings,
+                member.history,
+                metrics,
             )
             metrics["figures"] = NOT_DRAWN
     except Exception as err:
@@ -151,7 +157,8 @@ def write_reused(out: Path, settings: Settings, entry: Entry) -> Written:
             write_tensorboard(out, history)
         if to_draw:
             model, data = rebuild(settings, run.weights_file)
-            specs = plot_specs(run.plots_dir, run.fit_file, model, data, settings, history)
+            specs = plot_specs(run.plots_dir, run.fit_file, model, data, settings, history,
+                               metrics)  # fmt: skip
     except Exception as err:
         record_failure(metrics, err)
         metrics.pop("figures", None)
@@ -227,7 +234,7 @@ def draw_missing(run_dir: Path | str) -> None:
     history = History.from_csv(run.history_file.read_text(encoding="utf-8"))
     from regexp.figures.draw import draw_plots  # matplotlib: only where figures are drawn
 
-    draw_plots(plot_specs(run.plots_dir, run.fit_file, model, data, settings, history))
     metrics = run.metrics()
+    draw_plots(plot_specs(run.plots_dir, run.fit_file, model, data, settings, history, metrics))
     metrics.pop("figures", None)
     run.write_metrics(metrics)

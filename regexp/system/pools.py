@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import pickle
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -110,3 +112,42 @@ def thread_map(fn: Callable[[T], R], items: Iterable[T], min_items: int = 8) -> 
         return [fn(item) for item in items]
     with ThreadPoolExecutor(min(4, cpu_count())) as pool:
         return list(pool.map(fn, items))
+
+
+def beside(call: Callable[[], R]) -> Callable[[], R]:
+    """Start call() in a forked copy of this process, to run while this one goes on; return
+    the function that waits for its result (or raises its error). Only where a copy gains
+    and is safe: a second core, and no thread here to break by forking (another Python
+    thread, or torch's thread pools): a sweep's ending process. Elsewhere, or should the copy
+    die, call runs here when its result is asked for."""
+    if cpu_count() < 2 or threading.active_count() > 1 or "torch" in sys.modules:
+        return call
+    for stream in (sys.stdout, sys.stderr):  # the copy's buffers start empty
+        stream.flush()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the copy: its answer down the pipe, then out without tearing anything down
+        os.close(read)
+        try:
+            answer = pickle.dumps((True, call()))
+        except BaseException as err:  # noqa: BLE001 (raised again where the result is asked)
+            answer = pickle.dumps((False, err))
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(answer)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    os.close(write)
+
+    def result() -> R:
+        with os.fdopen(read, "rb") as pipe:
+            answer = pipe.read()
+        os.waitpid(pid, 0)
+        if not answer:  # the copy died
+            return call()
+        ok, value = pickle.loads(answer)
+        if not ok:
+            raise value
+        return value
+
+    return result

@@ -95,3 +95,64 @@ def test_a_figure_process_never_imports_torch_and_the_pool_module_imports_nothin
     )
     done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def _in_a_fresh_process(code: str) -> list[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+BESIDE = """
+import functools, os, sys, threading
+from regexp.system import pools
+pools.cpu_count = lambda: 2
+me = os.getpid()
+
+def child_only_dies():
+    if os.getpid() != me:
+        os._exit(3)
+    return "here"
+
+def fails():
+    raise ValueError("in the copy " + str(os.getpid() != me))
+"""
+
+
+def test_beside_runs_a_call_in_a_forked_copy_and_hands_back_its_result_or_error():
+    """A call started beside this process runs in another process while this one goes on;
+    its result, or its error, comes back where the result is asked for; a copy that dies
+    leaves the call to this process."""
+    code = BESIDE + """
+answer = pools.beside(os.getpid)
+print(answer() != me)
+try:
+    pools.beside(fails)()
+except ValueError as err:
+    print(str(err).replace(" ", "-"))
+print(pools.beside(child_only_dies)())
+"""
+    assert _in_a_fresh_process(code) == ["True", "in-the-copy-True", "here"]
+
+
+def test_beside_runs_the_call_here_where_forking_is_unsafe_or_gains_nothing():
+    """torch loaded (its thread pools do not survive a fork), another thread running, or one
+    core: the call runs here, when its result is asked for."""
+    code = BESIDE + """
+print(pools.beside(os.getpid)() == me)
+stop = threading.Event()
+waiting = threading.Thread(target=stop.wait)
+waiting.start()
+print(pools.beside(os.getpid)() == me)
+stop.set()
+waiting.join()
+pools.cpu_count = lambda: 1
+print(pools.beside(os.getpid)() == me)
+pools.cpu_count = lambda: 2
+import torch
+print(pools.beside(os.getpid)() == me)
+"""
+    assert _in_a_fresh_process(code) == ["False", "True", "True", "True"]
