@@ -323,15 +323,3 @@ def unit_colors(n: int) -> np.ndarray:
         palette.append(cm["Dark2"](np.arange(4)))
         return np.concatenate(palette)[:n]
     return cm["turbo"](np.linspace(0.05, 0.95, n))
-
-
-def warm_up() -> None:
-    """Draw a small figure with text once: loading fonts and the first text layout cost
-    slow down a process's first real figure; a pool's process spends them while it waits."""
-    fig = Figure(figsize=(2, 2), layout="constrained")
-    ax = fig.subplots()
-    ax.plot([1, 2], [1, 2], label="warm-up")
-    ax.set_yscale("log")
-    ax.set_title("warm-up")
-    ax.legend()
-    fig.savefig(io.BytesIO(), format="png")

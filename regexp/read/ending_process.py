@@ -26,16 +26,14 @@ ENDING_MODULE = "regexp.read.summary"
 
 
 def _serve(conn: Connection) -> None:
-    """The ending's process: import, warm up, then end the sweep it is asked to end, if any."""
+    """The ending's process: import, then end the sweep it is asked to end, if any."""
     ignore_interrupts()
     quiet_stdout()
     try:
         import scipy.special  # noqa: F401 (regexp.read.statistics' intervals, loaded late)
 
-        from regexp.figures.templates import warm_up
         from regexp.read.summary import end_sweep
 
-        warm_up()
         request = conn.recv()
         if request is not None:
             try:

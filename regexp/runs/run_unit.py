@@ -179,4 +179,4 @@ def figure_pool(plotted: int) -> contextlib.AbstractContextManager[ProcessPool |
     processes = min(cpu_count(), plotted)
     if plotted < POOL_MIN_JOBS or processes < 2:
         return contextlib.nullcontext(None)
-    return ProcessPool(processes, warm_up="regexp.figures.templates:warm_up")
+    return ProcessPool(processes, preload="regexp.figures.draw")

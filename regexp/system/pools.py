@@ -35,27 +35,27 @@ def cpu_count() -> int:
 
 def call(target: str, *args: Any) -> Any:
     """Call the function named "module:function" with args, its module imported where it
-    runs: a pool's owner names a task or a warm-up without loading its module (matplotlib,
-    for a sweep's figures, stays out of the training process)."""
+    runs: a pool's owner names a task without loading its module (matplotlib, for a sweep's
+    figures, stays out of the training process)."""
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)(*args)
 
 
-def _start(warm_up: str | None) -> None:
+def _start(preload: str | None) -> None:
     ignore_interrupts()  # the owner decides what an interrupt stops
-    if warm_up is not None:
-        call(warm_up)
+    if preload is not None:
+        importlib.import_module(preload)
 
 
 class ProcessPool:
-    """`processes` spawned processes, started now rather than at the first task; each runs
-    warm_up ("module:function", see `call`) first."""
+    """`processes` spawned processes, started now rather than at the first task; each imports
+    the module named `preload` first (the owner need not load it: see `call`)."""
 
-    def __init__(self, processes: int, warm_up: str | None = None):
+    def __init__(self, processes: int, preload: str | None = None):
         # spawn, not fork: torch's thread pools do not survive a fork
         context = multiprocessing.get_context("spawn")
         self.executor = ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_start, initargs=(warm_up,)
+            processes, mp_context=context, initializer=_start, initargs=(preload,)
         )
         for _ in range(processes):  # the executor starts a process per task while none is idle
             self.executor.submit(int)

@@ -176,12 +176,12 @@ def test_a_signal_while_the_folders_are_written_waits_for_every_trained_job(jobs
 def test_figures_go_to_a_pool_of_the_launchs_own_only_for_many_plotted_jobs(monkeypatch):
     """Below POOL_MIN_JOBS plotted jobs, or with one core, a job's figures are drawn where it
     was trained; from POOL_MIN_JOBS on, in a pool of a process per core that the launch owns,
-    each process warmed up with matplotlib's first figure."""
+    each process with the figures' modules imported before its first job."""
     started = []
 
     class Pool:
-        def __init__(self, processes, warm_up):
-            started.append((processes, warm_up))
+        def __init__(self, processes, preload):
+            started.append((processes, preload))
 
         def __enter__(self):
             return self
@@ -194,7 +194,7 @@ def test_figures_go_to_a_pool_of_the_launchs_own_only_for_many_plotted_jobs(monk
     with unit.figure_pool(unit.POOL_MIN_JOBS - 1) as pool:
         assert pool is None
     with unit.figure_pool(unit.POOL_MIN_JOBS) as pool:
-        assert isinstance(pool, Pool) and started == [(2, "regexp.figures.templates:warm_up")]
+        assert isinstance(pool, Pool) and started == [(2, "regexp.figures.draw")]
     monkeypatch.setattr(unit, "cpu_count", lambda: 1)
     with unit.figure_pool(10 * unit.POOL_MIN_JOBS) as pool:
         assert pool is None and len(started) == 1

@@ -74,15 +74,15 @@ def test_cores_are_the_affinity_mask_or_the_cpu_count_without_one(monkeypatch):
 
 def test_a_figure_process_never_imports_torch_and_the_pool_module_imports_nothing_heavy():
     """A spawned process imports the module of each function it unpickles or is named: the
-    figures' draw_plots and warm_up must not pull torch in (seconds a process, before the first
-    figure); the launcher loads this module at start-up."""
+    figures' draw_plots must not pull torch in (seconds a process, before the first figure);
+    the launcher loads this module at start-up."""
     import pickle
     import subprocess
     import sys
 
     child = (
         "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); "
-        "f('regexp.figures.templates:warm_up'); f('regexp.figures.draw:draw_plots', []); "
+        "f('regexp.figures.draw:draw_plots', []); "
         "print(f.__module__, 'matplotlib' in sys.modules, 'torch' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", child], input=pickle.dumps(call),
@@ -126,7 +126,9 @@ def test_beside_runs_a_call_in_a_forked_copy_and_hands_back_its_result_or_error(
     """A call started beside this process runs in another process while this one goes on;
     its result, or its error, comes back where the result is asked for; a copy that dies
     leaves the call to this process."""
-    code = BESIDE + """
+    code = (
+        BESIDE
+        + """
 answer = pools.beside(os.getpid)
 print(answer() != me)
 try:
@@ -135,13 +137,16 @@ except ValueError as err:
     print(str(err).replace(" ", "-"))
 print(pools.beside(child_only_dies)())
 """
+    )
     assert _in_a_fresh_process(code) == ["True", "in-the-copy-True", "here"]
 
 
 def test_beside_runs_the_call_here_where_forking_is_unsafe_or_gains_nothing():
     """torch loaded (its thread pools do not survive a fork), another thread running, or one
     core: the call runs here, when its result is asked for."""
-    code = BESIDE + """
+    code = (
+        BESIDE
+        + """
 print(pools.beside(os.getpid)() == me)
 stop = threading.Event()
 waiting = threading.Thread(target=stop.wait)
@@ -155,4 +160,18 @@ pools.cpu_count = lambda: 2
 import torch
 print(pools.beside(os.getpid)() == me)
 """
+    )
     assert _in_a_fresh_process(code) == ["False", "True", "True", "True"]
+
+
+def _loaded(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+def test_each_process_of_a_pool_imports_its_preload_before_its_first_task():
+    with ProcessPool(1, preload="tabnanny") as pool:
+        assert pool.executor.submit(_loaded, "tabnanny").result()
+    with ProcessPool(1) as pool:
+        assert not pool.executor.submit(_loaded, "tabnanny").result()
