@@ -45,9 +45,11 @@ def write_pictures(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
     objective = objective_of(df)
     png, page = sweep_dir / "summary.png", sweep_dir / "report.html"
     summary_drawn = beside(functools.partial(plot_sweep, png, frame, keys, _fit_file))
-    drawn = [draw_curves(sweep_dir, frame, keys, objective)]
-    drawn.append(draw_parallel(sweep_dir, frame, keys, objective))
-    summary_drawn()
+    try:  # summary.png in a forked copy, where that gains, while this process goes on
+        drawn = [draw_curves(sweep_dir, frame, keys, objective)]
+        drawn.append(draw_parallel(sweep_dir, frame, keys, objective))
+    finally:
+        summary_drawn()
     figures = [p for p in [png, *drawn] if p is not None]
     theirs = [sweep_dir / name for name in OPTUNA_FIGURES if (sweep_dir / name).is_file()]
     numeric = df.sort_values("job", kind="stable")[plain_columns(df, False)]

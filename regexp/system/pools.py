@@ -1,8 +1,10 @@
-"""Work beside the training process: a pool of processes (a sweep's figures), threads for
-small independent tasks, and how many cores this process may use.
+"""Work beside the training process: a pool of processes (a sweep's figures), a call in a
+forked copy of this process (`beside`), threads for small independent tasks, and how many
+cores this process may use.
 
 A job's figures cost more CPU than its training in a stacked program, so a sweep with many
-plotted jobs draws them in spawned processes on the other cores (docs/speed.md, trick 9).
+plotted jobs draws them in spawned processes on the other cores (docs/speed.md, trick 9);
+their tasks are named ("module:function"), so the owner need not import what they import.
 Whoever starts a pool owns it: it passes the pool down and closes it (`with ProcessPool(n)`).
 This module imports nothing heavy: the launcher loads it at start-up.
 """
@@ -118,25 +120,27 @@ def beside(call: Callable[[], R]) -> Callable[[], R]:
     """Start call() in a forked copy of this process, to run while this one goes on; return
     the function that waits for its result (or raises its error). Only where a copy gains
     and is safe: a second core, and no thread here to break by forking (another Python
-    thread, or torch's thread pools): a sweep's ending process. Elsewhere, or should the copy
-    die, call runs here when its result is asked for."""
+    thread, or torch's thread pools): a sweep's ending process (docs/speed.md). Elsewhere, or
+    should the copy die, call runs here when its result is asked for."""
     if cpu_count() < 2 or threading.active_count() > 1 or "torch" in sys.modules:
         return call
     for stream in (sys.stdout, sys.stderr):  # the copy's buffers start empty
         stream.flush()
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the copy: its answer down the pipe, then out without tearing anything down
-        os.close(read)
+    if pid == 0:  # the copy: its answer down the pipe, then out, whatever happens
         try:
-            answer = pickle.dumps((True, call()))
-        except BaseException as err:  # noqa: BLE001 (raised again where the result is asked)
-            answer = pickle.dumps((False, err))
-        with os.fdopen(write, "wb") as pipe:
-            pipe.write(answer)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+            os.close(read)
+            try:
+                answer = pickle.dumps((True, call()))
+            except BaseException as err:  # noqa: BLE001 (raised again where it is asked for)
+                answer = pickle.dumps((False, err))
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(answer)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:  # nothing to tear down; never back into the caller's code
+            os._exit(0)
     os.close(write)
 
     def result() -> R:

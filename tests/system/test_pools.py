@@ -119,13 +119,18 @@ def child_only_dies():
 
 def fails():
     raise ValueError("in the copy " + str(os.getpid() != me))
+
+def fails_unpicklably_in_the_copy():
+    if os.getpid() != me:
+        raise ValueError(lambda: 0)
+    return "here"
 """
 
 
 def test_beside_runs_a_call_in_a_forked_copy_and_hands_back_its_result_or_error():
     """A call started beside this process runs in another process while this one goes on;
-    its result, or its error, comes back where the result is asked for; a copy that dies
-    leaves the call to this process."""
+    its result, or its error, comes back where the result is asked for; a copy that dies, or
+    whose answer cannot be sent, leaves the call to this process."""
     code = (
         BESIDE
         + """
