@@ -119,10 +119,15 @@ def thread_map(fn: Callable[[T], R], items: Iterable[T], min_items: int = 8) -> 
 def beside(call: Callable[[], R]) -> Callable[[], R]:
     """Start call() in a forked copy of this process, to run while this one goes on; return
     the function that waits for its result (or raises its error). Only where a copy gains
-    and is safe: a second core, and no thread here to break by forking (another Python
+    and is safe: Linux, a second core, and no thread here to break by forking (another Python
     thread, or torch's thread pools): a sweep's ending process (docs/speed.md). Elsewhere, or
     should the copy die, call runs here when its result is asked for."""
-    if cpu_count() < 2 or threading.active_count() > 1 or "torch" in sys.modules:
+    if (
+        not sys.platform.startswith("linux")  # macOS's system libraries do not survive a fork
+        or cpu_count() < 2
+        or threading.active_count() > 1
+        or "torch" in sys.modules
+    ):
         return call
     for stream in (sys.stdout, sys.stderr):  # the copy's buffers start empty
         stream.flush()

@@ -147,8 +147,8 @@ print(pools.beside(child_only_dies)())
 
 
 def test_beside_runs_the_call_here_where_forking_is_unsafe_or_gains_nothing():
-    """torch loaded (its thread pools do not survive a fork), another thread running, or one
-    core: the call runs here, when its result is asked for."""
+    """torch loaded (its thread pools do not survive a fork), another thread running, one
+    core, or not Linux: the call runs here, when its result is asked for."""
     code = (
         BESIDE
         + """
@@ -162,11 +162,14 @@ waiting.join()
 pools.cpu_count = lambda: 1
 print(pools.beside(os.getpid)() == me)
 pools.cpu_count = lambda: 2
+sys.platform = "darwin"
+print(pools.beside(os.getpid)() == me)
+sys.platform = "linux"
 import torch
 print(pools.beside(os.getpid)() == me)
 """
     )
-    assert _in_a_fresh_process(code) == ["False", "True", "True", "True"]
+    assert _in_a_fresh_process(code) == ["False", "True", "True", "True", "True"]
 
 
 def _loaded(module: str) -> bool:
